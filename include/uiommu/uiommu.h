@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: MIT */
+/* uiommu: the whole public API.  Include this, or the headers you need. */
+#ifndef UIOMMU_UIOMMU_H
+#define UIOMMU_UIOMMU_H
+
+#include <uiommu/base.h>
+
+#endif /* UIOMMU_UIOMMU_H */

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal allocation entry points.  Every allocation of the library goes
+ * through the hook installed with uiommu_set_allocator(), so a test can fail
+ * the Nth one.  All memory comes back zero-filled; frees pass the size.
+ */
+#ifndef UIO_ALLOC_H
+#define UIO_ALLOC_H
+
+#include <stddef.h>
+
+#include <uiommu/base.h>
+
+void *uio_alloc_aligned(size_t size, size_t align) __attribute__((malloc));
+void uio_free_aligned(void *ptr, size_t size, size_t align);
+
+/* Zeroed, naturally aligned for any object. */
+static inline void *uio_zalloc(size_t size)
+{
+	return uio_alloc_aligned(size, 16);
+}
+
+static inline void uio_free(void *ptr, size_t size)
+{
+	uio_free_aligned(ptr, size, 16);
+}
+
+/* n * size with overflow checking; NULL on overflow or failure. */
+void *uio_calloc(size_t n, size_t size) __attribute__((malloc));
+static inline void uio_free_array(void *ptr, size_t n, size_t size)
+{
+	uio_free(ptr, n * size);
+}
+
+/* Copy of a NUL-terminated string; free with uio_free_str(). */
+char *uio_strdup(const char *s) __attribute__((malloc));
+void uio_free_str(char *s);
+
+#define uio_new(type) ((type *)uio_zalloc(sizeof(type)))
+#define uio_delete(ptr) uio_free((ptr), sizeof(*(ptr)))
+
+#endif /* UIO_ALLOC_H */

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Mutexes with ownership assertions.  A helper that must be called with a
+ * lock held says so with uio_assert_held(); in debug builds that is checked
+ * against the owning thread, in release builds it compiles away.
+ */
+#ifndef UIO_LOCK_H
+#define UIO_LOCK_H
+
+#include <assert.h>
+#include <pthread.h>
+#include <stdbool.h>
+
+struct uio_mutex {
+	pthread_mutex_t m;
+#if UIOMMU_DEBUG
+	pthread_t owner;
+	bool held;
+#endif
+};
+
+static inline void uio_mutex_init(struct uio_mutex *l)
+{
+	pthread_mutex_init(&l->m, NULL);
+#if UIOMMU_DEBUG
+	l->held = false;
+#endif
+}
+
+static inline void uio_mutex_destroy(struct uio_mutex *l)
+{
+#if UIOMMU_DEBUG
+	assert(!l->held);
+#endif
+	pthread_mutex_destroy(&l->m);
+}
+
+static inline void uio_lock(struct uio_mutex *l)
+{
+	pthread_mutex_lock(&l->m);
+#if UIOMMU_DEBUG
+	__atomic_store_n(&l->owner, pthread_self(), __ATOMIC_RELAXED);
+	__atomic_store_n(&l->held, true, __ATOMIC_RELAXED);
+#endif
+}
+
+/* The calling thread holds @l (checked in debug builds). */
+static inline void uio_assert_held(struct uio_mutex *l)
+{
+#if UIOMMU_DEBUG
+	assert(__atomic_load_n(&l->held, __ATOMIC_RELAXED) &&
+	       pthread_equal(__atomic_load_n(&l->owner, __ATOMIC_RELAXED),
+			     pthread_self()));
+#else
+	(void)l;
+#endif
+}
+
+static inline void uio_unlock(struct uio_mutex *l)
+{
+#if UIOMMU_DEBUG
+	uio_assert_held(l);
+	__atomic_store_n(&l->held, false, __ATOMIC_RELAXED);
+#endif
+	pthread_mutex_unlock(&l->m);
+}
+
+#endif /* UIO_LOCK_H */
