@@ -4,5 +4,6 @@
 #define UIOMMU_UIOMMU_H
 
 #include <uiommu/base.h>
+#include <uiommu/physmem.h>
 
 #endif /* UIOMMU_UIOMMU_H */
