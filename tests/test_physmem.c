@@ -64,6 +64,9 @@ struct test_dev {
 	bool garbage_high;	/* read returns junk above @size bytes */
 };
 
+/* The model serialises itself, as the API asks of every model. */
+static pthread_mutex_t dev_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static void dev_log(struct test_dev *d, uint64_t off, unsigned int size,
 		    bool write, const struct uiommu_memattrs *attrs)
 {
@@ -86,14 +89,18 @@ static int dev_read(void *opaque, uint64_t off, unsigned int size,
 	struct test_dev *d = opaque;
 	unsigned int i;
 
+	pthread_mutex_lock(&dev_lock);
 	dev_log(d, off, size, false, attrs);
-	if (off == 0xff8)
+	if (off == 0xff8) {
+		pthread_mutex_unlock(&dev_lock);
 		return -EFAULT;
+	}
 	*val = d->garbage_high ? ~UINT64_C(0) << (size * 8 % 64) : 0;
 	if (size == 8)
 		*val = 0;
 	for (i = 0; i < size; i++)
 		*val |= (uint64_t)d->regs[off + i] << (8 * i);
+	pthread_mutex_unlock(&dev_lock);
 	return 0;
 }
 
@@ -103,11 +110,15 @@ static int dev_write(void *opaque, uint64_t off, unsigned int size,
 	struct test_dev *d = opaque;
 	unsigned int i;
 
+	pthread_mutex_lock(&dev_lock);
 	dev_log(d, off, size, true, attrs);
-	if (off == 0xff8)
+	if (off == 0xff8) {
+		pthread_mutex_unlock(&dev_lock);
 		return -EFAULT;
+	}
 	for (i = 0; i < size; i++)
 		d->regs[off + i] = (uint8_t)(val >> (8 * i));
+	pthread_mutex_unlock(&dev_lock);
 	return 0;
 }
 
