@@ -965,7 +965,7 @@ static void test_fail_nth_create(void **state)
 
 #define T_RAM_BASE   UINT64_C(0x40000000)
 #define T_RAM_SIZE   MiB(1)
-#define T_NREGIONS   6		/* more than the per-thread cache holds */
+#define T_NREGIONS   10		/* more than the per-thread cache holds */
 #define T_CHURN_BASE UINT64_C(0x1000000000)
 #define T_ITERS      20000
 
