@@ -8,8 +8,9 @@
  *   ld8_{1,4,8,16}region(s):    uiommu_phys_ld(8 bytes)
  *   read64_1region:             uiommu_phys_read(64 bytes)
  * 16 regions exceed the per-thread lookup cache (8 ways): that case
- * measures the slow path (reader count + snapshot binary search).  Each case runs with 1 and 2 threads, each
- * thread doing the full count of operations; ns_per_op is per thread.
+ * measures the slow path (reader count + snapshot binary search).  Each
+ * case runs with 1 and 2 threads, each thread doing the full count of
+ * operations; ns_per_op is per thread.
  *
  * Output: one JSON object per line,
  *   {"bench":"physmem","case":C,"threads":T,"ns_per_op":X}

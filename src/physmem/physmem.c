@@ -30,9 +30,9 @@
  * memory) are freed by the next writer that finds every reader count at
  * zero, or at destroy.  Both sides use sequentially consistent atomics:
  * the writer publishes (snapshot, tombstone, generation) and then reads the
- * counts; a reader increments its count and then reads the snapshot.  So either the
- * writer sees the reader and keeps the retired objects, or the reader sees
- * the new snapshot and never touches them.  The generation is read before
+ * counts; a reader increments its count and then reads the snapshot.  So
+ * either the writer sees the reader and keeps the retired objects, or the
+ * reader sees the new snapshot and never touches them.  The generation is read before
  * the snapshot, so a cached way is never tagged newer than its contents.
  *
  * A cache hit does not take the reader count: the region it names cannot
@@ -387,7 +387,8 @@ static int insert_region(struct uiommu_physmem *pm, struct uio_region *reg)
 		if (!old->e[i].reg)
 			continue;
 		if (!placed && old->e[i].base > reg->base) {
-			s->e[j++] = (struct pm_entry){ reg->base, reg->last, reg };
+			s->e[j++] = (struct pm_entry){ reg->base, reg->last,
+						       reg };
 			placed = true;
 		}
 		s->e[j++] = old->e[i];
@@ -493,8 +494,8 @@ static int check_base_size(uint64_t base, uint64_t size)
 {
 	if (size == 0 || !uio_is_aligned(size, PM_PAGE))
 		return uio_fail(-EINVAL, "physmem",
-				"size 0x%" PRIx64 " not a non-zero multiple of 4 KiB",
-				size);
+				"size 0x%" PRIx64
+				" not a non-zero multiple of 4 KiB", size);
 	if (base != UIOMMU_PHYS_ANY && !uio_is_aligned(base, PM_PAGE))
 		return uio_fail(-EINVAL, "physmem",
 				"base 0x%" PRIx64 " not 4 KiB aligned", base);
@@ -510,7 +511,8 @@ UIOMMU_API int uiommu_physmem_add_ram(struct uiommu_physmem *pm,
 	int ret;
 
 	if (!pm || !name)
-		return uio_fail(-EINVAL, "physmem", "NULL address space or name");
+		return uio_fail(-EINVAL, "physmem",
+				"NULL address space or name");
 	ret = check_base_size(base, size);
 	if (ret)
 		return ret;
