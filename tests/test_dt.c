@@ -12,6 +12,7 @@
 
 #include "testutil.h"
 
+#include "builtin.h"
 #include "dt.h"
 
 struct blob {
@@ -318,6 +319,53 @@ static void test_fail_nth_leaves_nothing(void **state)
 	free(b.data);
 }
 
+static struct uio_dt_machine *parse_builtin(const char *name)
+{
+	const struct uio_builtin_dtb *d = uio_builtin_dtb_find(name);
+	struct uio_dt_machine *m = calloc(1, sizeof(*m));
+	char err[256];
+
+	assert_non_null(d);
+	if (uio_dt_parse(d->blob, d->size, m, err, sizeof(err)))
+		fail_msg("built-in machine %s: %s", name, err);
+	return m;
+}
+
+static void test_builtin_machines_parse(void **state)
+{
+	struct uio_dt_machine *m;
+
+	(void)state;
+	assert_null(uio_builtin_dtb_find("no-such-machine"));
+
+	m = parse_builtin("virt");
+	assert_int_equal(m->gic_version, UIO_DT_GIC_V3);
+	assert_int_equal(m->nits, 1);
+	assert_int_equal(m->nsmmu, 1);
+	assert_int_equal(m->pci[0].iommu_map.count, 1);
+	assert_int_equal(m->pci[0].iommu_map.entry[0].target_kind,
+			 UIO_DT_TARGET_SMMU);
+	assert_int_equal(m->pci[0].msi_map.entry[0].target_kind,
+			 UIO_DT_TARGET_ITS);
+	assert_int_equal(m->pci[0].nwindows, 3);
+	free(m);
+
+	m = parse_builtin("virt-gicv2m");
+	assert_int_equal(m->gic_version, UIO_DT_GIC_V2);
+	assert_int_equal(m->nits, 0);
+	assert_int_equal(m->nv2m, 1);
+	assert_int_equal(m->pci[0].msi_map.count, 0);
+	assert_true(m->pci[0].has_msi_parent);
+	assert_int_equal(m->pci[0].msi_parent_kind, UIO_DT_TARGET_V2M);
+	free(m);
+
+	m = parse_builtin("virt-noiommu");
+	assert_int_equal(m->nsmmu, 0);
+	assert_int_equal(m->pci[0].iommu_map.count, 0);
+	assert_int_equal(m->pci[0].msi_map.count, 1);
+	free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -332,6 +380,7 @@ int main(void)
 		cmocka_unit_test(test_corrupt_and_truncated_blobs),
 		cmocka_unit_test(test_parse_fails_cleanly_without_memory),
 		cmocka_unit_test(test_fail_nth_leaves_nothing),
+		cmocka_unit_test(test_builtin_machines_parse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
