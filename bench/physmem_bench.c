@@ -12,6 +12,8 @@
  * case runs with 1 and 2 threads, each thread doing the full count of
  * operations; ns_per_op is per thread.
  *
+ * Usage: physmem_bench [case-substring [ops]]
+ *
  * Output: one JSON object per line,
  *   {"bench":"physmem","case":C,"threads":T,"ns_per_op":X}
  */
@@ -28,7 +30,10 @@
 #define REGION_SIZE	(UINT64_C(1) << 20)
 #define REGION_STRIDE	(UINT64_C(1) << 32)
 #define NADDR		4096		/* power of two */
-#define OPS		(4u << 20)
+#define OPS_DEFAULT	(4u << 20)
+
+/* Operations per thread and case (argv[2]; fewer under callgrind). */
+static unsigned int ops_per_thread = OPS_DEFAULT;
 
 enum bench_op { OP_LOOKUP, OP_LD8, OP_READ64 };
 
@@ -86,12 +91,12 @@ static void *run(void *opaque)
 	t0 = now_ns();
 	switch (w->c->op) {
 	case OP_LOOKUP:
-		for (i = 0; i < OPS; i++)
+		for (i = 0; i < ops_per_thread; i++)
 			sink += (uintptr_t)uiommu_phys_host_ptr(
 				w->pm, w->addr[i & (NADDR - 1)], 8);
 		break;
 	case OP_LD8:
-		for (i = 0; i < OPS; i++) {
+		for (i = 0; i < ops_per_thread; i++) {
 			w->failed |= uiommu_phys_ld(w->pm,
 						    w->addr[i & (NADDR - 1)], 8,
 						    &v, NULL);
@@ -99,7 +104,7 @@ static void *run(void *opaque)
 		}
 		break;
 	case OP_READ64:
-		for (i = 0; i < OPS; i++) {
+		for (i = 0; i < ops_per_thread; i++) {
 			w->failed |= uiommu_phys_read(w->pm,
 					w->addr[i & (NADDR - 1)] & ~UINT64_C(63),
 					buf, sizeof(buf), NULL);
@@ -107,7 +112,7 @@ static void *run(void *opaque)
 		}
 		break;
 	}
-	w->ns = (now_ns() - t0) / OPS;
+	w->ns = (now_ns() - t0) / ops_per_thread;
 	w->sink = sink;
 	return NULL;
 }
@@ -149,8 +154,9 @@ static int run_case(struct uiommu_physmem *pm, const struct bench_case *c,
 	return failed ? -1 : 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	const char *filter = argc > 1 ? argv[1] : "";
 	struct uiommu_physmem *pm;
 	unsigned int r, c, t;
 	int ret = 0;
@@ -165,9 +171,14 @@ int main(void)
 					   REGION_SIZE, NULL, NULL))
 			return 1;
 	}
-	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++)
+	if (argc > 2)
+		ops_per_thread = (unsigned int)strtoul(argv[2], NULL, 0);
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		if (!strstr(cases[c].name, filter))
+			continue;
 		for (t = 1; t <= 2; t++)
 			ret |= run_case(pm, &cases[c], t);
+	}
 	uiommu_physmem_destroy(pm);
 	return ret ? 1 : 0;
 }

@@ -395,6 +395,67 @@ static void test_remove(void **state)
 	uiommu_physmem_destroy(pm);
 }
 
+/*
+ * Random regions come and go in 64 slots of 1 MiB; random lookups agree
+ * with a plain table of what is present (binary search, tombstones, the
+ * per-thread cache across generations).
+ */
+static void test_lookup_random_vs_model(void **state)
+{
+	struct uiommu_physmem *pm = new_pm(40);
+	struct test_dev dev = { 0 };
+	struct uiommu_mmio_desc d = dev_desc(&dev, "dev");
+	uint64_t present[64] = { 0 };	/* size of the region in the slot */
+	bool mmio[64] = { false };
+	unsigned int op;
+
+	(void)state;
+	tu_rand_seed(tu_seed_from_env(0x100c));
+	for (op = 0; op < 3000; op++) {
+		unsigned int slot = (unsigned int)tu_rand_range(0, 63), k;
+		uint64_t base = MiB(1) * slot;
+		struct uiommu_region_info info;
+
+		if (present[slot]) {
+			assert_int_equal(uiommu_physmem_remove(pm, base), 0);
+			present[slot] = 0;
+		} else if (tu_rand() % 2) {
+			present[slot] = KiB(4) << tu_rand_range(0, 8);
+			mmio[slot] = false;
+			assert_int_equal(uiommu_physmem_add_ram(pm, "r", base,
+					present[slot], NULL, NULL), 0);
+		} else {
+			present[slot] = KiB(4);
+			mmio[slot] = true;
+			assert_int_equal(uiommu_physmem_add_mmio(pm, base, &d),
+					 0);
+		}
+		for (k = 0; k < 8; k++) {
+			unsigned int s2 = (unsigned int)tu_rand_range(0, 63);
+			uint64_t pa = MiB(1) * s2 + tu_rand_range(0, KiB(1100));
+			bool in = pa - MiB(1) * s2 < present[s2];
+			int ret = uiommu_physmem_lookup(pm, pa, &info);
+
+			if (pa >= MiB(1) * (s2 + 1))	/* ran into the next */
+				continue;
+			assert_int_equal(ret, in ? 0 : -EFAULT);
+			if (in) {
+				assert_int_equal(info.base, MiB(1) * s2);
+				assert_int_equal(info.size, present[s2]);
+				assert_int_equal(info.kind, mmio[s2] ?
+						 UIOMMU_REGION_MMIO :
+						 UIOMMU_REGION_RAM);
+				assert_true(mmio[s2] ||
+					    uiommu_phys_host_ptr(pm, pa, 1));
+			}
+		}
+		if (op % 256 == 0)
+			assert_int_equal(uiommu_physmem_check(pm), 0);
+	}
+	assert_int_equal(uiommu_physmem_check(pm), 0);
+	uiommu_physmem_destroy(pm);
+}
+
 /* ------------------------------------------------------------ accesses */
 
 static char trace_text[4096];
@@ -1212,6 +1273,7 @@ int main(void)
 		cmocka_unit_test(test_add_validates_and_rejects_overlap),
 		cmocka_unit_test(test_phys_any_placement),
 		cmocka_unit_test(test_remove),
+		cmocka_unit_test(test_lookup_random_vs_model),
 		cmocka_unit_test(test_holes_are_bus_errors),
 		cmocka_unit_test(test_mmio_sizes_and_attrs),
 		cmocka_unit_test(test_cross_boundary_ram_mmio),

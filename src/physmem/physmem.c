@@ -105,6 +105,7 @@ struct pm_tcache {
 	const struct uiommu_physmem *pm;
 	uint64_t gen;
 	unsigned int n;
+	unsigned int mru;		/* the way that hit last */
 	unsigned int victim;
 	unsigned int shard;		/* reader shard + 1; 0: not yet chosen */
 	struct pm_tway way[PM_TCACHE_WAYS];
@@ -141,23 +142,18 @@ static uint64_t le_to_cpu(uint64_t v, unsigned int size)
 /* The entry whose range contains @pa (possibly a tombstone), or NULL. */
 static const struct pm_entry *snap_search(const struct pm_snap *s, uint64_t pa)
 {
-	size_t lo = 0, hi;
+	const struct pm_entry *e;
+	size_t n;
 
-	if (!s)
+	if (!s || !s->n)
 		return NULL;
-	hi = s->n;
-	/* Find the last entry with base <= pa. */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->e[mid].base <= pa)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == 0 || pa > s->e[lo - 1].last)
+	/* Branch-free: narrow to the last entry with base <= pa. */
+	e = s->e;
+	for (n = s->n; n > 1; n -= n / 2)
+		e = e[n / 2].base <= pa ? e + n / 2 : e;
+	if (e->base > pa || pa > e->last)
 		return NULL;
-	return &s->e[lo - 1];
+	return e;
 }
 
 static struct uio_region *entry_region(const struct pm_entry *e)
@@ -220,9 +216,39 @@ find_slow(struct uiommu_physmem *pm, uint64_t pa, struct pm_tcache *c)
 		w->ram = reg->kind == UIOMMU_REGION_RAM;
 		w->hbias = w->ram ? (uintptr_t)reg->host - (uintptr_t)reg->base
 				  : 0;
+		c->mru = (unsigned int)(w - c->way);
 	}
 	reader_exit(shard);
 	return w;
+}
+
+/*
+ * The other ways and the slow path.  The way that hits becomes the MRU one,
+ * which the inline fast paths test first: a thread working in one region
+ * (a page walk) never gets here.
+ */
+static __attribute__((noinline)) const struct pm_tway *
+find_more(struct uiommu_physmem *pm, uint64_t pa, uint64_t gen)
+{
+	struct pm_tcache *c = &tcache;
+	unsigned int i;
+
+	if (c->gen == gen && c->pm == pm) {
+		for (i = 0; i < c->n; i++) {
+			if (pa - c->way[i].base <= c->way[i].span) {
+				c->mru = i;
+				return &c->way[i];
+			}
+		}
+	} else {
+		c->pm = pm;
+		c->gen = gen;
+		c->n = 0;
+		c->victim = 0;
+		c->mru = 0;
+		c->way[0].ram = false;	/* fast_ram() does not read @n */
+	}
+	return find_slow(pm, pa, c);
 }
 
 /*
@@ -235,19 +261,28 @@ static inline const struct pm_tway *find(struct uiommu_physmem *pm,
 {
 	struct pm_tcache *c = &tcache;
 	uint64_t gen = __atomic_load_n(&pm->gen, __ATOMIC_ACQUIRE);
-	unsigned int i;
 
-	if (uio_likely(c->gen == gen && c->pm == pm)) {
-		for (i = 0; i < c->n; i++)
-			if (pa - c->way[i].base <= c->way[i].span)
-				return &c->way[i];
-	} else {
-		c->pm = pm;
-		c->gen = gen;
-		c->n = 0;
-		c->victim = 0;
-	}
-	return find_slow(pm, pa, c);
+	/* Generations are unique to one address space: no need to test pm. */
+	const struct pm_tway *w = &c->way[c->mru];
+
+	if (uio_likely(c->gen == gen && c->n && pa - w->base <= w->span))
+		return w;
+	return find_more(pm, pa, gen);
+}
+
+/*
+ * The fastest path: host address of @pa if the thread's MRU way is a
+ * current RAM region containing it, else NULL (then use find()).
+ */
+static inline void *fast_ram(struct uiommu_physmem *pm, uint64_t pa)
+{
+	const struct pm_tcache *c = &tcache;
+	const struct pm_tway *w = &c->way[c->mru];
+
+	if (uio_likely(c->gen == __atomic_load_n(&pm->gen, __ATOMIC_ACQUIRE) &&
+		       w->ram && pa - w->base <= w->span))
+		return (void *)(w->hbias + (uintptr_t)pa);
+	return NULL;
 }
 
 /* ------------------------------------------------------ writer helpers */
@@ -898,9 +933,9 @@ static int mmio_ld(const struct pm_tway *w, uint64_t pa, unsigned int size,
 	return 0;
 }
 
-UIOMMU_API int uiommu_phys_ld(struct uiommu_physmem *pm, uint64_t pa,
-			      unsigned int size, uint64_t *val,
-			      const struct uiommu_memattrs *attrs)
+static __attribute__((noinline)) int
+ld_slow(struct uiommu_physmem *pm, uint64_t pa, unsigned int size,
+	uint64_t *val, const struct uiommu_memattrs *attrs)
 {
 	const struct pm_tway *w;
 	const void *host;
@@ -933,9 +968,26 @@ UIOMMU_API int uiommu_phys_ld(struct uiommu_physmem *pm, uint64_t pa,
 	return 0;
 }
 
-UIOMMU_API int uiommu_phys_st(struct uiommu_physmem *pm, uint64_t pa,
-			      unsigned int size, uint64_t val,
+/* A page-table walker's descriptor fetch: 8 aligned bytes of hot RAM. */
+UIOMMU_API int uiommu_phys_ld(struct uiommu_physmem *pm, uint64_t pa,
+			      unsigned int size, uint64_t *val,
 			      const struct uiommu_memattrs *attrs)
+{
+	if (uio_likely(size == 8 && !(pa & 7))) {
+		const uint64_t *host = fast_ram(pm, pa);
+
+		if (uio_likely(host)) {
+			*val = le_to_cpu(__atomic_load_n(host,
+							 __ATOMIC_ACQUIRE), 8);
+			return 0;
+		}
+	}
+	return ld_slow(pm, pa, size, val, attrs);
+}
+
+static __attribute__((noinline)) int
+st_slow(struct uiommu_physmem *pm, uint64_t pa, unsigned int size,
+	uint64_t val, const struct uiommu_memattrs *attrs)
 {
 	const struct pm_tway *w;
 	void *host;
@@ -974,6 +1026,22 @@ UIOMMU_API int uiommu_phys_st(struct uiommu_physmem *pm, uint64_t pa,
 		break;
 	}
 	return 0;
+}
+
+UIOMMU_API int uiommu_phys_st(struct uiommu_physmem *pm, uint64_t pa,
+			      unsigned int size, uint64_t val,
+			      const struct uiommu_memattrs *attrs)
+{
+	if (uio_likely(size == 8 && !(pa & 7))) {
+		uint64_t *host = fast_ram(pm, pa);
+
+		if (uio_likely(host)) {
+			__atomic_store_n(host, le_to_cpu(val, 8),
+					 __ATOMIC_RELEASE);
+			return 0;
+		}
+	}
+	return st_slow(pm, pa, size, val, attrs);
 }
 
 UIOMMU_API void *uiommu_phys_host_ptr(struct uiommu_physmem *pm, uint64_t pa,
