@@ -456,6 +456,43 @@ static void test_lookup_random_vs_model(void **state)
 	uiommu_physmem_destroy(pm);
 }
 
+/* A 64-bit space: the last page, and ranges that would wrap. */
+static void test_top_of_64bit_space(void **state)
+{
+	struct uiommu_physmem *pm = new_pm(64);
+	uint64_t *mem = aligned_alloc(4096, KiB(4)), v, base;
+	uint8_t buf[8];
+
+	(void)state;
+	memset(mem, 0, KiB(4));
+	assert_int_equal(uiommu_physmem_add_ram(pm, "top", UINT64_MAX - 0xfff,
+						KiB(4), mem, NULL), 0);
+	assert_int_equal(uiommu_phys_st(pm, UINT64_MAX - 7, 8, 0xabcdef, NULL),
+			 0);
+	assert_int_equal(mem[511], 0xabcdef);
+	assert_int_equal(uiommu_phys_ld(pm, UINT64_MAX, 1, &v, NULL), 0);
+	assert_int_equal(v, 0);
+	assert_ptr_equal(uiommu_phys_host_ptr(pm, UINT64_MAX, 1), (char *)mem +
+			 4095);
+	assert_int_equal(uiommu_phys_read(pm, UINT64_MAX - 7, buf, 8, NULL), 0);
+	assert_int_equal(uiommu_phys_read(pm, UINT64_MAX - 3, buf, 8, NULL),
+			 -EFAULT);
+	tu_log_capture(UIOMMU_LOG_ERR);
+	assert_int_equal(uiommu_physmem_pin(pm, UINT64_MAX - 0xfff, KiB(8)),
+			 -EFAULT);
+	tu_log_release();
+	assert_int_equal(uiommu_physmem_pin(pm, UINT64_MAX - 0xfff, KiB(4)), 0);
+	assert_int_equal(uiommu_physmem_unpin(pm, UINT64_MAX - 0xfff, KiB(4)),
+			 0);
+	/* PHYS_ANY goes below it. */
+	assert_int_equal(uiommu_physmem_add_ram(pm, "any", UIOMMU_PHYS_ANY,
+						KiB(4), NULL, &base), 0);
+	assert_int_equal(base, 0);
+	assert_int_equal(uiommu_physmem_check(pm), 0);
+	uiommu_physmem_destroy(pm);
+	free(mem);
+}
+
 /* ------------------------------------------------------------ accesses */
 
 static char trace_text[4096];
@@ -984,6 +1021,14 @@ static void test_fail_nth_sweeps(void **state)
 		assert_true(points >= 1);
 	}
 	assert_int_equal(region_count(c.pm), 4);
+	/* Pins and removal never allocate: they cannot fail for memory. */
+	tu_alloc_install(1);
+	assert_int_equal(uiommu_physmem_pin(c.pm, 0x200000, KiB(4)), 0);
+	assert_int_equal(uiommu_physmem_unpin(c.pm, 0x200000, KiB(4)), 0);
+	assert_int_equal(uiommu_physmem_remove(c.pm, 0x8000000), 0);
+	assert_int_equal(uiommu_physmem_remove(c.pm, 0x200000), 0);
+	assert_int_equal(tu_alloc_count(), 0);
+	tu_alloc_install(0);
 	uiommu_phys_pool_destroy(c.pool);
 	uiommu_physmem_destroy(c.pm);
 	assert_int_equal(tu_alloc_live_blocks(), 0);
@@ -1264,6 +1309,67 @@ static void test_trace_events(void **state)
 	uiommu_physmem_destroy(pm);
 }
 
+/*
+ * A reader inside for_each keeps what it may see alive: a region removed
+ * meanwhile by another thread is skipped, and freed only by a later change.
+ */
+struct defer_ctx {
+	struct uiommu_physmem *pm;
+	int visited;
+	long live_before;
+	long live_after_remove;
+};
+
+static void *remove_b(void *opaque)
+{
+	struct defer_ctx *d = opaque;
+
+	assert_int_equal(uiommu_physmem_remove(d->pm, 0x100000), 0);
+	return NULL;
+}
+
+static int defer_visit(void *opaque, const struct uiommu_region_info *info)
+{
+	struct defer_ctx *d = opaque;
+	pthread_t t;
+
+	d->visited++;
+	if (info->base == 0x1000) {
+		d->live_before = tu_alloc_live_blocks();
+		assert_int_equal(pthread_create(&t, NULL, remove_b, d), 0);
+		assert_int_equal(pthread_join(t, NULL), 0);
+		d->live_after_remove = tu_alloc_live_blocks();
+	}
+	return 0;
+}
+
+static void test_threads_reader_defers_free(void **state)
+{
+	struct defer_ctx d = { 0 };
+
+	(void)state;
+	tu_alloc_install(0);
+	d.pm = new_pm(48);
+	assert_int_equal(uiommu_physmem_add_ram(d.pm, "a", 0x1000, KiB(4), NULL,
+						NULL), 0);
+	assert_int_equal(uiommu_physmem_add_ram(d.pm, "b", 0x100000, KiB(4),
+						NULL, NULL), 0);
+	assert_int_equal(uiommu_physmem_for_each(d.pm, defer_visit, &d), 0);
+	assert_int_equal(d.visited, 1);
+	/* Nothing was freed under the reader... */
+	assert_int_equal(d.live_after_remove, d.live_before);
+	/* ...until the next change found no reader: adding c takes four
+	 * blocks (region, name, memory, snapshot) and frees four (b's region,
+	 * name and memory, the retired snapshot). */
+	assert_int_equal(uiommu_physmem_add_ram(d.pm, "c", 0x200000, KiB(4),
+						NULL, NULL), 0);
+	assert_int_equal(tu_alloc_live_blocks(), d.live_before);
+	assert_int_equal(uiommu_physmem_check(d.pm), 0);
+	uiommu_physmem_destroy(d.pm);
+	assert_int_equal(tu_alloc_live_blocks(), 0);
+	tu_alloc_uninstall();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1274,6 +1380,7 @@ int main(void)
 		cmocka_unit_test(test_phys_any_placement),
 		cmocka_unit_test(test_remove),
 		cmocka_unit_test(test_lookup_random_vs_model),
+		cmocka_unit_test(test_top_of_64bit_space),
 		cmocka_unit_test(test_holes_are_bus_errors),
 		cmocka_unit_test(test_mmio_sizes_and_attrs),
 		cmocka_unit_test(test_cross_boundary_ram_mmio),
@@ -1286,6 +1393,7 @@ int main(void)
 		cmocka_unit_test(test_trace_events),
 		cmocka_unit_test(test_threads_access_during_add_remove),
 		cmocka_unit_test(test_threads_pool),
+		cmocka_unit_test(test_threads_reader_defers_free),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
