@@ -215,7 +215,42 @@ static void test_ram_read_write_ld_st(void **state)
 	assert_int_equal(uiommu_phys_ld(pm, GiB(1), 16, &v, NULL), -EINVAL);
 	assert_int_equal(uiommu_phys_ld(pm, GiB(1), 0, &v, NULL), -EINVAL);
 	assert_int_equal(uiommu_phys_st(pm, GiB(1) + 2, 4, 0, NULL), -EINVAL);
+	assert_int_equal(uiommu_physmem_pa_bits(pm), 48);
 	assert_int_equal(uiommu_physmem_check(pm), 0);
+	uiommu_physmem_destroy(pm);
+}
+
+/* Compare-and-swap: swaps on a match, reports the value otherwise. */
+static void test_cmpxchg64(void **state)
+{
+	struct uiommu_physmem *pm = new_pm(48);
+	struct test_dev dev = { 0 };
+	struct uiommu_mmio_desc d = dev_desc(&dev, "dev");
+	uint64_t expected = 0, v;
+
+	(void)state;
+	assert_int_equal(uiommu_physmem_add_ram(pm, "ram", 0x1000, KiB(4), NULL,
+						NULL), 0);
+	assert_int_equal(uiommu_physmem_add_mmio(pm, 0x2000, &d), 0);
+	assert_int_equal(uiommu_phys_cmpxchg64(pm, 0x1008, &expected, 0x400,
+					       NULL), 0);
+	assert_int_equal(uiommu_phys_ld(pm, 0x1008, 8, &v, NULL), 0);
+	assert_int_equal(v, 0x400);
+	expected = 0;
+	assert_int_equal(uiommu_phys_cmpxchg64(pm, 0x1008, &expected, 0x401,
+					       NULL), -EAGAIN);
+	assert_int_equal(expected, 0x400);
+	assert_int_equal(uiommu_phys_ld(pm, 0x1008, 8, &v, NULL), 0);
+	assert_int_equal(v, 0x400);
+	tu_log_capture(UIOMMU_LOG_ERR);
+	assert_int_equal(uiommu_phys_cmpxchg64(pm, 0x1004, &expected, 1, NULL),
+			 -EINVAL);
+	tu_log_release();
+	assert_int_equal(uiommu_phys_cmpxchg64(pm, 0x2000, &expected, 1, NULL),
+			 -EFAULT);
+	assert_int_equal(dev.nlog, 0);
+	assert_int_equal(uiommu_phys_cmpxchg64(pm, 0x3000, &expected, 1, NULL),
+			 -EFAULT);
 	uiommu_physmem_destroy(pm);
 }
 
@@ -1121,6 +1156,11 @@ static void *rw_thread(void *opaque)
 		assert_int_equal(uiommu_phys_ld(t->pm, r + (mine - T_RAM_BASE),
 						8, &v, NULL), 0);
 		assert_int_equal(v, i);
+		/* Hardware-style atomic update of a shared counter. */
+		v = 0;
+		while (uiommu_phys_cmpxchg64(t->pm, T_RAM_BASE + 0x800, &v,
+					     v + 1, NULL) == -EAGAIN)
+			;
 		/* A hole stays a hole. */
 		assert_int_equal(uiommu_phys_ld(t->pm, 0x1000, 8, &v, NULL),
 				 -EFAULT);
@@ -1171,6 +1211,7 @@ static void test_threads_access_during_add_remove(void **state)
 	struct uiommu_mmio_desc d = dev_desc(dev, "stable");
 	struct uiommu_physmem *pm = new_pm(48);
 	pthread_t tr[2], tc;
+	uint64_t count;
 	unsigned int i;
 
 	(void)state;
@@ -1194,6 +1235,9 @@ static void test_threads_access_during_add_remove(void **state)
 		assert_int_equal(pthread_join(tr[i], NULL), 0);
 	__atomic_store_n(&churn.stop, 1, __ATOMIC_RELEASE);
 	assert_int_equal(pthread_join(tc, NULL), 0);
+	assert_int_equal(uiommu_phys_ld(pm, T_RAM_BASE + 0x800, 8, &count,
+					NULL), 0);
+	assert_int_equal(count, 2 * T_ITERS);
 	assert_int_equal(uiommu_physmem_check(pm), 0);
 	uiommu_physmem_destroy(pm);
 	free(dev);
@@ -1375,6 +1419,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_validates),
 		cmocka_unit_test(test_ram_read_write_ld_st),
+		cmocka_unit_test(test_cmpxchg64),
 		cmocka_unit_test(test_caller_buffer_visible_both_ways),
 		cmocka_unit_test(test_add_validates_and_rejects_overlap),
 		cmocka_unit_test(test_phys_any_placement),

@@ -180,6 +180,13 @@ uiommu_physmem_add_mmio(struct uiommu_physmem *pm, uint64_t base,
 			const struct uiommu_mmio_desc *desc);
 
 /**
+ * uiommu_physmem_pa_bits() - width of the address space's physical addresses
+ *
+ * Return: the @pa_bits given to uiommu_physmem_create().
+ */
+UIOMMU_API unsigned int uiommu_physmem_pa_bits(const struct uiommu_physmem *pm);
+
+/**
  * uiommu_physmem_remove() - remove the region that starts at @base
  * @pm:   address space
  * @base: exact base of a region
@@ -274,6 +281,27 @@ uiommu_phys_ld(struct uiommu_physmem *pm, uint64_t pa, unsigned int size,
 UIOMMU_API UIOMMU_MUST_CHECK int
 uiommu_phys_st(struct uiommu_physmem *pm, uint64_t pa, unsigned int size,
 	       uint64_t val, const struct uiommu_memattrs *attrs);
+
+/**
+ * uiommu_phys_cmpxchg64() - atomic compare-and-swap of an 8-byte RAM word
+ * @pm:       address space
+ * @pa:       8-byte aligned address in RAM
+ * @expected: in: the value expected; out: the value found
+ * @desired:  stored if the word held *@expected
+ * @attrs:    transaction attributes, or NULL
+ *
+ * For hardware updates of in-memory descriptors (an SMMU setting the
+ * access flag or dirty state of a page descriptor), which must not lose a
+ * concurrent update by the driver.  Sequentially consistent.
+ *
+ * Return: 0 if @desired was stored; -EAGAIN if the word differed (*@expected
+ * then holds it); -EINVAL for a misaligned @pa; -EFAULT if @pa is not RAM
+ * (atomics to MMIO are not supported, as on most buses).
+ */
+UIOMMU_API UIOMMU_MUST_CHECK int
+uiommu_phys_cmpxchg64(struct uiommu_physmem *pm, uint64_t pa,
+		      uint64_t *expected, uint64_t desired,
+		      const struct uiommu_memattrs *attrs);
 
 /**
  * uiommu_phys_host_ptr() - host address of a RAM range

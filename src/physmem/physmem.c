@@ -525,6 +525,11 @@ UIOMMU_API void uiommu_physmem_destroy(struct uiommu_physmem *pm)
 	uio_free_aligned(pm, sizeof(*pm), _Alignof(struct uiommu_physmem));
 }
 
+UIOMMU_API unsigned int uiommu_physmem_pa_bits(const struct uiommu_physmem *pm)
+{
+	return pm->pa_bits;
+}
+
 static int check_base_size(uint64_t base, uint64_t size)
 {
 	if (size == 0 || !uio_is_aligned(size, PM_PAGE))
@@ -1042,6 +1047,28 @@ UIOMMU_API int uiommu_phys_st(struct uiommu_physmem *pm, uint64_t pa,
 		}
 	}
 	return st_slow(pm, pa, size, val, attrs);
+}
+
+UIOMMU_API int uiommu_phys_cmpxchg64(struct uiommu_physmem *pm, uint64_t pa,
+				     uint64_t *expected, uint64_t desired,
+				     const struct uiommu_memattrs *attrs)
+{
+	const struct pm_tway *w;
+	uint64_t *host, want;
+
+	if (pa & 7)
+		return bad_access_fail(pa, 8);
+	w = find(pm, pa);
+	if (!w || !w->ram)
+		return bus_error(pa, 8, true, attrs);
+	host = (uint64_t *)(w->hbias + (uintptr_t)pa);
+	want = le_to_cpu(*expected, 8);
+	if (__atomic_compare_exchange_n(host, &want, le_to_cpu(desired, 8),
+					false, __ATOMIC_SEQ_CST,
+					__ATOMIC_SEQ_CST))
+		return 0;
+	*expected = le_to_cpu(want, 8);
+	return -EAGAIN;
 }
 
 UIOMMU_API void *uiommu_phys_host_ptr(struct uiommu_physmem *pm, uint64_t pa,
