@@ -6,9 +6,11 @@
  * readers and writers while other regions come and go.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -1130,6 +1132,7 @@ static void *rw_thread(void *opaque)
 	uint64_t mine = T_RAM_BASE + 0x1000 * (uint64_t)(t->id + 1);
 	uint8_t buf[24];
 	unsigned int i;
+	int ret;
 
 	for (i = 0; i < T_ITERS; i++) {
 		uint64_t r = T_RAM_BASE + (i % T_NREGIONS) * GiB(1);
@@ -1164,6 +1167,10 @@ static void *rw_thread(void *opaque)
 		/* A hole stays a hole. */
 		assert_int_equal(uiommu_phys_ld(t->pm, 0x1000, 8, &v, NULL),
 				 -EFAULT);
+		/* MMIO that comes and goes: completes or is a bus error. */
+		ret = uiommu_phys_ld(t->pm, T_CHURN_BASE + MiB(64) +
+				     (i % 8) * MiB(1), 4, &v, NULL);
+		assert_true(ret == 0 || ret == -EFAULT);
 		/* MMIO at a stable address. */
 		assert_int_equal(uiommu_phys_ld(t->pm, 0x10000000, 4, &v, NULL),
 				 0);
@@ -1414,6 +1421,103 @@ static void test_threads_reader_defers_free(void **state)
 	tu_alloc_uninstall();
 }
 
+/*
+ * An MMIO region removed while a callback runs: the removal returns at
+ * once, the region is not freed under the callback, synchronize waits for
+ * it and then frees it.
+ */
+struct block_dev {
+	struct uiommu_physmem *pm;
+	int entered, release, sync_done, sync_in_callback;
+	long live_after_remove;
+};
+
+static int block_read(void *opaque, uint64_t off, unsigned int size,
+		      uint64_t *val, const struct uiommu_memattrs *attrs)
+{
+	struct block_dev *b = opaque;
+
+	(void)off;
+	(void)size;
+	(void)attrs;
+	__atomic_store_n(&b->sync_in_callback,
+			 uiommu_physmem_synchronize(b->pm), __ATOMIC_RELEASE);
+	__atomic_store_n(&b->entered, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&b->release, __ATOMIC_ACQUIRE))
+		sched_yield();
+	*val = 0x5a;
+	return 0;
+}
+
+static int block_write(void *opaque, uint64_t off, unsigned int size,
+		       uint64_t val, const struct uiommu_memattrs *attrs)
+{
+	(void)opaque;
+	(void)off;
+	(void)size;
+	(void)val;
+	(void)attrs;
+	return 0;
+}
+
+static void *block_reader(void *opaque)
+{
+	struct block_dev *b = opaque;
+	uint64_t v = 0;
+
+	assert_int_equal(uiommu_phys_ld(b->pm, 0x10000, 4, &v, NULL), 0);
+	assert_int_equal(v, 0x5a);
+	return NULL;
+}
+
+static void *block_sync(void *opaque)
+{
+	struct block_dev *b = opaque;
+
+	assert_int_equal(uiommu_physmem_synchronize(b->pm), 0);
+	__atomic_store_n(&b->sync_done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void test_threads_mmio_remove_synchronize(void **state)
+{
+	static const struct uiommu_mmio_ops ops = { block_read, block_write };
+	struct block_dev b = { 0 };
+	struct uiommu_mmio_desc d = { .name = "slow", .size = KiB(4),
+				      .ops = &ops, .opaque = &b };
+	pthread_t reader, syncer;
+	long live_before;
+	uint64_t v;
+
+	(void)state;
+	tu_alloc_install(0);
+	tu_log_capture(UIOMMU_LOG_ERR);
+	b.pm = new_pm(48);
+	assert_int_equal(uiommu_physmem_add_mmio(b.pm, 0x10000, &d), 0);
+	assert_int_equal(pthread_create(&reader, NULL, block_reader, &b), 0);
+	while (!__atomic_load_n(&b.entered, __ATOMIC_ACQUIRE))
+		sched_yield();
+	assert_int_equal(__atomic_load_n(&b.sync_in_callback, __ATOMIC_ACQUIRE),
+			 -EDEADLK);
+	live_before = tu_alloc_live_blocks();
+	assert_int_equal(uiommu_physmem_remove(b.pm, 0x10000), 0);
+	assert_int_equal(tu_alloc_live_blocks(), live_before);	/* deferred */
+	assert_int_equal(uiommu_phys_ld(b.pm, 0x10000, 4, &v, NULL), -EFAULT);
+	assert_int_equal(pthread_create(&syncer, NULL, block_sync, &b), 0);
+	usleep(20000);
+	assert_false(__atomic_load_n(&b.sync_done, __ATOMIC_ACQUIRE));
+	__atomic_store_n(&b.release, 1, __ATOMIC_RELEASE);
+	assert_int_equal(pthread_join(reader, NULL), 0);
+	assert_int_equal(pthread_join(syncer, NULL), 0);
+	assert_true(__atomic_load_n(&b.sync_done, __ATOMIC_ACQUIRE));
+	/* The region record went with the synchronize. */
+	assert_int_equal(tu_alloc_live_blocks(), live_before - 1);
+	uiommu_physmem_destroy(b.pm);
+	assert_int_equal(tu_alloc_live_blocks(), 0);
+	tu_log_release();
+	tu_alloc_uninstall();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1439,6 +1543,7 @@ int main(void)
 		cmocka_unit_test(test_threads_access_during_add_remove),
 		cmocka_unit_test(test_threads_pool),
 		cmocka_unit_test(test_threads_reader_defers_free),
+		cmocka_unit_test(test_threads_mmio_remove_synchronize),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

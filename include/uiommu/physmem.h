@@ -22,9 +22,11 @@
  * Thread safety: accesses and lookups may run concurrently with each other
  * and with adding or removing regions.  A region's callbacks may be called
  * from several threads at once; the model behind them serialises itself.
- * Removing a region while another thread still accesses that same region
- * is the caller's race (pin RAM that DMA may reach, see
- * uiommu_physmem_pin()); accesses to other regions are never disturbed.
+ * Removing a RAM region while another thread still accesses it is the
+ * caller's race (pin RAM that DMA may reach, see uiommu_physmem_pin()); an
+ * MMIO region may be removed under accesses, which then either complete or
+ * see a bus error (see uiommu_physmem_synchronize()).  Accesses to other
+ * regions are never disturbed.
  *
  * Lookups are lock-free: each thread caches the last regions it used, so
  * a page-table walk pays a few nanoseconds per table entry.  The cache
@@ -192,13 +194,31 @@ UIOMMU_API unsigned int uiommu_physmem_pa_bits(const struct uiommu_physmem *pm);
  * @base: exact base of a region
  *
  * Never allocates, so it cannot fail for lack of memory.  Library-allocated
- * RAM is released.
+ * RAM is released.  An MMIO callback of the region that another thread
+ * entered before the removal may still be running when this returns: call
+ * uiommu_physmem_synchronize() before freeing what the callbacks use.
  *
  * Return: 0; -ENOENT if no region starts at @base; -EBUSY if the region is
  * pinned (uiommu_physmem_pin()) or holds a pool; -EINVAL for a NULL @pm.
  */
 UIOMMU_API UIOMMU_MUST_CHECK int
 uiommu_physmem_remove(struct uiommu_physmem *pm, uint64_t base);
+
+/**
+ * uiommu_physmem_synchronize() - wait for accesses already under way
+ * @pm: address space
+ *
+ * Returns once every MMIO access, slow-path lookup and for_each walk that
+ * had begun when it was called has finished, and frees what earlier
+ * removals left for them.  After uiommu_physmem_remove() and this, no
+ * callback of the removed region runs or will run.  Do not call it while
+ * holding a lock that an MMIO callback may take.
+ *
+ * Return: 0; -EINVAL for a NULL @pm; -EDEADLK when called from inside an
+ * MMIO callback or a for_each walk of @pm (it would wait for itself).
+ */
+UIOMMU_API UIOMMU_MUST_CHECK int
+uiommu_physmem_synchronize(struct uiommu_physmem *pm);
 
 /**
  * uiommu_physmem_pin() - take a reference that keeps RAM regions in place

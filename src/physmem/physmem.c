@@ -35,16 +35,23 @@
  * reader sees the new snapshot and never touches them.  The generation is read before
  * the snapshot, so a cached way is never tagged newer than its contents.
  *
- * A cache hit does not take the reader count: the region it names cannot
- * be freed unless it was removed, and accessing a region while another
- * thread removes that same region is the caller's race (as DMA to memory
- * being hot-unplugged is); pins exist to rule it out.
+ * MMIO accesses always run in a reader section (looking the region up in
+ * the snapshot again): a region removed while its callbacks run is not
+ * freed under them, and uiommu_physmem_synchronize() waits for every
+ * reader section that began before it, so a model may free what its
+ * callbacks use once remove + synchronize have returned.
+ *
+ * A RAM cache hit takes no reader count: the region it names cannot be
+ * freed unless it was removed, and accessing RAM while another thread
+ * removes that same region is the caller's race (as DMA to memory being
+ * hot-unplugged is); pins exist to rule it out.
  *
  * RAM accesses copy aligned 8-byte words with atomic loads and stores, so
  * every naturally aligned 8-byte word is single-copy atomic against
  * concurrent accessors, as an SMMU's descriptor fetch is.  MMIO parts are
  * split into naturally aligned accesses of at most 8 bytes.
  */
+#include <sched.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -108,6 +115,7 @@ struct pm_tcache {
 	unsigned int mru;		/* the way that hit last */
 	unsigned int victim;
 	unsigned int shard;		/* reader shard + 1; 0: not yet chosen */
+	unsigned int depth;		/* reader sections entered, nested */
 	struct pm_tway way[PM_TCACHE_WAYS];
 };
 
@@ -173,11 +181,13 @@ static unsigned long *reader_enter(struct uiommu_physmem *pm)
 			   PM_READER_SHARDS + 1;
 	n = &pm->readers[c->shard - 1].n;
 	__atomic_add_fetch(n, 1, __ATOMIC_SEQ_CST);
+	c->depth++;
 	return n;
 }
 
 static void reader_exit(unsigned long *shard)
 {
+	tcache.depth--;
 	__atomic_sub_fetch(shard, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -834,11 +844,6 @@ static unsigned int mmio_chunk(uint64_t off, uint64_t n)
 	return size;
 }
 
-static uint64_t size_mask(unsigned int size)
-{
-	return size == 8 ? UINT64_MAX : UIO_BIT(size * 8) - 1;
-}
-
 static int mmio_rw(const struct uio_region *r, uint64_t off, uint8_t *buf,
 		   uint64_t n, bool write, const struct uiommu_memattrs *attrs)
 {
@@ -865,6 +870,42 @@ static int mmio_rw(const struct uio_region *r, uint64_t off, uint8_t *buf,
 	return 0;
 }
 
+/*
+ * The part of an access at @pa that is not cached RAM: found in the current
+ * snapshot with the reader count held, so that a region removed meanwhile
+ * is not freed while its callbacks run.  Sets *@done to the bytes handled
+ * (up to @len, within one region).  Return: 0 or -EFAULT (traced).
+ */
+static __attribute__((noinline)) int
+slow_part(struct uiommu_physmem *pm, uint64_t pa, uint8_t *buf, uint64_t len,
+	  bool write, const struct uiommu_memattrs *attrs, uint64_t *done)
+{
+	unsigned long *shard = reader_enter(pm);
+	const struct pm_entry *e;
+	struct uio_region *r = NULL;
+	uint64_t n = 0;
+	int ret = 0;
+
+	e = snap_search(__atomic_load_n(&pm->snap, __ATOMIC_SEQ_CST), pa);
+	if (e)
+		r = entry_region(e);
+	if (!r) {
+		ret = -EFAULT;
+	} else {
+		n = r->last - pa;
+		n = (n < len - 1 ? n : len - 1) + 1;
+		if (r->kind == UIOMMU_REGION_MMIO)
+			ret = mmio_rw(r, pa - r->base, buf, n, write, attrs);
+		else if (write)
+			ram_copy_in(r->host + (pa - r->base), buf, (size_t)n);
+		else
+			ram_copy_out(buf, r->host + (pa - r->base), (size_t)n);
+	}
+	reader_exit(shard);
+	*done = n;
+	return ret ? bus_error(pa, n ? n : len, write, attrs) : 0;
+}
+
 static int phys_rw(struct uiommu_physmem *pm, uint64_t pa, uint8_t *buf,
 		   size_t len, bool write, const struct uiommu_memattrs *attrs)
 {
@@ -876,21 +917,21 @@ static int phys_rw(struct uiommu_physmem *pm, uint64_t pa, uint8_t *buf,
 		const struct pm_tway *w = find(pm, pa);
 		uint64_t n;
 
-		if (!w)
-			return bus_error(pa, len, write, attrs);
-		/* Bytes left in the region, minus one (cannot overflow). */
-		n = w->base + w->span - pa;
-		n = (n < len - 1 ? n : len - 1) + 1;
-		if (w->ram) {
+		if (w && w->ram) {
 			uint8_t *host = (uint8_t *)(w->hbias + (uintptr_t)pa);
 
+			/* Bytes left in the region, minus one. */
+			n = w->base + w->span - pa;
+			n = (n < len - 1 ? n : len - 1) + 1;
 			if (write)
 				ram_copy_in(host, buf, (size_t)n);
 			else
 				ram_copy_out(buf, host, (size_t)n);
-		} else if (mmio_rw(w->reg, pa - w->base, buf, n, write,
-				   attrs)) {
-			return bus_error(pa, n, write, attrs);
+		} else {
+			int ret = slow_part(pm, pa, buf, len, write, attrs, &n);
+
+			if (ret)
+				return ret;
 		}
 		pa += n;
 		buf += n;
@@ -925,16 +966,25 @@ static int bad_access_fail(uint64_t pa, unsigned int size)
 			" not 1, 2, 4 or 8 bytes naturally aligned", size, pa);
 }
 
-static int mmio_ld(const struct pm_tway *w, uint64_t pa, unsigned int size,
-		   uint64_t *val, const struct uiommu_memattrs *attrs)
+/* One MMIO access of @size bytes (naturally aligned: a single callback). */
+static int mmio_access(struct uiommu_physmem *pm, uint64_t pa,
+		       unsigned int size, uint64_t *val, bool write,
+		       const struct uiommu_memattrs *attrs)
 {
-	const struct uio_region *r = w->reg;
-	uint64_t v = 0;
+	uint8_t bytes[8];
+	uint64_t done, v = 0;
+	unsigned int i;
+	int ret;
 
-	if (r->ops.read(r->opaque, pa - w->base, size, &v,
-			attrs ? attrs : &no_attrs))
-		return bus_error(pa, size, false, attrs);
-	*val = v & size_mask(size);
+	for (i = 0; write && i < size; i++)
+		bytes[i] = (uint8_t)(*val >> (8 * i));
+	ret = slow_part(pm, pa, bytes, size, write, attrs ? attrs : &no_attrs,
+			&done);
+	if (ret || write)
+		return ret;
+	for (i = 0; i < size; i++)
+		v |= (uint64_t)bytes[i] << (8 * i);
+	*val = v;
 	return 0;
 }
 
@@ -948,10 +998,8 @@ ld_slow(struct uiommu_physmem *pm, uint64_t pa, unsigned int size,
 	if (uio_unlikely(bad_access(pa, size)))
 		return bad_access_fail(pa, size);
 	w = find(pm, pa);
-	if (uio_unlikely(!w))
-		return bus_error(pa, size, false, attrs);
-	if (uio_unlikely(!w->ram))
-		return mmio_ld(w, pa, size, val, attrs);
+	if (uio_unlikely(!w || !w->ram))
+		return mmio_access(pm, pa, size, val, false, attrs);
 	host = (const void *)(w->hbias + (uintptr_t)pa);
 	switch (size) {
 	case 8:
@@ -1000,17 +1048,8 @@ st_slow(struct uiommu_physmem *pm, uint64_t pa, unsigned int size,
 	if (uio_unlikely(bad_access(pa, size)))
 		return bad_access_fail(pa, size);
 	w = find(pm, pa);
-	if (uio_unlikely(!w))
-		return bus_error(pa, size, true, attrs);
-	val &= size_mask(size);
-	if (uio_unlikely(!w->ram)) {
-		const struct uio_region *r = w->reg;
-
-		if (r->ops.write(r->opaque, pa - w->base, size, val,
-				 attrs ? attrs : &no_attrs))
-			return bus_error(pa, size, true, attrs);
-		return 0;
-	}
+	if (uio_unlikely(!w || !w->ram))
+		return mmio_access(pm, pa, size, &val, true, attrs);
 	host = (void *)(w->hbias + (uintptr_t)pa);
 	switch (size) {
 	case 8:
@@ -1139,6 +1178,25 @@ UIOMMU_API int uiommu_physmem_for_each(struct uiommu_physmem *pm,
 	}
 	reader_exit(shard);
 	return ret;
+}
+
+UIOMMU_API int uiommu_physmem_synchronize(struct uiommu_physmem *pm)
+{
+	unsigned int i;
+
+	if (!pm)
+		return uio_fail(-EINVAL, "physmem", "NULL address space");
+	if (tcache.depth)
+		return uio_fail(-EDEADLK, "physmem",
+				"synchronize from inside an access or for_each");
+	/* Each shard seen empty once: every earlier reader has left. */
+	for (i = 0; i < PM_READER_SHARDS; i++)
+		while (__atomic_load_n(&pm->readers[i].n, __ATOMIC_SEQ_CST))
+			sched_yield();
+	uio_lock(&pm->lock);
+	reclaim(pm, false);
+	uio_unlock(&pm->lock);
+	return 0;
 }
 
 /* ------------------------------------------------------------ checker */
