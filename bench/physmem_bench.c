@@ -7,6 +7,7 @@
  *   lookup_{1,4,8,16}region(s): uiommu_phys_host_ptr()
  *   ld8_{1,4,8,16}region(s):    uiommu_phys_ld(8 bytes)
  *   read64_1region:             uiommu_phys_read(64 bytes)
+ *   mmio_ld4:                   uiommu_phys_ld(4) of a trivial MMIO device
  * 16 regions exceed the per-thread lookup cache (8 ways): that case
  * measures the slow path (reader count + snapshot binary search).  Each
  * case runs with 1 and 2 threads, each thread doing the full count of
@@ -35,7 +36,11 @@
 /* Operations per thread and case (argv[2]; fewer under callgrind). */
 static unsigned int ops_per_thread = OPS_DEFAULT;
 
-enum bench_op { OP_LOOKUP, OP_LD8, OP_READ64 };
+enum bench_op { OP_LOOKUP, OP_LD8, OP_READ64, OP_MMIO_LD4 };
+
+/* The MMIO region: 64 KiB above the RAM regions, a trivial device. */
+#define MMIO_BASE	(NREGIONS * REGION_STRIDE)
+#define MMIO_SIZE	(UINT64_C(64) << 10)
 
 struct bench_case {
 	const char *name;
@@ -53,6 +58,7 @@ static const struct bench_case cases[] = {
 	{ "ld8_8regions", OP_LD8, 8 },
 	{ "ld8_16regions", OP_LD8, 16 },
 	{ "read64_1region", OP_READ64, 1 },
+	{ "mmio_ld4", OP_MMIO_LD4, 1 },
 };
 
 struct worker {
@@ -62,6 +68,32 @@ struct worker {
 	uint64_t sink;
 	double ns;
 	int failed;
+};
+
+static int dev_read(void *opaque, uint64_t off, unsigned int size,
+		    uint64_t *val, const struct uiommu_memattrs *attrs)
+{
+	(void)opaque;
+	(void)size;
+	(void)attrs;
+	*val = off;
+	return 0;
+}
+
+static int dev_write(void *opaque, uint64_t off, unsigned int size,
+		     uint64_t val, const struct uiommu_memattrs *attrs)
+{
+	(void)opaque;
+	(void)off;
+	(void)size;
+	(void)val;
+	(void)attrs;
+	return 0;
+}
+
+static const struct uiommu_mmio_ops dev_ops = { dev_read, dev_write };
+static const struct uiommu_mmio_desc dev_desc = {
+	.name = "dev", .size = MMIO_SIZE, .ops = &dev_ops,
 };
 
 static uint64_t xorshift(uint64_t *s)
@@ -100,6 +132,14 @@ static void *run(void *opaque)
 			w->failed |= uiommu_phys_ld(w->pm,
 						    w->addr[i & (NADDR - 1)], 8,
 						    &v, NULL);
+			sink += v;
+		}
+		break;
+	case OP_MMIO_LD4:
+		for (i = 0; i < ops_per_thread; i++) {
+			w->failed |= uiommu_phys_ld(w->pm, MMIO_BASE +
+				(w->addr[i & (NADDR - 1)] & (MMIO_SIZE - 4)),
+				4, &v, NULL);
 			sink += v;
 		}
 		break;
@@ -171,6 +211,8 @@ int main(int argc, char **argv)
 					   REGION_SIZE, NULL, NULL))
 			return 1;
 	}
+	if (uiommu_physmem_add_mmio(pm, MMIO_BASE, &dev_desc))
+		return 1;
 	if (argc > 2)
 		ops_per_thread = (unsigned int)strtoul(argv[2], NULL, 0);
 	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
