@@ -202,17 +202,23 @@ static bool readers_active(struct uiommu_physmem *pm)
 	return false;
 }
 
+/* The live region containing @pa in the current snapshot (reader section). */
+static struct uio_region *snap_region(struct uiommu_physmem *pm, uint64_t pa)
+{
+	const struct pm_entry *e;
+
+	assert(tcache.depth);
+	e = snap_search(__atomic_load_n(&pm->snap, __ATOMIC_SEQ_CST), pa);
+	return e ? entry_region(e) : NULL;
+}
+
 static __attribute__((noinline)) const struct pm_tway *
 find_slow(struct uiommu_physmem *pm, uint64_t pa, struct pm_tcache *c)
 {
-	const struct pm_entry *e;
-	struct uio_region *reg = NULL;
 	struct pm_tway *w = NULL;
 	unsigned long *shard = reader_enter(pm);
+	struct uio_region *reg = snap_region(pm, pa);
 
-	e = snap_search(__atomic_load_n(&pm->snap, __ATOMIC_SEQ_CST), pa);
-	if (e)
-		reg = entry_region(e);
 	if (reg) {
 		if (c->n < PM_TCACHE_WAYS) {
 			w = &c->way[c->n++];
@@ -881,14 +887,10 @@ slow_part(struct uiommu_physmem *pm, uint64_t pa, uint8_t *buf, uint64_t len,
 	  bool write, const struct uiommu_memattrs *attrs, uint64_t *done)
 {
 	unsigned long *shard = reader_enter(pm);
-	const struct pm_entry *e;
-	struct uio_region *r = NULL;
+	struct uio_region *r = snap_region(pm, pa);
 	uint64_t n = 0;
 	int ret = 0;
 
-	e = snap_search(__atomic_load_n(&pm->snap, __ATOMIC_SEQ_CST), pa);
-	if (e)
-		r = entry_region(e);
 	if (!r) {
 		ret = -EFAULT;
 	} else {
@@ -1142,15 +1144,18 @@ static void fill_info(const struct uio_region *r, struct uiommu_region_info *i)
 UIOMMU_API int uiommu_physmem_lookup(struct uiommu_physmem *pm, uint64_t pa,
 				     struct uiommu_region_info *info)
 {
-	const struct pm_tway *w;
+	struct uio_region *r;
+	unsigned long *shard;
 
 	if (!pm || !info)
 		return uio_fail(-EINVAL, "physmem", "NULL argument to lookup");
-	w = find(pm, pa);
-	if (!w)
-		return -EFAULT;
-	fill_info(w->reg, info);
-	return 0;
+	/* Not a hot path: read the snapshot, safe against removals. */
+	shard = reader_enter(pm);
+	r = snap_region(pm, pa);
+	if (r)
+		fill_info(r, info);
+	reader_exit(shard);
+	return r ? 0 : -EFAULT;
 }
 
 UIOMMU_API int uiommu_physmem_for_each(struct uiommu_physmem *pm,
