@@ -64,6 +64,7 @@ struct test_dev {
 		uint32_t flags;
 	} log[DEV_LOG];
 	bool garbage_high;	/* read returns junk above @size bytes */
+	bool no_error;		/* offset 0xff8 works like the others */
 };
 
 /* The model serialises itself, as the API asks of every model. */
@@ -93,7 +94,7 @@ static int dev_read(void *opaque, uint64_t off, unsigned int size,
 
 	pthread_mutex_lock(&dev_lock);
 	dev_log(d, off, size, false, attrs);
-	if (off == 0xff8) {
+	if (off == 0xff8 && !d->no_error) {
 		pthread_mutex_unlock(&dev_lock);
 		return -EFAULT;
 	}
@@ -114,7 +115,7 @@ static int dev_write(void *opaque, uint64_t off, unsigned int size,
 
 	pthread_mutex_lock(&dev_lock);
 	dev_log(d, off, size, true, attrs);
-	if (off == 0xff8) {
+	if (off == 0xff8 && !d->no_error) {
 		pthread_mutex_unlock(&dev_lock);
 		return -EFAULT;
 	}
@@ -657,33 +658,41 @@ static void test_cross_boundary_ram_mmio(void **state)
 						NULL), 0);
 	for (i = 0; i < sizeof(buf); i++)
 		buf[i] = (uint8_t)(i ^ (i >> 8));
-	/* 0x10ff0 .. 0x1200f: 16 bytes RAM, 4 KiB MMIO but the error word at
-	 * 0xff8 is avoided by the device only on reads of offset 0xff8: skip
-	 * that by writing the MMIO part in two pieces around it. */
+	/* 0x10ff0 .. 0x1200f: 16 bytes of RAM, the 4 KiB device, 16 bytes of
+	 * RAM, in one write and one read. */
+	dev->no_error = true;
 	dev->nlog = 0;
-	assert_int_equal(uiommu_phys_write(pm, 0x10ff0, buf, 16 + 0xff8, &attrs),
-			 0);
-	assert_int_equal(uiommu_phys_write(pm, 0x12000, buf + 0x1010, 0x10,
+	assert_int_equal(uiommu_phys_write(pm, 0x10ff0, buf, sizeof(buf),
 					   &attrs), 0);
 	/* The MMIO part went as 8-byte accesses carrying the source ID. */
-	assert_int_equal(dev->nlog, 0xff8 / 8);
+	assert_int_equal(dev->nlog, 0x1000 / 8);
 	for (i = 0; i < DEV_LOG; i++) {
 		assert_int_equal(dev->log[i].size, 8);
+		assert_true(dev->log[i].write);
 		assert_int_equal(dev->log[i].source_id, 7);
 	}
-	assert_memory_equal(dev->regs, buf + 16, 0xff8);
-	/* Read back the RAM parts around the device. */
-	assert_int_equal(uiommu_phys_read(pm, 0x10ff0, back, 16, NULL), 0);
-	assert_memory_equal(back, buf, 16);
-	assert_int_equal(uiommu_phys_read(pm, 0x12000, back, 16, NULL), 0);
-	assert_memory_equal(back, buf + 0x1010, 16);
-	/* One read across the whole span hits the slave error at 0xff8. */
+	assert_memory_equal(dev->regs, buf + 16, 0x1000);
+	dev->nlog = 0;
+	assert_int_equal(uiommu_phys_read(pm, 0x10ff0, back, sizeof(back),
+					  &attrs), 0);
+	assert_memory_equal(back, buf, sizeof(buf));
+	assert_int_equal(dev->nlog, 0x1000 / 8);
+	assert_false(dev->log[0].write);
+
+	/* A slave error part-way: the read fails; the write fails after
+	 * storing what came before the error, and nothing after it. */
+	dev->no_error = false;
 	assert_int_equal(uiommu_phys_read(pm, 0x10ff0, back, sizeof(back),
 					  NULL), -EFAULT);
-	/* A read from RAM into the device, stopping before the error. */
-	assert_int_equal(uiommu_phys_read(pm, 0x10ff0, back, 16 + 0x100, NULL),
-			 0);
-	assert_memory_equal(back, buf, 16 + 0x100);
+	memset(back, 0xee, sizeof(back));
+	assert_int_equal(uiommu_phys_write(pm, 0x10ff0, back, sizeof(back),
+					   NULL), -EFAULT);
+	assert_int_equal(dev->regs[0xff7], 0xee);
+	assert_int_equal(dev->regs[0xff8], buf[16 + 0xff8]);
+	assert_int_equal(uiommu_phys_read(pm, 0x12000, small, 16, NULL), 0);
+	assert_memory_equal(small, buf + 0x1010, 16);
+	assert_int_equal(uiommu_phys_read(pm, 0x10ff0, small, 16, NULL), 0);
+	assert_memory_equal(small, back, 16);
 
 	/* Odd offset and length inside the device: 1, 2, 4, 8, 2, 1. */
 	dev->nlog = 0;
@@ -693,7 +702,7 @@ static void test_cross_boundary_ram_mmio(void **state)
 		assert_int_equal(dev->log[i].size, expect_sizes[i]);
 		assert_int_equal(dev->log[i].off, expect_offs[i]);
 	}
-	assert_memory_equal(small, buf + 17, 18);
+	assert_memory_equal(small, dev->regs + 1, 18);
 	dev->nlog = 0;
 	assert_int_equal(uiommu_phys_write(pm, 0x11001, small, 18, NULL), 0);
 	assert_int_equal(dev->nlog, 6);
