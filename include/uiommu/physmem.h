@@ -174,8 +174,8 @@ uiommu_physmem_add_ram(struct uiommu_physmem *pm, const char *name,
  *
  * Return: 0; -EINVAL for bad alignment (UIOMMU_PHYS_ANY is not accepted),
  * zero size, a missing name or callback, or a register map entry that is
- * empty, outside the region or out of order; -ERANGE beyond the address width;
- * -EEXIST on overlap; -ENOMEM.
+ * empty, outside the region or out of order; -ERANGE beyond the address
+ * width; -EEXIST on overlap; -ENOMEM.
  */
 UIOMMU_API UIOMMU_MUST_CHECK int
 uiommu_physmem_add_mmio(struct uiommu_physmem *pm, uint64_t base,
@@ -463,7 +463,8 @@ UIOMMU_API void uiommu_phys_pool_get_stats(struct uiommu_phys_pool *pool,
  * naturally aligned, free buddies are merged, free lists and accounting
  * agree.  Meant for tests and debug builds.
  *
- * Return: 0, or -EUCLEAN (with a log message) if an invariant is broken.
+ * Return: 0, or -EUCLEAN (with a log message) if an invariant is broken;
+ * -EINVAL for a NULL @pool.
  */
 UIOMMU_API UIOMMU_MUST_CHECK int
 uiommu_phys_pool_check(struct uiommu_phys_pool *pool);
