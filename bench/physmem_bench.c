@@ -8,6 +8,7 @@
  *   ld8_{1,4,8,16}region(s):    uiommu_phys_ld(8 bytes)
  *   read64_1region:             uiommu_phys_read(64 bytes)
  *   mmio_ld4:                   uiommu_phys_ld(4) of a trivial MMIO device
+ *   pool_alloc_free_4k:         a zeroed 4 KiB page from the pool and back
  * 16 regions exceed the per-thread lookup cache (8 ways): that case
  * measures the slow path (reader count + snapshot binary search).  Each
  * case runs with 1 and 2 threads, each thread doing the full count of
@@ -36,11 +37,16 @@
 /* Operations per thread and case (argv[2]; fewer under callgrind). */
 static unsigned int ops_per_thread = OPS_DEFAULT;
 
-enum bench_op { OP_LOOKUP, OP_LD8, OP_READ64, OP_MMIO_LD4 };
+enum bench_op { OP_LOOKUP, OP_LD8, OP_READ64, OP_MMIO_LD4, OP_POOL };
 
 /* The MMIO region: 64 KiB above the RAM regions, a trivial device. */
 #define MMIO_BASE	(NREGIONS * REGION_STRIDE)
 #define MMIO_SIZE	(UINT64_C(64) << 10)
+/* The page pool's RAM, above the device. */
+#define POOL_BASE	(MMIO_BASE + REGION_STRIDE)
+#define POOL_SIZE	(UINT64_C(16) << 20)
+
+static struct uiommu_phys_pool *pool;
 
 struct bench_case {
 	const char *name;
@@ -59,6 +65,7 @@ static const struct bench_case cases[] = {
 	{ "ld8_16regions", OP_LD8, 16 },
 	{ "read64_1region", OP_READ64, 1 },
 	{ "mmio_ld4", OP_MMIO_LD4, 1 },
+	{ "pool_alloc_free_4k", OP_POOL, 1 },
 };
 
 /* Written only at the end of a run; aligned so threads share no line. */
@@ -145,6 +152,12 @@ static void *run(void *opaque)
 			sink += v;
 		}
 		break;
+	case OP_POOL:
+		for (i = 0; i < ops_per_thread; i++) {
+			failed |= uiommu_phys_pool_alloc(pool, 4096, &v);
+			failed |= uiommu_phys_pool_free(pool, v, 4096);
+		}
+		break;
 	case OP_READ64:
 		for (i = 0; i < ops_per_thread; i++) {
 			failed |= uiommu_phys_read(w->pm,
@@ -214,7 +227,10 @@ int main(int argc, char **argv)
 					   REGION_SIZE, NULL, NULL))
 			return 1;
 	}
-	if (uiommu_physmem_add_mmio(pm, MMIO_BASE, &dev_desc))
+	if (uiommu_physmem_add_mmio(pm, MMIO_BASE, &dev_desc) ||
+	    uiommu_physmem_add_ram(pm, "pool", POOL_BASE, POOL_SIZE, NULL,
+				   NULL) ||
+	    uiommu_phys_pool_create(pm, POOL_BASE, POOL_SIZE, &pool))
 		return 1;
 	if (argc > 2)
 		ops_per_thread = (unsigned int)strtoul(argv[2], NULL, 0);
@@ -224,6 +240,7 @@ int main(int argc, char **argv)
 		for (t = 1; t <= 2; t++)
 			ret |= run_case(pm, &cases[c], t);
 	}
+	uiommu_phys_pool_destroy(pool);
 	uiommu_physmem_destroy(pm);
 	return ret ? 1 : 0;
 }
