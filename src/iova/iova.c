@@ -28,7 +28,8 @@
 #include "log.h"
 #include "trace.h"
 
-#define CHUNK_NODES 64	/* nodes per pool block; slot 0 links the blocks */
+#define CHUNK_NODES 64
+#define HOT static inline __attribute__((always_inline))
 
 static uint64_t next_domain_id = 1;
 
@@ -69,7 +70,7 @@ static inline uint64_t gap_base(const struct iova_node *n)
 /* Largest k such that a 2^k-aligned block of 2^k granules fits in the gap
  * [first - gap, first - 1], or -1 for an empty gap.  If order fls(gap)
  * does not fit, fls(gap) - 1 always does. */
-static int gap_order(uint64_t first, uint64_t gap)
+HOT int gap_order(uint64_t first, uint64_t gap)
 {
 	unsigned int f;
 	uint64_t base;
@@ -88,124 +89,192 @@ static inline uint64_t gap_class_bit(uint64_t gap)
 	return gap ? UIO_BIT(uio_fls64(gap)) : 0;
 }
 
-/* Recompute the augmented fields of @n from its own gap and children. */
-static void update(struct iova_node *n)
+/*
+ * Recompute the augmented fields of @n from its own gap and children.
+ * The bottom gap (that of the lowest node, starting at @lo, the first pfn
+ * of the space) is left out of the subtree data: in a top-down allocator it
+ * is the big free run that every allocation below the lowest range shrinks,
+ * and keeping it out means such an allocation touches no ancestor's data.
+ * Searches check it separately, last, as it is the lowest gap.
+ */
+HOT void update(struct iova_node *n, uint64_t lo)
 {
-	uint64_t g = n_gap(n), mg = g, cls = gap_class_bit(g);
-	int mo = gap_order(node_first(n), g);
-	unsigned int h = 0;
-	struct iova_node *c[2] = { n->left, n->right };
-	int i;
+	/* The high bytes of gap_w (max order + 1) and cls_w (height)
+	 * combine with max() like the low bits of cls_w with OR. */
+	uint64_t g = n_gap(n), first = node_first(n);
+	uint64_t eg = first - g == lo ? 0 : g;
+	uint64_t mg = eg, cls = gap_class_bit(eg);
+	uint64_t ow = (uint64_t)(gap_order(first, eg) + 1) << W_HIGH_SHIFT;
+	uint64_t hw = 0;
+	const struct iova_node *l = n->left, *r = n->right;
 
-	for (i = 0; i < 2; i++) {
-		if (!c[i])
-			continue;
-		if (c[i]->max_gap > mg)
-			mg = c[i]->max_gap;
-		if (n_maxord(c[i]) > mo)
-			mo = n_maxord(c[i]);
-		cls |= n_cls(c[i]);
-		if (n_height(c[i]) > h)
-			h = n_height(c[i]);
+	if (l) {
+		mg = l->max_gap > mg ? l->max_gap : mg;
+		ow = (l->gap_w & ~W_LOW_MASK) > ow ? (l->gap_w & ~W_LOW_MASK) : ow;
+		cls |= l->cls_w & W_LOW_MASK;
+		hw = l->cls_w & ~W_LOW_MASK;
+	}
+	if (r) {
+		mg = r->max_gap > mg ? r->max_gap : mg;
+		ow = (r->gap_w & ~W_LOW_MASK) > ow ? (r->gap_w & ~W_LOW_MASK) : ow;
+		cls |= r->cls_w & W_LOW_MASK;
+		hw = (r->cls_w & ~W_LOW_MASK) > hw ? (r->cls_w & ~W_LOW_MASK) : hw;
 	}
 	n->max_gap = mg;
-	n->gap_w = g | ((uint64_t)(mo + 1) << W_HIGH_SHIFT);
-	n->cls_w = cls | ((uint64_t)(h + 1) << W_HIGH_SHIFT);
+	n->gap_w = g | ow;
+	n->cls_w = cls | (hw + (UINT64_C(1) << W_HIGH_SHIFT));
 }
 
 /* ------------------------------------------------------------ AVL tree */
 
-static struct iova_node *rot_right(struct iova_node *n)
+static struct iova_node *rot_right(struct iova_node *n, uint64_t lo)
 {
 	struct iova_node *l = n->left;
 
 	n->left = l->right;
 	l->right = n;
-	update(n);
-	update(l);
+	update(n, lo);
+	update(l, lo);
 	return l;
 }
 
-static struct iova_node *rot_left(struct iova_node *n)
+static struct iova_node *rot_left(struct iova_node *n, uint64_t lo)
 {
 	struct iova_node *r = n->right;
 
 	n->right = r->left;
 	r->left = n;
-	update(n);
-	update(r);
+	update(n, lo);
+	update(r, lo);
 	return r;
 }
 
-static struct iova_node *balance(struct iova_node *n)
+static struct iova_node *balance(struct iova_node *n, uint64_t lo)
 {
 	int bf;
 
-	update(n);
+	update(n, lo);
 	bf = (int)n_height(n->left) - (int)n_height(n->right);
 	if (bf > 1) {
 		if (n_height(n->left->left) < n_height(n->left->right))
-			n->left = rot_left(n->left);
-		return rot_right(n);
+			n->left = rot_left(n->left, lo);
+		return rot_right(n, lo);
 	}
 	if (bf < -1) {
 		if (n_height(n->right->right) < n_height(n->right->left))
-			n->right = rot_right(n->right);
-		return rot_left(n);
+			n->right = rot_right(n->right, lo);
+		return rot_left(n, lo);
 	}
 	return n;
 }
 
-static struct iova_node *avl_insert(struct iova_node *n, struct iova_node *x)
+/*
+ * Insertion and deletion are iterative over a recorded path of child links,
+ * so that the walk back up can stop as soon as a node comes out of
+ * rebalancing unchanged (same node, height and subtree data) once past the
+ * node whose own gap changed: nothing above it can change then.
+ */
+#define PATH_MAX_DEPTH 96	/* AVL height bound for 2^64 nodes is 93 */
+
+struct path {
+	struct iova_node **link[PATH_MAX_DEPTH];
+	int n;
+};
+
+/* Rebalance levels @from..0 of @p; levels at or above @dirty (the node
+ * whose gap changed) may stop early. */
+static void fix_up(struct path *p, int from, int dirty, uint64_t lo)
 {
-	if (!n) {
-		update(x);
-		return x;
+	int i;
+
+	for (i = from; i >= 0; i--) {
+		struct iova_node *n = *p->link[i], *m;
+		uint64_t gw = n->gap_w, mg = n->max_gap, cw = n->cls_w;
+
+		m = balance(n, lo);
+		*p->link[i] = m;
+		if (i <= dirty && m == n && n->gap_w == gw &&
+		    n->max_gap == mg && n->cls_w == cw)
+			return;
 	}
-	if (node_first(x) < node_first(n))
-		n->left = avl_insert(n->left, x);
-	else
-		n->right = avl_insert(n->right, x);
-	return balance(n);
 }
 
-static struct iova_node *avl_remove_min(struct iova_node *n,
-					struct iova_node **min)
+/* Insert leaf @x whose successor @succ just had its gap changed. */
+static void avl_insert_at(struct uiommu_iova_domain *dom, struct iova_node *x,
+			  struct iova_node *succ)
 {
-	if (!n->left) {
-		*min = n;
-		return n->right;
+	struct path p;
+	struct iova_node *n;
+	uint64_t key = node_first(x);
+	int dirty = 0;
+
+	p.n = 0;
+	p.link[p.n++] = &dom->root;
+	while ((n = *p.link[p.n - 1])) {
+		if (n == succ)
+			dirty = p.n - 1;
+		assert(p.n < PATH_MAX_DEPTH);
+		p.link[p.n++] = key < node_first(n) ? &n->left : &n->right;
 	}
-	n->left = avl_remove_min(n->left, min);
-	return balance(n);
+	*p.link[p.n - 1] = x;
+	update(x, dom->start_pfn);
+	fix_up(&p, p.n - 2, dirty, dom->start_pfn);
 }
 
-static struct iova_node *avl_delete(struct iova_node *n, uint64_t key)
+/* Remove @x and credit its range and gap to its successor's gap. */
+static void avl_remove(struct uiommu_iova_domain *dom, struct iova_node *x)
 {
-	struct iova_node *m, *right;
+	struct path p;
+	struct iova_node *n, *succ, *c;
+	uint64_t key = node_first(x);
+	int k, last_left = -1, dirty;
 
-	assert(n);
-	if (key < node_first(n)) {
-		n->left = avl_delete(n->left, key);
-		return balance(n);
+	p.n = 0;
+	p.link[p.n++] = &dom->root;
+	while ((n = *p.link[p.n - 1]) != x) {
+		assert(n && p.n < PATH_MAX_DEPTH);
+		if (key < node_first(n)) {
+			last_left = p.n - 1;
+			p.link[p.n++] = &n->left;
+		} else {
+			p.link[p.n++] = &n->right;
+		}
 	}
-	if (key > node_first(n)) {
-		n->right = avl_delete(n->right, key);
-		return balance(n);
+	k = p.n - 1;
+	if (x->left && x->right) {
+		/* The successor is the minimum of the right subtree: it takes
+		 * x's place. */
+		p.link[p.n++] = &x->right;
+		while ((*p.link[p.n - 1])->left) {
+			assert(p.n < PATH_MAX_DEPTH);
+			p.link[p.n] = &(*p.link[p.n - 1])->left;
+			p.n++;
+		}
+		succ = *p.link[p.n - 1];
+		set_gap(succ, n_gap(succ) + n_gap(x) + node_len(x));
+		*p.link[p.n - 1] = succ->right;
+		succ->left = x->left;
+		succ->right = x->right;
+		*p.link[k] = succ;
+		p.link[k + 1] = &succ->right;
+		fix_up(&p, p.n - 2, k, dom->start_pfn);
+		return;
 	}
-	if (!n->left) {
-		/* A lone right child is a leaf and may be the successor,
-		 * whose gap just grew. */
-		if (n->right)
-			update(n->right);
-		return n->right;
+	c = x->left ? x->left : x->right;
+	if (x->right) {
+		/* A lone right child is a leaf: the successor. */
+		succ = c;
+		dirty = k;
+	} else {
+		assert(last_left >= 0);	/* the sentinel is above x */
+		succ = *p.link[last_left];
+		dirty = last_left;
 	}
-	if (!n->right)
-		return n->left;
-	right = avl_remove_min(n->right, &m);
-	m->left = n->left;
-	m->right = right;
-	return balance(m);
+	set_gap(succ, n_gap(succ) + n_gap(x) + node_len(x));
+	*p.link[k] = c;
+	if (c)
+		update(c, dom->start_pfn);
+	fix_up(&p, k - 1, dirty, dom->start_pfn);
 }
 
 /* Node with the greatest first <= @pfn, or NULL. */
@@ -291,7 +360,7 @@ struct fitq {
 	int cls;
 };
 
-static bool own_ok(const struct iova_node *n, const struct fitq *q)
+HOT bool own_ok(const struct iova_node *n, const struct fitq *q)
 {
 	uint64_t g = n_gap(n);
 
@@ -302,7 +371,7 @@ static bool own_ok(const struct iova_node *n, const struct fitq *q)
 	return g >= q->pages;
 }
 
-static bool sub_ok(const struct iova_node *n, const struct fitq *q)
+HOT bool sub_ok(const struct iova_node *n, const struct fitq *q)
 {
 	if (q->cls >= 0)
 		return n_cls(n) & UIO_BIT(q->cls);
@@ -347,14 +416,16 @@ static struct iova_node *search_le(struct iova_node *n, uint64_t limit,
 	return NULL;
 }
 
-/* Size classes of the gaps of all nodes with first <= @limit. */
-static uint64_t classes_le(struct iova_node *n, uint64_t limit)
+/* Size classes of the gaps of all nodes with first <= @limit, but for the
+ * bottom gap (see update()). */
+static uint64_t classes_le(struct iova_node *n, uint64_t limit, uint64_t lo)
 {
 	uint64_t acc = 0;
 
 	while (n) {
 		if (node_first(n) <= limit) {
-			acc |= gap_class_bit(n_gap(n));
+			if (gap_base(n) != lo)
+				acc |= gap_class_bit(n_gap(n));
 			if (n->left)
 				acc |= n_cls(n->left);
 			n = n->right;
@@ -363,6 +434,13 @@ static uint64_t classes_le(struct iova_node *n, uint64_t limit)
 		}
 	}
 	return acc;
+}
+
+static struct iova_node *leftmost(struct iova_node *n)
+{
+	while (n->left)
+		n = n->left;
+	return n;
 }
 
 /* Top-down placement of @pages in [base, top]: the start pfn, or false. */
@@ -399,8 +477,12 @@ static struct iova_node *choose_gap(struct uiommu_iova_domain *dom,
 				    bool best_fit, uint64_t *top)
 {
 	struct iova_node *s = find_gt(dom->root, limit), *g;
+	struct iova_node *low = leftmost(dom->root);
 	struct fitq q = { pages, order, -1 };
 	uint64_t clip_len = 0, start;
+	/* The bottom gap lies wholly below the limit: it is not clipped
+	 * and is the last candidate of every search. */
+	bool bottom = node_first(low) <= limit && n_gap(low);
 
 	/* The one gap that contains the limit, clipped by it. */
 	if (n_gap(s) && gap_base(s) <= limit)
@@ -408,8 +490,9 @@ static struct iova_node *choose_gap(struct uiommu_iova_domain *dom,
 
 	if (best_fit) {
 		unsigned int need = class_needed(pages, order);
-		uint64_t mask = classes_le(dom->root, limit) |
-				gap_class_bit(clip_len);
+		uint64_t mask = classes_le(dom->root, limit, dom->start_pfn) |
+				gap_class_bit(clip_len) |
+				(bottom ? gap_class_bit(n_gap(low)) : 0);
 
 		mask = need < W_LOW_BITS ? mask & ~(UIO_BIT(need) - 1) : 0;
 		if (mask) {
@@ -419,7 +502,10 @@ static struct iova_node *choose_gap(struct uiommu_iova_domain *dom,
 				return s;
 			}
 			g = search_le(dom->root, limit, &q);
-			assert(g);
+			if (!g) {
+				assert(bottom && own_ok(low, &q));
+				g = low;
+			}
 			*top = node_first(g) - 1;
 			return g;
 		}
@@ -430,6 +516,8 @@ static struct iova_node *choose_gap(struct uiommu_iova_domain *dom,
 		return s;
 	}
 	g = search_le(dom->root, limit, &q);
+	if (!g && bottom && own_ok(low, &q))
+		g = low;
 	if (g)
 		*top = node_first(g) - 1;
 	return g;
@@ -447,15 +535,12 @@ static void tree_insert(struct uiommu_iova_domain *dom, struct iova_node *x,
 	/* succ is an ancestor of the new leaf: the insertion path
 	 * recomputes its augmented fields. */
 	set_gap(succ, node_first(succ) - x->last - 1);
-	dom->root = avl_insert(dom->root, x);
+	avl_insert_at(dom, x, succ);
 }
 
 static void tree_remove(struct uiommu_iova_domain *dom, struct iova_node *x)
 {
-	struct iova_node *succ = find_gt(dom->root, node_first(x));
-
-	set_gap(succ, n_gap(succ) + n_gap(x) + node_len(x));
-	dom->root = avl_delete(dom->root, node_first(x));
+	avl_remove(dom, x);
 }
 
 int uio_iova_tree_alloc(struct uiommu_iova_domain *dom, uint64_t pages,
@@ -541,7 +626,7 @@ static int check_node(struct check_ctx *c, struct iova_node *n)
 	if (n_gap(n) != first - c->prev_end)
 		return check_fail(c, "gap below node is wrong", first);
 	c->prev_end = n->last + 1;
-	update(n);
+	update(n, dom->start_pfn);
 	if (n->gap_w != saved_gap || n->max_gap != saved_max ||
 	    n->cls_w != saved_cls)
 		return check_fail(c, "stale subtree gap data", first);
@@ -672,7 +757,7 @@ UIOMMU_API int uiommu_iova_domain_create(const struct uiommu_iova_config *cfg,
 			 ((dom->last_pfn + 1) << ST_SHIFT) | ST_RESERVED,
 			 __ATOMIC_RELAXED);
 	sentinel->gap_w = dom->last_pfn - dom->start_pfn + 1;
-	update(sentinel);
+	update(sentinel, dom->start_pfn);
 	dom->root = sentinel;
 
 	if (dom->cache_on) {
