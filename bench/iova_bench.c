@@ -327,8 +327,10 @@ static void bench_near_full(void)
 	char extra[64];
 	int ret;
 
-	for (i = 0; i < n; i++)
-		addr[i] = xalloc(d, 1, M32);
+	for (i = 0; i < n; i++) {	/* addr[] is indexed by pfn */
+		iova = xalloc(d, 1, M32);
+		addr[iova >> 12] = iova;
+	}
 	if (!uiommu_iova_alloc(d, K4, M32, 0, &iova))
 		die("near_full: space below 4 GiB not full", -EINVAL);
 	for (i = 0; i < holes; i++) {

@@ -8,11 +8,11 @@
  * magazine of ranges.  Cached ranges stay allocated in the tree, in state
  * CACHED.  The fast paths take no lock:
  *   alloc: pop the loaded magazine, store state LIVE;
- *   free:  find the node by pfn in the hash (chains through the nodes),
- *          CAS its state (pfn|LIVE) -> (pfn|CACHED), push.
+ *   free:  find the node by pfn in the hash (open addressing, keys in the
+ *          slots), CAS its state (pfn|LIVE) -> (pfn|CACHED), push.
  * The CAS is the validation: it only succeeds on the first address of a
  * live allocation, once.  A miss in the lock-free lookup (never allocated,
- * or a chain being rebuilt concurrently) falls back to the tree under its
+ * or slots being moved concurrently) falls back to the tree under its
  * lock, which decides authoritatively.  Nodes are type-stable (pooled until
  * the domain dies), so a stale pointer is harmless: its state matches no
  * live pfn.
@@ -41,7 +41,7 @@
 #define DEPOT_MAX_FULL 16	/* per class, beyond which magazines flush */
 #define DEPOT_MAX_EMPTY 8
 #define HASH_MIN_BITS 4
-#define HASH_MAX_STEPS 32	/* lock-free chain walk bound */
+#define HASH_MAX_STEPS 64	/* lock-free probe bound */
 
 struct iova_magazine {
 	uint32_t n;
@@ -86,8 +86,7 @@ static inline size_t hash_idx(uint64_t pfn, unsigned int bits)
 
 static size_t hash_bytes(unsigned int bits)
 {
-	return sizeof(struct iova_hash) +
-	       (sizeof(struct iova_node *) << bits);
+	return sizeof(struct iova_hash) + (sizeof(struct iova_hslot) << bits);
 }
 
 static struct iova_hash *hash_new(unsigned int bits)
@@ -99,50 +98,57 @@ static struct iova_hash *hash_new(unsigned int bits)
 	return h;
 }
 
-/* Lock-free: the node indexed at @pfn, or NULL (possibly falsely). */
+/*
+ * Lock-free: the node indexed at @pfn, or NULL (possibly falsely, while a
+ * writer moves slots: the caller then asks the tree).  A torn slot read
+ * can pair a key with another node; the caller's CAS on the node's state,
+ * which holds the pfn, rejects that.
+ */
 struct iova_node *uio_iova_hash_find(struct uiommu_iova_domain *dom,
 				     uint64_t pfn)
 {
 	struct iova_hash *h = __atomic_load_n(&dom->hash, __ATOMIC_ACQUIRE);
-	struct iova_node *n;
+	size_t mask = ((size_t)1 << h->bits) - 1, i = hash_idx(pfn, h->bits);
 	int steps;
 
-	n = __atomic_load_n(&h->b[hash_idx(pfn, h->bits)], __ATOMIC_ACQUIRE);
-	for (steps = 0; n && steps < HASH_MAX_STEPS; steps++) {
-		if (node_first(n) == pfn)
+	for (steps = 0; steps < HASH_MAX_STEPS; steps++, i = (i + 1) & mask) {
+		struct iova_node *n = __atomic_load_n(&h->s[i].node,
+						      __ATOMIC_ACQUIRE);
+
+		if (!n)
+			return NULL;
+		if (__atomic_load_n(&h->s[i].key, __ATOMIC_RELAXED) == pfn)
 			return n;
-		n = __atomic_load_n(&n->hnext, __ATOMIC_ACQUIRE);
 	}
 	return NULL;
 }
 
-static void hash_link(struct iova_hash *h, struct iova_node *n)
+static void slot_set(struct iova_hslot *s, uint64_t key, struct iova_node *n)
 {
-	struct iova_node **b = &h->b[hash_idx(node_first(n), h->bits)];
-
-	__atomic_store_n(&n->hnext, __atomic_load_n(b, __ATOMIC_RELAXED),
-			 __ATOMIC_RELAXED);
-	__atomic_store_n(b, n, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->key, key, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->node, n, __ATOMIC_RELEASE);
 }
 
-/* Double the buckets.  Readers of the old array may miss while chains are
- * relinked and fall back to the tree; the old array stays until destroy
- * (the retired arrays together are smaller than the current one). */
+static void hash_link(struct iova_hash *h, uint64_t key, struct iova_node *n)
+{
+	size_t mask = ((size_t)1 << h->bits) - 1, i = hash_idx(key, h->bits);
+
+	while (h->s[i].node)
+		i = (i + 1) & mask;
+	slot_set(&h->s[i], key, n);
+}
+
+/* Double the slots (load stays at most 1/2). */
 static void hash_grow(struct uiommu_iova_domain *dom)
 {
 	struct iova_hash *old = dom->hash, *h = hash_new(old->bits + 1);
 	size_t i;
 
 	if (!h)
-		return;		/* longer chains, still correct */
-	for (i = 0; i < ((size_t)1 << old->bits); i++) {
-		struct iova_node *n = old->b[i], *next;
-
-		for (; n; n = next) {
-			next = __atomic_load_n(&n->hnext, __ATOMIC_RELAXED);
-			hash_link(h, n);
-		}
-	}
+		return;		/* longer probes, still correct */
+	for (i = 0; i < ((size_t)1 << old->bits); i++)
+		if (old->s[i].node)
+			hash_link(h, old->s[i].key, old->s[i].node);
 	h->retired = old;
 	__atomic_store_n(&dom->hash, h, __ATOMIC_RELEASE);
 	trace_iova_hash_grow(h->bits);
@@ -151,23 +157,38 @@ static void hash_grow(struct uiommu_iova_domain *dom)
 void uio_iova_hash_insert(struct uiommu_iova_domain *dom, struct iova_node *n)
 {
 	uio_assert_held(&dom->tree_lock);
-	hash_link(dom->hash, n);
-	if (++dom->hcount > ((uint64_t)1 << dom->hash->bits))
+	hash_link(dom->hash, node_first(n), n);
+	if (++dom->hcount > ((uint64_t)1 << dom->hash->bits) / 2)
 		hash_grow(dom);
 }
 
+/* Remove by backward shift: later entries of the probe run move into the
+ * hole, so no tombstones accumulate. */
 void uio_iova_hash_remove(struct uiommu_iova_domain *dom, struct iova_node *n)
 {
 	struct iova_hash *h = dom->hash;
-	struct iova_node **pp = &h->b[hash_idx(node_first(n), h->bits)];
+	size_t mask = ((size_t)1 << h->bits) - 1;
+	size_t i = hash_idx(node_first(n), h->bits), j;
 
 	uio_assert_held(&dom->tree_lock);
-	while (*pp != n) {
-		assert(*pp);
-		pp = &(*pp)->hnext;
+	while (h->s[i].node != n) {
+		assert(h->s[i].node);
+		i = (i + 1) & mask;
 	}
-	__atomic_store_n(pp, __atomic_load_n(&n->hnext, __ATOMIC_RELAXED),
-			 __ATOMIC_RELEASE);
+	for (j = i;;) {
+		size_t k;
+
+		j = (j + 1) & mask;
+		if (!h->s[j].node)
+			break;
+		k = hash_idx(h->s[j].key, h->bits);
+		/* Entry j may fill hole i unless its home k lies in (i, j]. */
+		if (i <= j ? (k > i && k <= j) : (k > i || k <= j))
+			continue;
+		slot_set(&h->s[i], h->s[j].key, h->s[j].node);
+		i = j;
+	}
+	__atomic_store_n(&h->s[i].node, NULL, __ATOMIC_RELEASE);
 	dom->hcount--;
 }
 
@@ -213,9 +234,21 @@ int uio_iova_cache_register(struct uiommu_iova_domain *dom)
 	return 0;
 }
 
+/* Caches and magazines are written by one thread each: give them whole
+ * cache lines so two threads never share one. */
+static void *line_alloc(size_t size)
+{
+	return uio_alloc_aligned(uio_align_up(size, 64), 64);
+}
+
+static void line_free(void *p, size_t size)
+{
+	uio_free_aligned(p, uio_align_up(size, 64), 64);
+}
+
 static void mag_free(struct iova_magazine *m)
 {
-	uio_delete(m);
+	line_free(m, sizeof(*m));
 }
 
 /* Put @m on a depot list; depot_lock held.  Returns @m if it was not
@@ -267,7 +300,7 @@ static void tcache_retire(struct uiommu_iova_domain *dom,
 	uio_unlock(&dom->depot_lock);
 	for (i = 0; i < nspill; i++)
 		mag_free(spill[i]);
-	uio_delete(tc);
+	line_free(tc, sizeof(*tc));
 }
 
 /* Thread exit: return this thread's caches of live domains. */
@@ -306,7 +339,7 @@ struct iova_tcache *uio_iova_tcache_attach(struct uiommu_iova_domain *dom,
 		slot->id = 0;
 		slot->tc = NULL;
 	}
-	tc = uio_new(struct iova_tcache);
+	tc = line_alloc(sizeof(*tc));
 	if (tc) {
 		uio_lock(&dom->depot_lock);
 		tc->next = dom->tcaches;
@@ -348,7 +381,7 @@ void uio_iova_cache_destroy(struct uiommu_iova_domain *dom)
 			if (tc->prev[c])
 				mag_free(tc->prev[c]);
 		}
-		uio_delete(tc);
+		line_free(tc, sizeof(*tc));
 	}
 	dom->tcaches = NULL;
 	pthread_mutex_unlock(&reg_lock);
@@ -529,7 +562,7 @@ static struct iova_magazine *mag_get_empty(struct uiommu_iova_domain *dom,
 	}
 	uio_unlock(&dom->depot_lock);
 	if (!m)
-		m = uio_new(struct iova_magazine);
+		m = line_alloc(sizeof(*m));
 	return m;
 }
 

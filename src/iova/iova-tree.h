@@ -38,8 +38,8 @@ enum {
  * of gap size classes (fls of the gap length).  The gap of a node is the
  * free run just below it; a sentinel node above the space owns the top gap.
  *
- * state is read without the lock by the cached free path (through the hash
- * chain), so it and hnext are only accessed atomically.
+ * state is read without the lock by the cached free path (found through
+ * the hash), so it is only accessed atomically.
  */
 struct iova_node {
 	struct iova_node *left, *right;
@@ -48,14 +48,24 @@ struct iova_node {
 	uint64_t max_gap;	/* largest gap in the subtree */
 	uint64_t cls_w;		/* [52:0] subtree gap classes, [63:56] height */
 	uint64_t last;
-	struct iova_node *hnext; /* hash chain (cached domains only) */
+	uint64_t spare;		/* keeps the node one 64-byte line */
 };
 
-/* Buckets of the pfn -> node index; old arrays are kept until destroy. */
+/*
+ * The pfn -> node index of cacheable ranges: open addressing with linear
+ * probing, keys in the slots, so a lookup touches no other thread's node.
+ * Old arrays are kept until destroy (a lock-free reader may still be in
+ * one; together they are smaller than the current one).
+ */
+struct iova_hslot {
+	uint64_t key;			/* pfn; meaningful when node != NULL */
+	struct iova_node *node;		/* NULL: empty slot */
+};
+
 struct iova_hash {
 	struct iova_hash *retired;
 	unsigned int bits;
-	struct iova_node *b[];
+	struct iova_hslot s[];
 };
 
 struct iova_magazine;
