@@ -255,6 +255,11 @@ static void avl_remove(struct uiommu_iova_domain *dom, struct iova_node *x)
 		*p.link[p.n - 1] = succ->right;
 		succ->left = x->left;
 		succ->right = x->right;
+		/* fix_up() compares a level with what it summarised before:
+		 * at level k that is x's summary, not succ's old one. */
+		succ->gap_w = n_gap(succ) | (x->gap_w & ~W_LOW_MASK);
+		succ->max_gap = x->max_gap;
+		succ->cls_w = x->cls_w;
 		*p.link[k] = succ;
 		p.link[k + 1] = &succ->right;
 		fix_up(&p, p.n - 2, k, dom->start_pfn);
