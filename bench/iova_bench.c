@@ -15,6 +15,7 @@
  */
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,6 +252,19 @@ struct ring {
 	uint64_t start, end;
 };
 
+/* Wait politely: on a loaded 2-CPU machine the peer may be off-CPU. */
+static void spin(void)
+{
+	static __thread unsigned int n;
+
+	if (++n % 256 == 0)
+		sched_yield();
+#if defined(__x86_64__) || defined(__i386__)
+	else
+		__builtin_ia32_pause();
+#endif
+}
+
 static void *remote_producer(void *arg)
 {
 	struct ring *r = arg;
@@ -264,7 +278,7 @@ static void *remote_producer(void *arg)
 
 		for (j = 0; j < BATCH; j++, head++) {
 			while (head - __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) >= RING)
-				;
+				spin();
 			r->slot[head % RING] =
 				xalloc(r->d, 1 + (head * 7) % 32, M48);
 			__atomic_store_n(&r->head, head + 1, __ATOMIC_RELEASE);
@@ -281,7 +295,7 @@ static void *remote_consumer(void *arg)
 
 	for (; tail < r->ops; tail++) {
 		while (__atomic_load_n(&r->head, __ATOMIC_ACQUIRE) == tail)
-			;
+			spin();
 		xfree(r->d, r->slot[tail % RING]);
 		__atomic_store_n(&r->tail, tail + 1, __ATOMIC_RELEASE);
 	}
