@@ -324,6 +324,8 @@ static void test_bad_input_changes_nothing(void **state)
 
 	cfg.granule = 8192;
 	assert_int_equal(uiommu_iova_domain_create(&cfg, &none), -EINVAL);
+	cfg.granule = 0x3000;	/* not a power of two */
+	assert_int_equal(uiommu_iova_domain_create(&cfg, &none), -EINVAL);
 	cfg.granule = K4;
 	cfg.start = 0x800;
 	assert_int_equal(uiommu_iova_domain_create(&cfg, &none), -EINVAL);
