@@ -508,34 +508,31 @@ static bool reload_full(struct uiommu_iova_domain *dom,
 	return m != NULL;
 }
 
-int uio_iova_cache_alloc(struct uiommu_iova_domain *dom, unsigned int order,
-			 uint64_t limit_pfn, uint64_t *pfn)
+/* A cache miss: reload from the depot, else allocate from the tree
+ * (flushing and retrying once if it is full).  Out of line, so that the
+ * hit path saves no registers. */
+static __attribute__((noinline)) int
+cache_alloc_slow(struct uiommu_iova_domain *dom, struct iova_tcache *tc,
+		 unsigned int order, uint64_t limit_pfn, uint64_t *pfn)
 {
-	struct iova_tcache *tc = uio_iova_tcache_get(dom);
 	struct iova_magazine *m;
 	struct iova_node *n;
 	int ret;
 
-	if (uio_unlikely(!tc))
-		goto miss;
-	m = tc->loaded[order];
-	if (uio_unlikely(!mag_n(m))) {
-		if (!reload_full(dom, tc, order))
-			goto miss;
+	if (tc && reload_full(dom, tc, order)) {
 		m = tc->loaded[order];
+		n = m->e[m->n - 1];
+		if (n->last <= limit_pfn) {
+			m->n--;
+			relaxed_add(&tc->count[order], -1);
+			relaxed_add(&tc->hits, 1);
+			*pfn = node_first(n);
+			__atomic_store_n(&n->state,
+					 (*pfn << ST_SHIFT) | ST_LIVE,
+					 __ATOMIC_RELEASE);
+			return 0;
+		}
 	}
-	n = m->e[m->n - 1];
-	if (uio_unlikely(n->last > limit_pfn))
-		goto miss;
-	m->n--;
-	relaxed_add(&tc->count[order], -1);
-	relaxed_add(&tc->hits, 1);
-	*pfn = node_first(n);
-	__atomic_store_n(&n->state, (*pfn << ST_SHIFT) | ST_LIVE,
-			 __ATOMIC_RELEASE);
-	return 0;
-
-miss:
 	if (tc)
 		relaxed_add(&tc->misses, 1);
 	ret = uio_iova_cache_tree_alloc(dom, order, limit_pfn, pfn);
@@ -544,6 +541,33 @@ miss:
 		ret = uio_iova_cache_tree_alloc(dom, order, limit_pfn, pfn);
 	}
 	return ret;
+}
+
+int uio_iova_cache_alloc(struct uiommu_iova_domain *dom, unsigned int order,
+			 uint64_t limit_pfn, uint64_t *pfn)
+{
+	struct iova_tcache *tc = uio_iova_tcache_get(dom);
+	struct iova_magazine *m;
+	struct iova_node *n;
+
+	if (uio_unlikely(!tc))
+		return cache_alloc_slow(dom, NULL, order, limit_pfn, pfn);
+	m = tc->loaded[order];
+	if (uio_unlikely(!mag_n(m)))
+		return cache_alloc_slow(dom, tc, order, limit_pfn, pfn);
+	n = m->e[m->n - 1];
+	if (uio_unlikely(n->last > limit_pfn)) {
+		/* Cached ranges lie above the limit: go to the tree. */
+		relaxed_add(&tc->misses, 1);
+		return cache_alloc_slow(dom, NULL, order, limit_pfn, pfn);
+	}
+	m->n--;
+	relaxed_add(&tc->count[order], -1);
+	relaxed_add(&tc->hits, 1);
+	*pfn = node_first(n);
+	__atomic_store_n(&n->state, (*pfn << ST_SHIFT) | ST_LIVE,
+			 __ATOMIC_RELEASE);
+	return 0;
 }
 
 /* ---------------------------------------------------------------- free */
@@ -622,6 +646,25 @@ static bool make_room(struct uiommu_iova_domain *dom, struct iova_tcache *tc,
 	return tc->loaded[c] != NULL;
 }
 
+/* Loaded magazine full or missing: make room, or give @n to the tree. */
+static __attribute__((noinline)) int
+cache_free_slow(struct uiommu_iova_domain *dom, struct iova_tcache *tc,
+		unsigned int c, struct iova_node *n)
+{
+	struct iova_magazine *m;
+
+	if (!make_room(dom, tc, c)) {
+		uio_lock(&dom->tree_lock);
+		uio_iova_tree_release(dom, n);
+		uio_unlock(&dom->tree_lock);
+		return 0;
+	}
+	m = tc->loaded[c];
+	m->e[m->n++] = n;
+	relaxed_add(&tc->count[c], 1);
+	return 0;
+}
+
 /* 0 if the cache took @pfn, 1 if the caller must use the tree path. */
 int uio_iova_cache_free(struct uiommu_iova_domain *dom, uint64_t pfn)
 {
@@ -647,15 +690,8 @@ int uio_iova_cache_free(struct uiommu_iova_domain *dom, uint64_t pfn)
 		return 1;
 	}
 	m = tc->loaded[c];
-	if (uio_unlikely(!m || m->n == MAG_SIZE)) {
-		if (!make_room(dom, tc, (unsigned int)c)) {
-			uio_lock(&dom->tree_lock);
-			uio_iova_tree_release(dom, n);
-			uio_unlock(&dom->tree_lock);
-			return 0;
-		}
-		m = tc->loaded[c];
-	}
+	if (uio_unlikely(!m || m->n == MAG_SIZE))
+		return cache_free_slow(dom, tc, (unsigned int)c, n);
 	m->e[m->n++] = n;
 	relaxed_add(&tc->count[c], 1);
 	return 0;

@@ -842,12 +842,32 @@ static int tree_alloc_locked(struct uiommu_iova_domain *dom, uint64_t pages,
 	return ret;
 }
 
+/* Requests the caches do not serve; out of line to keep the cached path
+ * free of register saves. */
+static __attribute__((noinline)) int
+alloc_uncached(struct uiommu_iova_domain *dom, uint64_t pages,
+	       uint64_t limit_pfn, unsigned int flags, uint64_t *pfn)
+{
+	int order = (flags & UIOMMU_IOVA_SIZE_ALIGNED) ?
+		    (int)uio_ffs64(pages) : -1;
+	bool best = flags & UIOMMU_IOVA_BEST_FIT;
+	int ret;
+
+	ret = tree_alloc_locked(dom, pages, limit_pfn, order, best, pfn);
+	if (ret == -ENOSPC && dom->cache_on) {
+		uio_iova_cache_flush_local(dom);
+		ret = tree_alloc_locked(dom, pages, limit_pfn, order, best, pfn);
+	}
+	return ret;
+}
+
 UIOMMU_API int uiommu_iova_alloc(struct uiommu_iova_domain *dom, uint64_t size,
 				 uint64_t limit, unsigned int flags,
 				 uint64_t *iova)
 {
 	uint64_t pages, limit_pfn, pfn = 0;
-	int order, ret;
+	unsigned int order;
+	int ret;
 
 	if (uio_unlikely(!dom || !iova))
 		return uio_fail(-EINVAL, "iova", "alloc: NULL %s",
@@ -879,20 +899,10 @@ UIOMMU_API int uiommu_iova_alloc(struct uiommu_iova_domain *dom, uint64_t size,
 
 	if (dom->cache_on && pages <= UIO_BIT(dom->cache_order) &&
 	    !(flags & UIOMMU_IOVA_BEST_FIT)) {
-		order = pages == 1 ? 0 : (int)uio_fls64(pages - 1) + 1;
-		ret = uio_iova_cache_alloc(dom, (unsigned int)order, limit_pfn,
-					   &pfn);
+		order = pages == 1 ? 0 : uio_fls64(pages - 1) + 1;
+		ret = uio_iova_cache_alloc(dom, order, limit_pfn, &pfn);
 	} else {
-		order = (flags & UIOMMU_IOVA_SIZE_ALIGNED) ?
-			(int)uio_ffs64(pages) : -1;
-		ret = tree_alloc_locked(dom, pages, limit_pfn, order,
-					flags & UIOMMU_IOVA_BEST_FIT, &pfn);
-		if (ret == -ENOSPC && dom->cache_on) {
-			uio_iova_cache_flush_local(dom);
-			ret = tree_alloc_locked(dom, pages, limit_pfn, order,
-						flags & UIOMMU_IOVA_BEST_FIT,
-						&pfn);
-		}
+		ret = alloc_uncached(dom, pages, limit_pfn, flags, &pfn);
 	}
 	if (uio_unlikely(ret))
 		goto out_fail;
