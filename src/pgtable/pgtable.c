@@ -51,7 +51,29 @@ struct uiommu_pgtable {
 	uint32_t *meta;			/* per 4 KiB of the pool, see above */
 	size_t nmeta;
 	uint64_t nr_tables;		/* live table pages, root included */
+	uint8_t lshift[6];		/* per height: pt_shift() */
+	uint8_t lbits[6];		/* per height: pt_index_bits() */
 };
+
+/* The geometry of pt_format.h, precomputed per height for the hot paths. */
+static inline unsigned int lv_shift(const struct uiommu_pgtable *pt,
+				    unsigned int h)
+{
+	return pt->lshift[h];
+}
+
+static inline unsigned int lv_bits(const struct uiommu_pgtable *pt,
+				   unsigned int h)
+{
+	return pt->lbits[h];
+}
+
+static inline unsigned int lv_index(const struct uiommu_pgtable *pt,
+				    unsigned int h, uint64_t va)
+{
+	return (unsigned int)((va >> pt->lshift[h]) &
+			      ((UINT64_C(1) << pt->lbits[h]) - 1));
+}
 
 /* ------------------------------------------------------------ helpers */
 
@@ -292,6 +314,7 @@ UIOMMU_API int uiommu_pgtable_create(struct uiommu_physmem *pm,
 {
 	struct uiommu_phys_pool_stats st;
 	struct uiommu_pgtable *pt;
+	unsigned int h;
 	int ret;
 
 	if (!pm || !pool || !cfg || !out)
@@ -315,6 +338,10 @@ UIOMMU_API int uiommu_pgtable_create(struct uiommu_physmem *pm,
 	if (ret)
 		goto err_free_pt;
 	assert(uio_pt_walk_cfg_check(&pt->wc) == 0);
+	for (h = 0; h < pt->wc.levels; h++) {
+		pt->lshift[h] = (uint8_t)pt_shift(&pt->wc, h);
+		pt->lbits[h] = (uint8_t)pt_index_bits(&pt->wc, h);
+	}
 
 	uiommu_phys_pool_get_stats(pool, &st);
 	pt->pool_base = st.base;
@@ -411,7 +438,7 @@ static inline unsigned int pick_height(const struct uiommu_pgtable *pt,
 	unsigned int h;
 
 	for (h = pt->max_leaf_h; h > 0; h--) {
-		uint64_t sz = UINT64_C(1) << pt_shift(&pt->wc, h);
+		uint64_t sz = UINT64_C(1) << lv_shift(pt, h);
 
 		if ((pt->leaf_heights & (1u << h)) && !(align & (sz - 1)) &&
 		    left >= sz)
@@ -444,7 +471,7 @@ static int install_chain(enum uiommu_pt_format f, struct uiommu_pgtable *pt,
 		}
 	}
 	for (k = 0; k + 1 < n; k++) {
-		tbl_host(pt, pas[k])[pt_index(&pt->wc, h - 1 - k, va)] =
+		tbl_host(pt, pas[k])[lv_index(pt, h - 1 - k, va)] =
 			pt_mk_table(f, pt->flags, pas[k + 1]);
 		*tbl_meta(pt, pas[k]) = 1;
 	}
@@ -463,7 +490,7 @@ table_for(enum uiommu_pt_format f, struct uiommu_pgtable *pt, uint64_t va,
 	uint64_t tpa = pt->root, *ptep, d;
 
 	for (; h > target; h--) {
-		ptep = tbl_host(pt, tpa) + pt_index(&pt->wc, h, va);
+		ptep = tbl_host(pt, tpa) + lv_index(pt, h, va);
 		d = *ptep;
 		if (!pt_valid(f, d))
 			return install_chain(f, pt, tpa, ptep, va, h, target,
@@ -493,15 +520,15 @@ map_generic(enum uiommu_pt_format f, struct uiommu_pgtable *pt, uint64_t iova,
 	while (done < size) {
 		uint64_t va = iova + done, oa = pa + done, left = size - done;
 		unsigned int h = pick_height(pt, va | oa, left);
-		unsigned int shift = pt_shift(wc, h), idx, n, i;
+		unsigned int shift = lv_shift(pt, h), idx, n, i;
 		uint64_t tpa, *tbl;
 
 		ret = table_for(f, pt, va, h, &tpa);
 		if (ret)
 			break;
 		tbl = tbl_host(pt, tpa);
-		idx = pt_index(wc, h, va);
-		n = (1u << pt_index_bits(wc, h)) - idx;
+		idx = lv_index(pt, h, va);
+		n = (1u << lv_bits(pt, h)) - idx;
 		if ((left >> shift) < n)
 			n = (unsigned int)(left >> shift);
 		for (i = 0; i < n; i++) {
@@ -614,7 +641,7 @@ static uint64_t free_subtree(struct uiommu_pgtable *pt, uint64_t tpa,
 {
 	enum uiommu_pt_format f = pt->wc.format;
 	uint64_t bytes = 0, *tbl = tbl_host(pt, tpa), d;
-	unsigned int i, n = 1u << pt_index_bits(&pt->wc, h);
+	unsigned int i, n = 1u << lv_bits(pt, h);
 
 	if (h == 0) {
 		/* Only pages down here: the counter says how many. */
@@ -629,7 +656,7 @@ static uint64_t free_subtree(struct uiommu_pgtable *pt, uint64_t tpa,
 						      pt_addr(f, pt->wc.granule_shift, d),
 						      h - 1, g);
 			else
-				bytes += UINT64_C(1) << pt_shift(&pt->wc, h);
+				bytes += UINT64_C(1) << lv_shift(pt, h);
 		}
 	}
 	free_table(pt, tpa, g);
@@ -645,8 +672,8 @@ static int split_block(enum uiommu_pt_format f, struct uiommu_pgtable *pt,
 		       struct uiommu_pt_gather *g)
 {
 	const struct uiommu_pt_walk_cfg *wc = &pt->wc;
-	unsigned int i, n = 1u << pt_bpl(wc), cshift = pt_shift(wc, h - 1);
-	uint64_t attrs = pt_leaf_attrs(f, d), oa = pt_addr(f, pt_shift(wc, h), d);
+	unsigned int i, n = 1u << pt_bpl(wc), cshift = lv_shift(pt, h - 1);
+	uint64_t attrs = pt_leaf_attrs(f, d), oa = pt_addr(f, lv_shift(pt, h), d);
 	uint64_t tpa, *tbl;
 	int ret;
 
@@ -661,9 +688,9 @@ static int split_block(enum uiommu_pt_format f, struct uiommu_pgtable *pt,
 	*tbl_meta(pt, tpa) = n;
 	pte_store(ptep, pt_mk_table(f, pt->flags, tpa));
 	/* The old block may sit in a TLB: it goes too. */
-	gather_add(g, e, UINT64_C(1) << pt_shift(wc, h),
-		   UINT64_C(1) << pt_shift(wc, h), true);
-	trace_pgtable_split(e, UINT64_C(1) << pt_shift(wc, h),
+	gather_add(g, e, UINT64_C(1) << lv_shift(pt, h),
+		   UINT64_C(1) << lv_shift(pt, h), true);
+	trace_pgtable_split(e, UINT64_C(1) << lv_shift(pt, h),
 			    pt_arch_level(f, h));
 	return 0;
 }
@@ -689,9 +716,9 @@ unmap_generic(enum uiommu_pt_format f, struct uiommu_pgtable *pt,
 
 	path[top] = pt->root;
 	for (;;) {
-		uint64_t esz = UINT64_C(1) << pt_shift(wc, h);
+		uint64_t esz = UINT64_C(1) << lv_shift(pt, h);
 		uint64_t e = va & ~(esz - 1), hi = e + esz - 1;
-		uint64_t *ptep = tbl_host(pt, path[h]) + pt_index(wc, h, va);
+		uint64_t *ptep = tbl_host(pt, path[h]) + lv_index(pt, h, va);
 		uint64_t d = *ptep;
 		bool whole;
 
@@ -735,16 +762,16 @@ climb:
 		/* Leave every table whose span ends here (all of them once
 		 * done), freeing those that became empty. */
 		while (h < top &&
-		       (done || !(va & ((UINT64_C(1) << pt_shift(wc, h + 1)) - 1)))) {
+		       (done || !(va & ((UINT64_C(1) << lv_shift(pt, h + 1)) - 1)))) {
 			uint64_t child = path[h];
 			uint64_t cva = done ? hi : va - 1;
 
 			h++;
 			if (*tbl_meta(pt, child) == 0) {
-				uint64_t psz = UINT64_C(1) << pt_shift(wc, h);
+				uint64_t psz = UINT64_C(1) << lv_shift(pt, h);
 
 				pte_store(tbl_host(pt, path[h]) +
-					  pt_index(wc, h, cva), 0);
+					  lv_index(pt, h, cva), 0);
 				(*tbl_meta(pt, path[h]))--;
 				free_table(pt, child, g);
 				gather_add(g, cva & ~(psz - 1), psz, granule,
@@ -810,15 +837,15 @@ lookup_generic(enum uiommu_pt_format f, const struct uiommu_pgtable *pt,
 	uint64_t tpa = pt->root, d;
 
 	for (;; h--) {
-		d = tbl_host(pt, tpa)[pt_index(wc, h, iova)];
+		d = tbl_host(pt, tpa)[lv_index(pt, h, iova)];
 		if (!pt_valid(f, d))
 			return -ENOENT;
 		if (h == 0 || !pt_is_table(f, d))
 			break;
 		tpa = pt_addr(f, wc->granule_shift, d);
 	}
-	*pa = pt_addr(f, pt_shift(wc, h), d) |
-	      (iova & ((UINT64_C(1) << pt_shift(wc, h)) - 1));
+	*pa = pt_addr(f, lv_shift(pt, h), d) |
+	      (iova & ((UINT64_C(1) << lv_shift(pt, h)) - 1));
 	if (prot)
 		*prot = pt_attrs_prot(f, pt->flags, d);
 	return 0;
@@ -885,7 +912,7 @@ static int dump_leaf(struct dump_state *s, uint64_t iova, unsigned int hleaf)
 		n += snprintf(line + n, sizeof(line) - (size_t)n,
 			      "\t0x%016" PRIx64,
 			      (unsigned int)h >= hleaf ? s->path[h] : 0);
-	size_name(sz, sizeof(sz), UINT64_C(1) << pt_shift(wc, hleaf));
+	size_name(sz, sizeof(sz), UINT64_C(1) << lv_shift(s->pt, hleaf));
 	snprintf(line + n, sizeof(line) - (size_t)n, "\t%s", sz);
 	return s->fn(s->opaque, line);
 }
@@ -896,12 +923,12 @@ static int dump_table(struct dump_state *s, uint64_t tpa, unsigned int h,
 	const struct uiommu_pgtable *pt = s->pt;
 	enum uiommu_pt_format f = pt->wc.format;
 	const uint64_t *tbl = tbl_host(pt, tpa);
-	unsigned int i, n = 1u << pt_index_bits(&pt->wc, h);
+	unsigned int i, n = 1u << lv_bits(pt, h);
 	int ret;
 
 	for (i = 0; i < n; i++) {
 		uint64_t d = tbl[i];
-		uint64_t iova = base + ((uint64_t)i << pt_shift(&pt->wc, h));
+		uint64_t iova = base + ((uint64_t)i << lv_shift(pt, h));
 
 		if (!pt_valid(f, d))
 			continue;
@@ -965,7 +992,7 @@ static int check_table(struct check_state *c, uint64_t tpa, unsigned int h,
 	const struct uiommu_pgtable *pt = c->pt;
 	const struct uiommu_pt_walk_cfg *wc = &pt->wc;
 	enum uiommu_pt_format f = wc->format;
-	unsigned int i, n = 1u << pt_index_bits(wc, h), valid = 0;
+	unsigned int i, n = 1u << lv_bits(pt, h), valid = 0;
 	const uint64_t *tbl;
 	int ret;
 
@@ -977,8 +1004,8 @@ static int check_table(struct check_state *c, uint64_t tpa, unsigned int h,
 	c->tables++;
 	tbl = tbl_host(pt, tpa);
 	for (i = 0; i < n; i++) {
-		uint64_t d = tbl[i], iova = base + ((uint64_t)i << pt_shift(wc, h));
-		uint64_t oa, sz = UINT64_C(1) << pt_shift(wc, h);
+		uint64_t d = tbl[i], iova = base + ((uint64_t)i << lv_shift(pt, h));
+		uint64_t oa, sz = UINT64_C(1) << lv_shift(pt, h);
 
 		if (!pt_valid(f, d))
 			continue;
