@@ -424,7 +424,8 @@ UIOMMU_API int uiommu_pt_walk(struct uiommu_physmem *pm,
 			      struct uiommu_pt_walk_result *res,
 			      struct uiommu_pt_fault *fault)
 {
-	assert(pm && wc && res && fault);
+	if (uio_unlikely(!pm || !wc || !res || !fault))
+		return uio_fail(-EINVAL, SUBSYS, "walk: NULL argument");
 	assert(uio_pt_walk_cfg_check(wc) == 0);
 	switch (wc->format) {
 	case UIOMMU_PT_ARM_S1:
