@@ -53,6 +53,7 @@ struct uiommu_pgtable {
 	uint64_t nr_tables;		/* live table pages, root included */
 	uint8_t lshift[6];		/* per height: pt_shift() */
 	uint8_t lbits[6];		/* per height: pt_index_bits() */
+	uint64_t tmask;			/* address bits of a table descriptor */
 };
 
 /* The geometry of pt_format.h, precomputed per height for the hot paths. */
@@ -66,6 +67,12 @@ static inline unsigned int lv_bits(const struct uiommu_pgtable *pt,
 				   unsigned int h)
 {
 	return pt->lbits[h];
+}
+
+/* Next-level table of a table descriptor. */
+static inline uint64_t lv_table(const struct uiommu_pgtable *pt, uint64_t d)
+{
+	return d & pt->tmask;
 }
 
 static inline unsigned int lv_index(const struct uiommu_pgtable *pt,
@@ -342,6 +349,7 @@ UIOMMU_API int uiommu_pgtable_create(struct uiommu_physmem *pm,
 		pt->lshift[h] = (uint8_t)pt_shift(&pt->wc, h);
 		pt->lbits[h] = (uint8_t)pt_index_bits(&pt->wc, h);
 	}
+	pt->tmask = pt_addr(pt->wc.format, pt->wc.granule_shift, ~UINT64_C(0));
 
 	uiommu_phys_pool_get_stats(pool, &st);
 	pt->pool_base = st.base;
@@ -497,7 +505,7 @@ table_for(enum uiommu_pt_format f, struct uiommu_pgtable *pt, uint64_t va,
 					     out);
 		if (!pt_is_table(f, d))
 			return -EEXIST;	/* a block covers @va */
-		tpa = pt_addr(f, pt->wc.granule_shift, d);
+		tpa = lv_table(pt, d);
 	}
 	*out = tpa;
 	return 0;
@@ -653,7 +661,7 @@ static uint64_t free_subtree(struct uiommu_pgtable *pt, uint64_t tpa,
 				continue;
 			if (pt_is_table(f, d))
 				bytes += free_subtree(pt,
-						      pt_addr(f, pt->wc.granule_shift, d),
+						      lv_table(pt, d),
 						      h - 1, g);
 			else
 				bytes += UINT64_C(1) << lv_shift(pt, h);
@@ -702,14 +710,22 @@ static int split_block(enum uiommu_pt_format f, struct uiommu_pgtable *pt,
  * partly inside is descended into; leaving a table that became empty
  * frees it.
  */
+/* One entry fewer in the table at height @h; note it in @zero if that
+ * left a table other than the root empty. */
+static inline void drop_entry(const struct uiommu_pgtable *pt, uint64_t tpa,
+			      unsigned int h, unsigned int *zero)
+{
+	if (--*tbl_meta(pt, tpa) == 0 && tpa != pt->root)
+		*zero |= 1u << h;
+}
+
 static inline __attribute__((always_inline)) int
 unmap_generic(enum uiommu_pt_format f, struct uiommu_pgtable *pt,
 	      uint64_t first, uint64_t last, struct uiommu_pt_gather *g,
 	      uint64_t *unmapped)
 {
-	const struct uiommu_pt_walk_cfg *wc = &pt->wc;
-	unsigned int top = wc->levels - 1u, h = top;
-	uint64_t path[6], granule = UINT64_C(1) << wc->granule_shift;
+	unsigned int top = pt->wc.levels - 1u, h = top, zero = 0;
+	uint64_t path[6], granule = UINT64_C(1) << lv_shift(pt, 0);
 	uint64_t va = first, bytes = 0;
 	bool done = false;
 	int ret = 0;
@@ -729,7 +745,7 @@ unmap_generic(enum uiommu_pt_format f, struct uiommu_pgtable *pt,
 			if (h == 0 || !pt_is_table(f, d)) {
 				if (whole) {
 					pte_store(ptep, 0);
-					(*tbl_meta(pt, path[h]))--;
+					drop_entry(pt, path[h], h, &zero);
 					bytes += esz;
 					gather_add(g, e, esz, esz, true);
 					goto next;
@@ -742,14 +758,13 @@ unmap_generic(enum uiommu_pt_format f, struct uiommu_pgtable *pt,
 				d = *ptep;
 			}
 			if (whole) {
-				bytes += free_subtree(pt, pt_addr(f, wc->granule_shift, d),
-						      h - 1, g);
+				bytes += free_subtree(pt, lv_table(pt, d), h - 1, g);
 				pte_store(ptep, 0);
-				(*tbl_meta(pt, path[h]))--;
+				drop_entry(pt, path[h], h, &zero);
 				gather_add(g, e, esz, granule, false);
 				goto next;
 			}
-			path[h - 1] = pt_addr(f, wc->granule_shift, d);
+			path[h - 1] = lv_table(pt, d);
 			h--;
 			continue;
 		}
@@ -759,20 +774,24 @@ next:
 		else
 			va = hi + 1;
 climb:
-		/* Leave every table whose span ends here (all of them once
-		 * done), freeing those that became empty. */
-		while (h < top &&
+		/*
+		 * Leave every table whose span ends here (all of them once
+		 * done), freeing those that became empty; once done with no
+		 * empty table left, there is nothing more to see.
+		 */
+		while (h < top && !(done && !zero) &&
 		       (done || !(va & ((UINT64_C(1) << lv_shift(pt, h + 1)) - 1)))) {
 			uint64_t child = path[h];
 			uint64_t cva = done ? hi : va - 1;
 
 			h++;
-			if (*tbl_meta(pt, child) == 0) {
+			if (zero & (1u << (h - 1))) {
 				uint64_t psz = UINT64_C(1) << lv_shift(pt, h);
 
+				zero &= ~(1u << (h - 1));
 				pte_store(tbl_host(pt, path[h]) +
 					  lv_index(pt, h, cva), 0);
-				(*tbl_meta(pt, path[h]))--;
+				drop_entry(pt, path[h], h, &zero);
 				free_table(pt, child, g);
 				gather_add(g, cva & ~(psz - 1), psz, granule,
 					   false);
@@ -842,7 +861,7 @@ lookup_generic(enum uiommu_pt_format f, const struct uiommu_pgtable *pt,
 			return -ENOENT;
 		if (h == 0 || !pt_is_table(f, d))
 			break;
-		tpa = pt_addr(f, wc->granule_shift, d);
+		tpa = lv_table(pt, d);
 	}
 	*pa = pt_addr(f, lv_shift(pt, h), d) |
 	      (iova & ((UINT64_C(1) << lv_shift(pt, h)) - 1));
@@ -936,7 +955,7 @@ static int dump_table(struct dump_state *s, uint64_t tpa, unsigned int h,
 		if (h == 0 || !pt_is_table(f, d))
 			ret = dump_leaf(s, iova, h);
 		else
-			ret = dump_table(s, pt_addr(f, pt->wc.granule_shift, d),
+			ret = dump_table(s, lv_table(pt, d),
 					 h - 1, iova);
 		if (ret)
 			return ret;
@@ -1011,13 +1030,13 @@ static int check_table(struct check_state *c, uint64_t tpa, unsigned int h,
 			continue;
 		valid++;
 		if (h > 0 && pt_is_table(f, d)) {
-			ret = check_table(c, pt_addr(f, wc->granule_shift, d),
+			ret = check_table(c, lv_table(pt, d),
 					  h - 1, iova);
 			if (ret)
 				return ret;
 			continue;
 		}
-		oa = pt_addr(f, wc->granule_shift, d);
+		oa = lv_table(pt, d);
 		if (!(pt->leaf_heights & (1u << h)) || (oa & (sz - 1)) ||
 		    (oa >> wc->oas) || (h == 0 && pt_is_arm(f) && !pt_is_table(f, d)))
 			return uio_fail(-EUCLEAN, SUBSYS,
