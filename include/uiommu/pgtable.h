@@ -31,6 +31,20 @@
  *
  * Levels are reported in each architecture's own numbering: Arm lookup
  * level 0..3 (3 = page), VT-d 1..5 (1 = SS-PTE, 5 = SS-PML5E).
+ *
+ * A model's translation, in outline:
+ *
+ *	struct uiommu_pt_walk_cfg wc;
+ *	struct uiommu_pt_walk_result res;
+ *	struct uiommu_pt_fault fault;
+ *
+ *	if (uiommu_pt_walk_cfg_arm_s1(&wc, t0sz, tg0, ips, oas, 0))
+ *		... the CD is ILLEGAL (C_BAD_CD)
+ *	if (uiommu_pt_walk(pm, &wc, ttb0, iova, UIOMMU_PT_ACC_WRITE, &res,
+ *			   &fault))
+ *		... event from fault.type, .level, .stage, .fetch, .ipa
+ *	else
+ *		... res.pa; cache (iova, res.page_size, res.perm) in the TLB
  */
 #ifndef UIOMMU_PGTABLE_H
 #define UIOMMU_PGTABLE_H
