@@ -782,6 +782,14 @@ static void random_run(enum uiommu_pt_format f, unsigned int g,
 	env_fini(&e);
 }
 
+/* At debug level 2 every mutation runs the full invariant checker: fewer
+ * operations keep the test within seconds there. */
+#if UIOMMU_DEBUG >= 2
+#define RANDOM_OPS 10000
+#else
+#define RANDOM_OPS 100000
+#endif
+
 static void test_random_differential(void **state)
 {
 	uint64_t seed = tu_seed_from_env(0x5eed0001);
@@ -789,11 +797,11 @@ static void test_random_differential(void **state)
 	(void)state;
 	print_message("seed %" PRIu64 " (replay: UIOMMU_TEST_SEED=%" PRIu64 ")\n",
 		      seed, seed);
-	random_run(UIOMMU_PT_ARM_S1, 12, 48, 100000);
-	random_run(UIOMMU_PT_ARM_S2, 12, 40, 100000);
-	random_run(UIOMMU_PT_ARM_S1, 16, 48, 30000);
-	random_run(UIOMMU_PT_ARM_S2, 14, 44, 30000);
-	random_run(UIOMMU_PT_VTD_SS, 12, 48, 100000);
+	random_run(UIOMMU_PT_ARM_S1, 12, 48, RANDOM_OPS);
+	random_run(UIOMMU_PT_ARM_S2, 12, 40, RANDOM_OPS);
+	random_run(UIOMMU_PT_ARM_S1, 16, 48, RANDOM_OPS / 3);
+	random_run(UIOMMU_PT_ARM_S2, 14, 44, RANDOM_OPS / 3);
+	random_run(UIOMMU_PT_VTD_SS, 12, 48, RANDOM_OPS);
 }
 
 /* ------------------------------------------------------------ fail-Nth */
