@@ -270,8 +270,10 @@ uiommu_pt_walk_cfg_vtd_ss(struct uiommu_pt_walk_cfg *wc, unsigned int aw,
  * order: per lookup, external abort, then translation (invalid or reserved
  * descriptor), then address size; at the leaf, access flag, then
  * permission.  Arm hierarchical table attributes (APTable, UXNTable,
- * PXNTable) are honoured at stage 1.  The walker does not update AF or
- * dirty state.  Thread-safe; reads only.
+ * PXNTable) are honoured at stage 1, and memory writable at EL0 is not
+ * executable by a privileged access; VT-d permissions are the AND of all
+ * levels.  An instruction fetch needs read and execute permission.  The
+ * walker does not update AF, A/D or dirty state.  Thread-safe; reads only.
  *
  * Return: 0 with @res filled; -EFAULT with @fault filled; -EINVAL for a
  * NULL argument.
@@ -500,8 +502,9 @@ typedef int (*uiommu_pt_line_fn)(void *opaque, const char *line);
  *
  * Return: 0, or @fn's non-zero value.
  */
-UIOMMU_API int uiommu_pgtable_dump_lines(const struct uiommu_pgtable *pt,
-					 uiommu_pt_line_fn fn, void *opaque);
+UIOMMU_API UIOMMU_MUST_CHECK int
+uiommu_pgtable_dump_lines(const struct uiommu_pgtable *pt,
+			  uiommu_pt_line_fn fn, void *opaque);
 
 /**
  * uiommu_pgtable_dump() - uiommu_pgtable_dump_lines() to a stream
