@@ -399,7 +399,7 @@ struct uiommu_pgtable;
  *
  * The start-level table is allocated at once; uiommu_pgtable_get_info()
  * gives its address and the matching register values.  Host memory: one
- * 32-bit counter per granule of the pool.
+ * 32-bit counter per 4 KiB of the pool.
  *
  * Return: 0; -EINVAL for a NULL argument, an unknown format, a granule,
  * IAS, OAS or page-size set the format does not support, or a pool of
