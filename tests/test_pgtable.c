@@ -414,6 +414,53 @@ static void test_vtd_descriptors(void **state)
 	env_fini(&e);
 }
 
+/* iova_to_phys() reports the protection each format can express. */
+static void test_lookup_reports_prot(void **state)
+{
+	static const struct {
+		enum uiommu_pt_format f;
+		uint32_t flags, prot, want;
+	} cases[] = {
+		{ UIOMMU_PT_ARM_S1, 0, UIOMMU_PT_PROT_READ | UIOMMU_PT_PROT_MMIO |
+		  UIOMMU_PT_PROT_NOEXEC | UIOMMU_PT_PROT_PRIV,
+		  UIOMMU_PT_PROT_READ | UIOMMU_PT_PROT_MMIO |
+		  UIOMMU_PT_PROT_NOEXEC | UIOMMU_PT_PROT_PRIV },
+		/* Stage 1 cannot express write-only: it reads too. */
+		{ UIOMMU_PT_ARM_S1, 0, UIOMMU_PT_PROT_WRITE | UIOMMU_PT_PROT_CACHE,
+		  RW | UIOMMU_PT_PROT_CACHE },
+		{ UIOMMU_PT_ARM_S2, 0, UIOMMU_PT_PROT_WRITE | UIOMMU_PT_PROT_CACHE |
+		  UIOMMU_PT_PROT_PRIV, UIOMMU_PT_PROT_WRITE | UIOMMU_PT_PROT_CACHE },
+		{ UIOMMU_PT_ARM_S2, 0, RW | UIOMMU_PT_PROT_MMIO | UIOMMU_PT_PROT_NOEXEC,
+		  RW | UIOMMU_PT_PROT_MMIO | UIOMMU_PT_PROT_NOEXEC },
+		/* VT-d: no MMIO attribute, no privilege; NOEXEC needs X. */
+		{ UIOMMU_PT_VTD_SS, 0, RW | UIOMMU_PT_PROT_MMIO | UIOMMU_PT_PROT_NOEXEC,
+		  RW },
+		{ UIOMMU_PT_VTD_SS, UIOMMU_PGTABLE_VTD_EXEC,
+		  UIOMMU_PT_PROT_READ | UIOMMU_PT_PROT_CACHE | UIOMMU_PT_PROT_NOEXEC,
+		  UIOMMU_PT_PROT_READ | UIOMMU_PT_PROT_CACHE | UIOMMU_PT_PROT_NOEXEC },
+	};
+	struct env e;
+	unsigned int i;
+
+	(void)state;
+	env_init(&e);
+	for (i = 0; i < N_ELEMS(cases); i++) {
+		struct uiommu_pgtable *pt = mk(&e, cases[i].f, 12, 48, 48,
+					       cases[i].flags);
+		uint64_t pa = 0;
+		uint32_t prot = 0;
+
+		assert_int_equal(uiommu_pgtable_map(pt, M2, 0x7000, K4,
+						    cases[i].prot, NULL), 0);
+		assert_int_equal(uiommu_pgtable_iova_to_phys(pt, M2 + 0x10, &pa,
+							     &prot), 0);
+		assert_int_equal(pa, 0x7010);
+		assert_int_equal(prot, cases[i].want);
+		uiommu_pgtable_destroy(pt);
+	}
+	env_fini(&e);
+}
+
 /* ------------------------------------------------------------ sweeps */
 
 static void sweep_one(struct env *e, enum uiommu_pt_format f, unsigned int g,
@@ -1276,6 +1323,7 @@ int main(void)
 		cmocka_unit_test(test_arm_s2_4k_concatenated),
 		cmocka_unit_test(test_arm_64k_16k_descriptors),
 		cmocka_unit_test(test_vtd_descriptors),
+		cmocka_unit_test(test_lookup_reports_prot),
 		cmocka_unit_test(test_sweep_granule_ias_oas),
 		cmocka_unit_test(test_create_rejects_bad_configs),
 		cmocka_unit_test(test_map_rejects_bad_arguments),
