@@ -53,7 +53,10 @@ struct uiommu_pgtable {
 	uint64_t nr_tables;		/* live table pages, root included */
 	uint8_t lshift[6];		/* per height: pt_shift() */
 	uint8_t lbits[6];		/* per height: pt_index_bits() */
+	uint32_t lmask[6];		/* per height: index mask */
 	uint64_t tmask;			/* address bits of a table descriptor */
+	uint32_t last_prot;		/* pt_prot_attrs() of the last map */
+	uint64_t last_attrs;
 };
 
 /* The geometry of pt_format.h, precomputed per height for the hot paths. */
@@ -78,8 +81,7 @@ static inline uint64_t lv_table(const struct uiommu_pgtable *pt, uint64_t d)
 static inline unsigned int lv_index(const struct uiommu_pgtable *pt,
 				    unsigned int h, uint64_t va)
 {
-	return (unsigned int)((va >> pt->lshift[h]) &
-			      ((UINT64_C(1) << pt->lbits[h]) - 1));
+	return (unsigned int)(va >> pt->lshift[h]) & pt->lmask[h];
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -348,6 +350,7 @@ UIOMMU_API int uiommu_pgtable_create(struct uiommu_physmem *pm,
 	for (h = 0; h < pt->wc.levels; h++) {
 		pt->lshift[h] = (uint8_t)pt_shift(&pt->wc, h);
 		pt->lbits[h] = (uint8_t)pt_index_bits(&pt->wc, h);
+		pt->lmask[h] = (1u << pt->lbits[h]) - 1;
 	}
 	pt->tmask = pt_addr(pt->wc.format, pt->wc.granule_shift, ~UINT64_C(0));
 
@@ -521,10 +524,15 @@ map_generic(enum uiommu_pt_format f, struct uiommu_pgtable *pt, uint64_t iova,
 	    struct uiommu_pt_gather *g)
 {
 	const struct uiommu_pt_walk_cfg *wc = &pt->wc;
-	uint64_t attrs = pt_prot_attrs(f, pt->flags, prot);
-	uint64_t done = 0, undone;
+	uint64_t attrs, done = 0, undone;
 	int ret = 0;
 
+	/* Consecutive maps mostly share their protection. */
+	if (uio_unlikely(prot != pt->last_prot)) {
+		pt->last_prot = prot;
+		pt->last_attrs = pt_prot_attrs(f, pt->flags, prot);
+	}
+	attrs = pt->last_attrs;
 	while (done < size) {
 		uint64_t va = iova + done, oa = pa + done, left = size - done;
 		unsigned int h = pick_height(pt, va | oa, left);
@@ -592,7 +600,7 @@ static int map_dispatch(struct uiommu_pgtable *pt, uint64_t iova,
 		  UIOMMU_PT_PROT_MMIO | UIOMMU_PT_PROT_PRIV)
 
 /* Public-boundary checks of an input range; 0 or an errno. */
-static int check_range(const struct uiommu_pgtable *pt, const char *op,
+static inline int check_range(const struct uiommu_pgtable *pt, const char *op,
 		       uint64_t iova, uint64_t size)
 {
 	uint64_t gmask = (UINT64_C(1) << pt->wc.granule_shift) - 1;
