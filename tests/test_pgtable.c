@@ -6,6 +6,8 @@
  * hardware walker's fault records, the gather and the dump.
  */
 #include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1259,6 +1261,122 @@ static void test_walk_cfg_helpers(void **state)
 			    "external-abort");
 }
 
+/* ------------------------------------------------------------ threads */
+
+/*
+ * A hardware walk racing with map / unmap / split sees either a fault or
+ * the right output address, never a half-written entry.  Tables freed by
+ * an unmap wait in the gather until the "invalidation" completed: here,
+ * until the walker finished the walk it was in (as a CMD_SYNC would).
+ */
+struct race {
+	struct env e;
+	struct uiommu_pgtable_info info;
+	int stop;
+	unsigned long hits, faults;
+	unsigned long epoch;	/* walks completed */
+};
+
+/* The driver side of a sync: every walk begun before now has ended. */
+static void race_sync(struct race *r, struct uiommu_pgtable *pt,
+		      struct uiommu_pt_gather *g)
+{
+	unsigned long e0 = __atomic_load_n(&r->epoch, __ATOMIC_ACQUIRE);
+
+	while (__atomic_load_n(&r->epoch, __ATOMIC_ACQUIRE) < e0 + 1)
+		sched_yield();
+	uiommu_pgtable_gather_done(pt, g);
+}
+
+#define RACE_BASE (UINT64_C(1) << 32)
+#define RACE_DELTA UINT64_C(0x100000000)
+
+static void *race_walker(void *p)
+{
+	struct race *r = p;
+	uint64_t s = 12345;
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+		struct uiommu_pt_walk_result res;
+		struct uiommu_pt_fault f;
+		uint64_t iova;
+
+		s ^= s << 13;
+		s ^= s >> 7;
+		s ^= s << 17;
+		iova = RACE_BASE + (s & (2 * M2 - 8));
+		if (uiommu_pt_walk(r->e.pm, &r->info.walk, r->info.root, iova,
+				   UIOMMU_PT_ACC_READ, &res, &f) == 0) {
+			if (res.pa != iova + RACE_DELTA)
+				fail_msg("walk 0x%" PRIx64 " -> 0x%" PRIx64, iova,
+					 res.pa);
+			__atomic_add_fetch(&r->hits, 1, __ATOMIC_RELAXED);
+		} else {
+			if (f.type != UIOMMU_PT_FAULT_TRANSLATION)
+				fail_msg("walk 0x%" PRIx64 ": %s", iova,
+					 uiommu_pt_fault_name(f.type));
+			__atomic_add_fetch(&r->faults, 1, __ATOMIC_RELAXED);
+		}
+		__atomic_add_fetch(&r->epoch, 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static void test_walk_races_with_updates(void **state)
+{
+	struct uiommu_pgtable *pt;
+	struct race r = { 0 };
+	pthread_t th;
+	uint64_t done;
+	unsigned int i;
+
+	(void)state;
+	env_init(&r.e);
+	pt = mk(&r.e, UIOMMU_PT_ARM_S1, 12, 48, 48, 0);
+	uiommu_pgtable_get_info(pt, &r.info);
+	/* Keepers: one page in each leaf table the loop uses. */
+	assert_int_equal(uiommu_pgtable_map(pt, RACE_BASE, RACE_BASE + RACE_DELTA,
+					    K4, RW, NULL), 0);
+	assert_int_equal(pthread_create(&th, NULL, race_walker, &r), 0);
+	/* Run at least 2000 rounds, and until the walker (which may start
+	 * late on a busy machine) has done a good number of walks. */
+	for (i = 0; i < 2000 ||
+		    __atomic_load_n(&r.hits, __ATOMIC_RELAXED) +
+		    __atomic_load_n(&r.faults, __ATOMIC_RELAXED) < 20000; i++) {
+		uint64_t off = K4 * (1 + i % 511);
+
+		/* Pages come and go in the first 2M ... */
+		assert_int_equal(uiommu_pgtable_map(pt, RACE_BASE + off,
+						    RACE_BASE + off + RACE_DELTA,
+						    K4, RW, NULL), 0);
+		unmap_expect(pt, RACE_BASE + off, K4, K4);
+		/* ... and a 2M block in the second is mapped, split by a
+		 * partial unmap, then removed page by page but one. */
+		if (i % 64 == 0) {
+			struct uiommu_pt_gather g;
+
+			uiommu_pt_gather_init(&g, 0);
+			assert_int_equal(uiommu_pgtable_map(pt, RACE_BASE + M2,
+							    RACE_BASE + M2 + RACE_DELTA,
+							    M2, RW, NULL), 0);
+			assert_int_equal(uiommu_pgtable_unmap(pt, RACE_BASE + M2 + K4,
+							      M2 - K4, &g, &done), 0);
+			assert_int_equal(done, M2 - K4);
+			assert_int_equal(uiommu_pgtable_unmap(pt, RACE_BASE + M2, K4,
+							      &g, &done), 0);
+			assert_int_equal(done, K4);
+			race_sync(&r, pt, &g);
+		}
+	}
+	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	print_message("walker: %lu hits, %lu faults\n", r.hits, r.faults);
+	assert_true(r.hits > 0);
+	assert_int_equal(uiommu_pgtable_check(pt), 0);
+	uiommu_pgtable_destroy(pt);
+	env_fini(&r.e);
+}
+
 /* ------------------------------------------------------------ dump */
 
 static char dump_buf[4096];
@@ -1336,6 +1454,7 @@ int main(void)
 		cmocka_unit_test(test_walk_hierarchical_and_vtd),
 		cmocka_unit_test(test_walk_nested_fetch),
 		cmocka_unit_test(test_walk_cfg_helpers),
+		cmocka_unit_test(test_walk_races_with_updates),
 		cmocka_unit_test(test_dump_like_intel_debugfs),
 	};
 
