@@ -26,8 +26,9 @@
  *    table pointer into a hole is an external abort, not a crash.  Its
  *    configuration (struct uiommu_pt_walk_cfg) is built from the hardware
  *    fields by uiommu_pt_walk_cfg_arm_s1() / _arm_s2() / _vtd_ss(), which
- *    reject invalid combinations (the model turns that into a bad-config
- *    error such as C_BAD_CD / C_BAD_STE).
+ *    reject invalid combinations with -EINVAL and a guest-error log line
+ *    (the model turns that into a bad-config error such as C_BAD_CD /
+ *    C_BAD_STE).
  *
  * Levels are reported in each architecture's own numbering: Arm lookup
  * level 0..3 (3 = page), VT-d 1..5 (1 = SS-PTE, 5 = SS-PML5E).

@@ -90,22 +90,46 @@ int uio_pt_walk_cfg_check(const struct uiommu_pt_walk_cfg *wc)
 	return 0;
 }
 
+/*
+ * The configuration fields come from structures a guest or driver wrote:
+ * an invalid one is its error (the model reports C_BAD_CD / C_BAD_STE).
+ */
+#define bad_cfg(...) (uio_guest_error(SUBSYS, __VA_ARGS__), -EINVAL)
+
+/* Names of the size fields in one structure, for the messages. */
+struct arm_names {
+	const char *tsz, *tg, *ps;
+};
+
+/* Granule, output and input size fields shared by the CD and the STE. */
+static int arm_sizes(const struct arm_names *n, unsigned int tsz,
+		     unsigned int tg, unsigned int ps, unsigned int max_oas,
+		     unsigned int *g, unsigned int *oas)
+{
+	*g = arm_tg_shift(tg);
+	*oas = arm_ps_bits(ps, max_oas);
+	if (!*g)
+		return bad_cfg("%s %u reserved", n->tg, tg);
+	if (*oas < 32)
+		return bad_cfg("%s %u reserved (or SMMU OAS %u)", n->ps, ps,
+			       max_oas);
+	if (tsz < 16 || tsz > 39)
+		return bad_cfg("%s %u out of 16..39", n->tsz, tsz);
+	return 0;
+}
+
 UIOMMU_API int uiommu_pt_walk_cfg_arm_s1(struct uiommu_pt_walk_cfg *wc,
 					 unsigned int t0sz, unsigned int tg0,
 					 unsigned int ips, unsigned int max_oas,
 					 uint32_t flags)
 {
-	unsigned int g = arm_tg_shift(tg0), oas = arm_ps_bits(ips, max_oas);
-	unsigned int ias = 64 - t0sz;
+	static const struct arm_names names = { "CD.T0SZ", "CD.TG0", "CD.IPS" };
+	unsigned int g, oas, ias = 64 - t0sz;
 
 	if (!wc)
 		return uio_fail(-EINVAL, SUBSYS, "walk cfg: NULL");
-	if (!g)
-		return uio_fail(-EINVAL, SUBSYS, "CD.TG0 %u reserved", tg0);
-	if (!oas || oas < 32)
-		return uio_fail(-EINVAL, SUBSYS, "CD.IPS %u reserved", ips);
-	if (t0sz < 16 || t0sz > 39)
-		return uio_fail(-EINVAL, SUBSYS, "CD.T0SZ %u out of 16..39", t0sz);
+	if (arm_sizes(&names, t0sz, tg0, ips, max_oas, &g, &oas))
+		return -EINVAL;
 	memset(wc, 0, sizeof(*wc));
 	wc->format = UIOMMU_PT_ARM_S1;
 	wc->granule_shift = (uint8_t)g;
@@ -122,34 +146,28 @@ UIOMMU_API int uiommu_pt_walk_cfg_arm_s2(struct uiommu_pt_walk_cfg *wc,
 					 unsigned int s2ps, unsigned int max_oas,
 					 uint32_t flags)
 {
-	unsigned int g = arm_tg_shift(s2tg), oas = arm_ps_bits(s2ps, max_oas);
-	unsigned int ias = 64 - s2t0sz, bpl, start, below, top;
+	static const struct arm_names names = { "STE.S2T0SZ", "STE.S2TG",
+						"STE.S2PS" };
+	unsigned int g, oas, ias = 64 - s2t0sz, bpl, start, below, top;
 
 	if (!wc)
 		return uio_fail(-EINVAL, SUBSYS, "walk cfg: NULL");
-	if (!g)
-		return uio_fail(-EINVAL, SUBSYS, "STE.S2TG %u reserved", s2tg);
-	if (!oas || oas < 32)
-		return uio_fail(-EINVAL, SUBSYS, "STE.S2PS %u reserved", s2ps);
-	if (s2t0sz < 16 || s2t0sz > 39)
-		return uio_fail(-EINVAL, SUBSYS, "STE.S2T0SZ %u out of 16..39",
-				s2t0sz);
+	if (arm_sizes(&names, s2t0sz, s2tg, s2ps, max_oas, &g, &oas))
+		return -EINVAL;
 	/* VTCR_EL2.SL0 encoding: 4K counts down from level 2, 16K and 64K
 	 * from level 3; the value 3 needs FEAT_TTST / LPA2. */
 	if (s2sl0 > 2)
-		return uio_fail(-EINVAL, SUBSYS, "STE.S2SL0 %u reserved", s2sl0);
+		return bad_cfg("STE.S2SL0 %u reserved", s2sl0);
 	start = (g == 12 ? 2 : 3) - s2sl0;
 	bpl = g - 3;
 	below = g + (3 - start) * bpl;	/* input bits below the start level */
 	if (ias <= below)
-		return uio_fail(-EINVAL, SUBSYS,
-				"S2T0SZ %u too small for start level %u",
-				s2t0sz, start);
+		return bad_cfg("STE.S2T0SZ %u too small for start level %u",
+			       s2t0sz, start);
 	top = ias - below;
 	if (top > bpl + 4 || (start == 0 && top > bpl))
-		return uio_fail(-EINVAL, SUBSYS,
-				"S2T0SZ %u needs more than 16 concatenated tables at level %u",
-				s2t0sz, start);
+		return bad_cfg("STE.S2T0SZ %u needs more than 16 concatenated tables at level %u",
+			       s2t0sz, start);
 	memset(wc, 0, sizeof(*wc));
 	wc->format = UIOMMU_PT_ARM_S2;
 	wc->granule_shift = (uint8_t)g;
@@ -169,10 +187,9 @@ UIOMMU_API int uiommu_pt_walk_cfg_vtd_ss(struct uiommu_pt_walk_cfg *wc,
 		return uio_fail(-EINVAL, SUBSYS, "walk cfg: NULL");
 	/* VT-d 9.3 / 9.6: AW 1, 2, 3 = 39, 48, 57-bit (3, 4, 5 levels). */
 	if (aw < 1 || aw > 3 || !(sagaw & (1u << aw)))
-		return uio_fail(-EINVAL, SUBSYS, "AW %u not in SAGAW 0x%x", aw,
-				sagaw);
+		return bad_cfg("AW %u not in SAGAW 0x%x", aw, sagaw);
 	if (haw < 32 || haw > 52)
-		return uio_fail(-EINVAL, SUBSYS, "HAW %u out of 32..52", haw);
+		return bad_cfg("HAW %u out of 32..52", haw);
 	memset(wc, 0, sizeof(*wc));
 	wc->format = UIOMMU_PT_VTD_SS;
 	wc->granule_shift = 12;
