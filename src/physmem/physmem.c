@@ -17,32 +17,41 @@
  * and another created at the same address) ever share a value.
  *
  * A reader first consults its thread's cache: a few {base, last, host bias,
- * region} ways tagged with (address space, generation).  If pm->gen still
+ * region} ways (8) tagged with (address space, generation).  If pm->gen still
  * holds the tag, the ways are still exact and a hit costs one load of
  * pm->gen and a compare per way: this is what a page-table walk pays per
- * table entry.  Otherwise the slow path raises pm->readers, loads the
- * snapshot, binary-searches it, copies the entry into the cache and drops
- * pm->readers.
+ * table entry.  Otherwise the slow path raises its reader count, loads
+ * the snapshot, binary-searches it, copies the entry into the cache and
+ * drops the count.  Reader counts are sharded over cache lines (a thread
+ * keeps its shard) so that threads missing their caches do not bounce one
+ * line between them.
  *
  * Retired snapshots and removed regions (with their library-allocated host
- * memory) are freed by the next writer that finds pm->readers at zero, or at
- * destroy.  Both sides use sequentially consistent atomics: the writer
- * publishes (snapshot, tombstone, generation) and then reads the count; a
- * reader increments the count and then reads the snapshot.  So either the
- * writer sees the reader and keeps the retired objects, or the reader sees
- * the new snapshot and never touches them.  The generation is read before
+ * memory) are freed by the next writer that finds every reader count at
+ * zero, or at destroy.  Both sides use sequentially consistent atomics:
+ * the writer publishes (snapshot, tombstone, generation) and then reads the
+ * counts; a reader increments its count and then reads the snapshot.  So
+ * either the writer sees the reader and keeps the retired objects, or the
+ * reader sees the new snapshot and never touches them.  The generation is read before
  * the snapshot, so a cached way is never tagged newer than its contents.
  *
- * A cache hit does not take the reader count: the region it names cannot
- * be freed unless it was removed, and accessing a region while another
- * thread removes that same region is the caller's race (as DMA to memory
- * being hot-unplugged is); pins exist to rule it out.
+ * MMIO accesses always run in a reader section (looking the region up in
+ * the snapshot again): a region removed while its callbacks run is not
+ * freed under them, and uiommu_physmem_synchronize() waits for every
+ * reader section that began before it, so a model may free what its
+ * callbacks use once remove + synchronize have returned.
+ *
+ * A RAM cache hit takes no reader count: the region it names cannot be
+ * freed unless it was removed, and accessing RAM while another thread
+ * removes that same region is the caller's race (as DMA to memory being
+ * hot-unplugged is); pins exist to rule it out.
  *
  * RAM accesses copy aligned 8-byte words with atomic loads and stores, so
  * every naturally aligned 8-byte word is single-copy atomic against
  * concurrent accessors, as an SMMU's descriptor fetch is.  MMIO parts are
  * split into naturally aligned accesses of at most 8 bytes.
  */
+#include <sched.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -54,7 +63,9 @@
 #include "physmem-internal.h"
 
 #define PM_PAGE		UINT64_C(4096)
-#define PM_TCACHE_WAYS	4
+#define PM_TCACHE_WAYS	8
+/* Slow-path reader counts, spread so that threads do not share a line. */
+#define PM_READER_SHARDS 16
 /* RAM host buffers must allow aligned 8-byte atomics. */
 #define PM_HOST_ALIGN	8
 
@@ -76,8 +87,10 @@ struct uiommu_physmem {
 	struct pm_snap *snap;
 	unsigned int pa_bits;
 	uint64_t pa_last;
-	/* Written by slow-path readers: its own cache line. */
-	unsigned long readers __attribute__((aligned(64)));
+	/* Written by slow-path readers, one cache line per shard. */
+	struct pm_shard {
+		unsigned long n;
+	} __attribute__((aligned(64))) readers[PM_READER_SHARDS];
 	/* Writer side, under @lock. */
 	struct uio_mutex lock __attribute__((aligned(64)));
 	size_t live;
@@ -99,7 +112,10 @@ struct pm_tcache {
 	const struct uiommu_physmem *pm;
 	uint64_t gen;
 	unsigned int n;
+	unsigned int mru;		/* the way that hit last */
 	unsigned int victim;
+	unsigned int shard;		/* reader shard + 1; 0: not yet chosen */
+	unsigned int depth;		/* reader sections entered, nested */
 	struct pm_tway way[PM_TCACHE_WAYS];
 };
 
@@ -107,6 +123,7 @@ static __thread struct pm_tcache tcache
 	__attribute__((tls_model("initial-exec")));
 
 static uint64_t gen_source;
+static unsigned int shard_source;
 
 static const struct uiommu_memattrs no_attrs;
 
@@ -133,23 +150,18 @@ static uint64_t le_to_cpu(uint64_t v, unsigned int size)
 /* The entry whose range contains @pa (possibly a tombstone), or NULL. */
 static const struct pm_entry *snap_search(const struct pm_snap *s, uint64_t pa)
 {
-	size_t lo = 0, hi;
+	const struct pm_entry *e;
+	size_t n;
 
-	if (!s)
+	if (!s || !s->n)
 		return NULL;
-	hi = s->n;
-	/* Find the last entry with base <= pa. */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->e[mid].base <= pa)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == 0 || pa > s->e[lo - 1].last)
+	/* Branch-free: narrow to the last entry with base <= pa. */
+	e = s->e;
+	for (n = s->n; n > 1; n -= n / 2)
+		e = e[n / 2].base <= pa ? e + n / 2 : e;
+	if (e->base > pa || pa > e->last)
 		return NULL;
-	return &s->e[lo - 1];
+	return e;
 }
 
 static struct uio_region *entry_region(const struct pm_entry *e)
@@ -157,14 +169,37 @@ static struct uio_region *entry_region(const struct pm_entry *e)
 	return __atomic_load_n(&e->reg, __ATOMIC_SEQ_CST);
 }
 
-static void reader_enter(struct uiommu_physmem *pm)
+/* Count the calling thread as a slow-path reader; returns its shard. */
+static unsigned long *reader_enter(struct uiommu_physmem *pm)
 {
-	__atomic_add_fetch(&pm->readers, 1, __ATOMIC_SEQ_CST);
+	struct pm_tcache *c = &tcache;
+	unsigned long *n;
+
+	if (uio_unlikely(!c->shard))
+		c->shard = __atomic_fetch_add(&shard_source, 1,
+					      __ATOMIC_RELAXED) %
+			   PM_READER_SHARDS + 1;
+	n = &pm->readers[c->shard - 1].n;
+	__atomic_add_fetch(n, 1, __ATOMIC_SEQ_CST);
+	c->depth++;
+	return n;
 }
 
-static void reader_exit(struct uiommu_physmem *pm)
+static void reader_exit(unsigned long *shard)
 {
-	__atomic_sub_fetch(&pm->readers, 1, __ATOMIC_SEQ_CST);
+	tcache.depth--;
+	__atomic_sub_fetch(shard, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Whether a slow-path reader may hold a snapshot or region (writer). */
+static bool readers_active(struct uiommu_physmem *pm)
+{
+	unsigned int i;
+
+	for (i = 0; i < PM_READER_SHARDS; i++)
+		if (__atomic_load_n(&pm->readers[i].n, __ATOMIC_SEQ_CST))
+			return true;
+	return false;
 }
 
 static __attribute__((noinline)) const struct pm_tway *
@@ -173,8 +208,8 @@ find_slow(struct uiommu_physmem *pm, uint64_t pa, struct pm_tcache *c)
 	const struct pm_entry *e;
 	struct uio_region *reg = NULL;
 	struct pm_tway *w = NULL;
+	unsigned long *shard = reader_enter(pm);
 
-	reader_enter(pm);
 	e = snap_search(__atomic_load_n(&pm->snap, __ATOMIC_SEQ_CST), pa);
 	if (e)
 		reg = entry_region(e);
@@ -191,9 +226,39 @@ find_slow(struct uiommu_physmem *pm, uint64_t pa, struct pm_tcache *c)
 		w->ram = reg->kind == UIOMMU_REGION_RAM;
 		w->hbias = w->ram ? (uintptr_t)reg->host - (uintptr_t)reg->base
 				  : 0;
+		c->mru = (unsigned int)(w - c->way);
 	}
-	reader_exit(pm);
+	reader_exit(shard);
 	return w;
+}
+
+/*
+ * The other ways and the slow path.  The way that hits becomes the MRU one,
+ * which the inline fast paths test first: a thread working in one region
+ * (a page walk) never gets here.
+ */
+static __attribute__((noinline)) const struct pm_tway *
+find_more(struct uiommu_physmem *pm, uint64_t pa, uint64_t gen)
+{
+	struct pm_tcache *c = &tcache;
+	unsigned int i;
+
+	if (c->gen == gen && c->pm == pm) {
+		for (i = 0; i < c->n; i++) {
+			if (pa - c->way[i].base <= c->way[i].span) {
+				c->mru = i;
+				return &c->way[i];
+			}
+		}
+	} else {
+		c->pm = pm;
+		c->gen = gen;
+		c->n = 0;
+		c->victim = 0;
+		c->mru = 0;
+		c->way[0].ram = false;	/* fast_ram() does not read @n */
+	}
+	return find_slow(pm, pa, c);
 }
 
 /*
@@ -206,19 +271,28 @@ static inline const struct pm_tway *find(struct uiommu_physmem *pm,
 {
 	struct pm_tcache *c = &tcache;
 	uint64_t gen = __atomic_load_n(&pm->gen, __ATOMIC_ACQUIRE);
-	unsigned int i;
 
-	if (uio_likely(c->gen == gen && c->pm == pm)) {
-		for (i = 0; i < c->n; i++)
-			if (pa - c->way[i].base <= c->way[i].span)
-				return &c->way[i];
-	} else {
-		c->pm = pm;
-		c->gen = gen;
-		c->n = 0;
-		c->victim = 0;
-	}
-	return find_slow(pm, pa, c);
+	/* Generations are unique to one address space: no need to test pm. */
+	const struct pm_tway *w = &c->way[c->mru];
+
+	if (uio_likely(c->gen == gen && c->n && pa - w->base <= w->span))
+		return w;
+	return find_more(pm, pa, gen);
+}
+
+/*
+ * The fastest path: host address of @pa if the thread's MRU way is a
+ * current RAM region containing it, else NULL (then use find()).
+ */
+static inline void *fast_ram(struct uiommu_physmem *pm, uint64_t pa)
+{
+	const struct pm_tcache *c = &tcache;
+	const struct pm_tway *w = &c->way[c->mru];
+
+	if (uio_likely(c->gen == __atomic_load_n(&pm->gen, __ATOMIC_ACQUIRE) &&
+		       w->ram && pa - w->base <= w->span))
+		return (void *)(w->hbias + (uintptr_t)pa);
+	return NULL;
 }
 
 /* ------------------------------------------------------ writer helpers */
@@ -246,7 +320,7 @@ static void snap_free(struct pm_snap *s)
 static void reclaim(struct uiommu_physmem *pm, bool force)
 {
 	uio_assert_held(&pm->lock);
-	if (!force && __atomic_load_n(&pm->readers, __ATOMIC_SEQ_CST))
+	if (!force && readers_active(pm))
 		return;
 	while (pm->retired_snaps) {
 		struct pm_snap *s = pm->retired_snaps;
@@ -358,7 +432,8 @@ static int insert_region(struct uiommu_physmem *pm, struct uio_region *reg)
 		if (!old->e[i].reg)
 			continue;
 		if (!placed && old->e[i].base > reg->base) {
-			s->e[j++] = (struct pm_entry){ reg->base, reg->last, reg };
+			s->e[j++] = (struct pm_entry){ reg->base, reg->last,
+						       reg };
 			placed = true;
 		}
 		s->e[j++] = old->e[i];
@@ -460,12 +535,17 @@ UIOMMU_API void uiommu_physmem_destroy(struct uiommu_physmem *pm)
 	uio_free_aligned(pm, sizeof(*pm), _Alignof(struct uiommu_physmem));
 }
 
+UIOMMU_API unsigned int uiommu_physmem_pa_bits(const struct uiommu_physmem *pm)
+{
+	return pm->pa_bits;
+}
+
 static int check_base_size(uint64_t base, uint64_t size)
 {
 	if (size == 0 || !uio_is_aligned(size, PM_PAGE))
 		return uio_fail(-EINVAL, "physmem",
-				"size 0x%" PRIx64 " not a non-zero multiple of 4 KiB",
-				size);
+				"size 0x%" PRIx64
+				" not a non-zero multiple of 4 KiB", size);
 	if (base != UIOMMU_PHYS_ANY && !uio_is_aligned(base, PM_PAGE))
 		return uio_fail(-EINVAL, "physmem",
 				"base 0x%" PRIx64 " not 4 KiB aligned", base);
@@ -481,7 +561,8 @@ UIOMMU_API int uiommu_physmem_add_ram(struct uiommu_physmem *pm,
 	int ret;
 
 	if (!pm || !name)
-		return uio_fail(-EINVAL, "physmem", "NULL address space or name");
+		return uio_fail(-EINVAL, "physmem",
+				"NULL address space or name");
 	ret = check_base_size(base, size);
 	if (ret)
 		return ret;
@@ -763,11 +844,6 @@ static unsigned int mmio_chunk(uint64_t off, uint64_t n)
 	return size;
 }
 
-static uint64_t size_mask(unsigned int size)
-{
-	return size == 8 ? UINT64_MAX : UIO_BIT(size * 8) - 1;
-}
-
 static int mmio_rw(const struct uio_region *r, uint64_t off, uint8_t *buf,
 		   uint64_t n, bool write, const struct uiommu_memattrs *attrs)
 {
@@ -794,6 +870,42 @@ static int mmio_rw(const struct uio_region *r, uint64_t off, uint8_t *buf,
 	return 0;
 }
 
+/*
+ * The part of an access at @pa that is not cached RAM: found in the current
+ * snapshot with the reader count held, so that a region removed meanwhile
+ * is not freed while its callbacks run.  Sets *@done to the bytes handled
+ * (up to @len, within one region).  Return: 0 or -EFAULT (traced).
+ */
+static __attribute__((noinline)) int
+slow_part(struct uiommu_physmem *pm, uint64_t pa, uint8_t *buf, uint64_t len,
+	  bool write, const struct uiommu_memattrs *attrs, uint64_t *done)
+{
+	unsigned long *shard = reader_enter(pm);
+	const struct pm_entry *e;
+	struct uio_region *r = NULL;
+	uint64_t n = 0;
+	int ret = 0;
+
+	e = snap_search(__atomic_load_n(&pm->snap, __ATOMIC_SEQ_CST), pa);
+	if (e)
+		r = entry_region(e);
+	if (!r) {
+		ret = -EFAULT;
+	} else {
+		n = r->last - pa;
+		n = (n < len - 1 ? n : len - 1) + 1;
+		if (r->kind == UIOMMU_REGION_MMIO)
+			ret = mmio_rw(r, pa - r->base, buf, n, write, attrs);
+		else if (write)
+			ram_copy_in(r->host + (pa - r->base), buf, (size_t)n);
+		else
+			ram_copy_out(buf, r->host + (pa - r->base), (size_t)n);
+	}
+	reader_exit(shard);
+	*done = n;
+	return ret ? bus_error(pa, n ? n : len, write, attrs) : 0;
+}
+
 static int phys_rw(struct uiommu_physmem *pm, uint64_t pa, uint8_t *buf,
 		   size_t len, bool write, const struct uiommu_memattrs *attrs)
 {
@@ -805,21 +917,21 @@ static int phys_rw(struct uiommu_physmem *pm, uint64_t pa, uint8_t *buf,
 		const struct pm_tway *w = find(pm, pa);
 		uint64_t n;
 
-		if (!w)
-			return bus_error(pa, len, write, attrs);
-		/* Bytes left in the region, minus one (cannot overflow). */
-		n = w->base + w->span - pa;
-		n = (n < len - 1 ? n : len - 1) + 1;
-		if (w->ram) {
+		if (w && w->ram) {
 			uint8_t *host = (uint8_t *)(w->hbias + (uintptr_t)pa);
 
+			/* Bytes left in the region, minus one. */
+			n = w->base + w->span - pa;
+			n = (n < len - 1 ? n : len - 1) + 1;
 			if (write)
 				ram_copy_in(host, buf, (size_t)n);
 			else
 				ram_copy_out(buf, host, (size_t)n);
-		} else if (mmio_rw(w->reg, pa - w->base, buf, n, write,
-				   attrs)) {
-			return bus_error(pa, n, write, attrs);
+		} else {
+			int ret = slow_part(pm, pa, buf, len, write, attrs, &n);
+
+			if (ret)
+				return ret;
 		}
 		pa += n;
 		buf += n;
@@ -854,22 +966,31 @@ static int bad_access_fail(uint64_t pa, unsigned int size)
 			" not 1, 2, 4 or 8 bytes naturally aligned", size, pa);
 }
 
-static int mmio_ld(const struct pm_tway *w, uint64_t pa, unsigned int size,
-		   uint64_t *val, const struct uiommu_memattrs *attrs)
+/* One MMIO access of @size bytes (naturally aligned: a single callback). */
+static int mmio_access(struct uiommu_physmem *pm, uint64_t pa,
+		       unsigned int size, uint64_t *val, bool write,
+		       const struct uiommu_memattrs *attrs)
 {
-	const struct uio_region *r = w->reg;
-	uint64_t v = 0;
+	uint8_t bytes[8];
+	uint64_t done, v = 0;
+	unsigned int i;
+	int ret;
 
-	if (r->ops.read(r->opaque, pa - w->base, size, &v,
-			attrs ? attrs : &no_attrs))
-		return bus_error(pa, size, false, attrs);
-	*val = v & size_mask(size);
+	for (i = 0; write && i < size; i++)
+		bytes[i] = (uint8_t)(*val >> (8 * i));
+	ret = slow_part(pm, pa, bytes, size, write, attrs ? attrs : &no_attrs,
+			&done);
+	if (ret || write)
+		return ret;
+	for (i = 0; i < size; i++)
+		v |= (uint64_t)bytes[i] << (8 * i);
+	*val = v;
 	return 0;
 }
 
-UIOMMU_API int uiommu_phys_ld(struct uiommu_physmem *pm, uint64_t pa,
-			      unsigned int size, uint64_t *val,
-			      const struct uiommu_memattrs *attrs)
+static __attribute__((noinline)) int
+ld_slow(struct uiommu_physmem *pm, uint64_t pa, unsigned int size,
+	uint64_t *val, const struct uiommu_memattrs *attrs)
 {
 	const struct pm_tway *w;
 	const void *host;
@@ -877,10 +998,8 @@ UIOMMU_API int uiommu_phys_ld(struct uiommu_physmem *pm, uint64_t pa,
 	if (uio_unlikely(bad_access(pa, size)))
 		return bad_access_fail(pa, size);
 	w = find(pm, pa);
-	if (uio_unlikely(!w))
-		return bus_error(pa, size, false, attrs);
-	if (uio_unlikely(!w->ram))
-		return mmio_ld(w, pa, size, val, attrs);
+	if (uio_unlikely(!w || !w->ram))
+		return mmio_access(pm, pa, size, val, false, attrs);
 	host = (const void *)(w->hbias + (uintptr_t)pa);
 	switch (size) {
 	case 8:
@@ -902,9 +1021,26 @@ UIOMMU_API int uiommu_phys_ld(struct uiommu_physmem *pm, uint64_t pa,
 	return 0;
 }
 
-UIOMMU_API int uiommu_phys_st(struct uiommu_physmem *pm, uint64_t pa,
-			      unsigned int size, uint64_t val,
+/* A page-table walker's descriptor fetch: 8 aligned bytes of hot RAM. */
+UIOMMU_API int uiommu_phys_ld(struct uiommu_physmem *pm, uint64_t pa,
+			      unsigned int size, uint64_t *val,
 			      const struct uiommu_memattrs *attrs)
+{
+	if (uio_likely(size == 8 && !(pa & 7))) {
+		const uint64_t *host = fast_ram(pm, pa);
+
+		if (uio_likely(host)) {
+			*val = le_to_cpu(__atomic_load_n(host,
+							 __ATOMIC_ACQUIRE), 8);
+			return 0;
+		}
+	}
+	return ld_slow(pm, pa, size, val, attrs);
+}
+
+static __attribute__((noinline)) int
+st_slow(struct uiommu_physmem *pm, uint64_t pa, unsigned int size,
+	uint64_t val, const struct uiommu_memattrs *attrs)
 {
 	const struct pm_tway *w;
 	void *host;
@@ -912,17 +1048,8 @@ UIOMMU_API int uiommu_phys_st(struct uiommu_physmem *pm, uint64_t pa,
 	if (uio_unlikely(bad_access(pa, size)))
 		return bad_access_fail(pa, size);
 	w = find(pm, pa);
-	if (uio_unlikely(!w))
-		return bus_error(pa, size, true, attrs);
-	val &= size_mask(size);
-	if (uio_unlikely(!w->ram)) {
-		const struct uio_region *r = w->reg;
-
-		if (r->ops.write(r->opaque, pa - w->base, size, val,
-				 attrs ? attrs : &no_attrs))
-			return bus_error(pa, size, true, attrs);
-		return 0;
-	}
+	if (uio_unlikely(!w || !w->ram))
+		return mmio_access(pm, pa, size, &val, true, attrs);
 	host = (void *)(w->hbias + (uintptr_t)pa);
 	switch (size) {
 	case 8:
@@ -943,6 +1070,44 @@ UIOMMU_API int uiommu_phys_st(struct uiommu_physmem *pm, uint64_t pa,
 		break;
 	}
 	return 0;
+}
+
+UIOMMU_API int uiommu_phys_st(struct uiommu_physmem *pm, uint64_t pa,
+			      unsigned int size, uint64_t val,
+			      const struct uiommu_memattrs *attrs)
+{
+	if (uio_likely(size == 8 && !(pa & 7))) {
+		uint64_t *host = fast_ram(pm, pa);
+
+		if (uio_likely(host)) {
+			__atomic_store_n(host, le_to_cpu(val, 8),
+					 __ATOMIC_RELEASE);
+			return 0;
+		}
+	}
+	return st_slow(pm, pa, size, val, attrs);
+}
+
+UIOMMU_API int uiommu_phys_cmpxchg64(struct uiommu_physmem *pm, uint64_t pa,
+				     uint64_t *expected, uint64_t desired,
+				     const struct uiommu_memattrs *attrs)
+{
+	const struct pm_tway *w;
+	uint64_t *host, want;
+
+	if (pa & 7)
+		return bad_access_fail(pa, 8);
+	w = find(pm, pa);
+	if (!w || !w->ram)
+		return bus_error(pa, 8, true, attrs);
+	host = (uint64_t *)(w->hbias + (uintptr_t)pa);
+	want = le_to_cpu(*expected, 8);
+	if (__atomic_compare_exchange_n(host, &want, le_to_cpu(desired, 8),
+					false, __ATOMIC_SEQ_CST,
+					__ATOMIC_SEQ_CST))
+		return 0;
+	*expected = le_to_cpu(want, 8);
+	return -EAGAIN;
 }
 
 UIOMMU_API void *uiommu_phys_host_ptr(struct uiommu_physmem *pm, uint64_t pa,
@@ -994,12 +1159,13 @@ UIOMMU_API int uiommu_physmem_for_each(struct uiommu_physmem *pm,
 				       void *opaque)
 {
 	const struct pm_snap *s;
+	unsigned long *shard;
 	size_t i;
 	int ret = 0;
 
 	if (!pm || !fn)
 		return uio_fail(-EINVAL, "physmem", "NULL argument to for_each");
-	reader_enter(pm);
+	shard = reader_enter(pm);
 	s = __atomic_load_n(&pm->snap, __ATOMIC_SEQ_CST);
 	for (i = 0; s && i < s->n && !ret; i++) {
 		struct uio_region *r = entry_region(&s->e[i]);
@@ -1010,8 +1176,27 @@ UIOMMU_API int uiommu_physmem_for_each(struct uiommu_physmem *pm,
 		fill_info(r, &info);
 		ret = fn(opaque, &info);
 	}
-	reader_exit(pm);
+	reader_exit(shard);
 	return ret;
+}
+
+UIOMMU_API int uiommu_physmem_synchronize(struct uiommu_physmem *pm)
+{
+	unsigned int i;
+
+	if (!pm)
+		return uio_fail(-EINVAL, "physmem", "NULL address space");
+	if (tcache.depth)
+		return uio_fail(-EDEADLK, "physmem",
+				"synchronize from inside an access or for_each");
+	/* Each shard seen empty once: every earlier reader has left. */
+	for (i = 0; i < PM_READER_SHARDS; i++)
+		while (__atomic_load_n(&pm->readers[i].n, __ATOMIC_SEQ_CST))
+			sched_yield();
+	uio_lock(&pm->lock);
+	reclaim(pm, false);
+	uio_unlock(&pm->lock);
+	return 0;
 }
 
 /* ------------------------------------------------------------ checker */
