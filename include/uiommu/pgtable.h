@@ -415,7 +415,9 @@ uiommu_pgtable_create(struct uiommu_physmem *pm, struct uiommu_phys_pool *pool,
  * uiommu_pgtable_destroy() - free every table page and the object
  * @pt: the table, or NULL
  *
- * The caller guarantees no hardware uses the table any more.
+ * The caller guarantees no hardware uses the table any more, and has
+ * completed its gathers (uiommu_pgtable_gather_done()): the tables a gather
+ * still holds are not linked from the root any more.
  */
 UIOMMU_API void uiommu_pgtable_destroy(struct uiommu_pgtable *pt);
 
