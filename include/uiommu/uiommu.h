@@ -6,5 +6,6 @@
 #include <uiommu/base.h>
 #include <uiommu/iova.h>
 #include <uiommu/physmem.h>
+#include <uiommu/pgtable.h>
 
 #endif /* UIOMMU_UIOMMU_H */
