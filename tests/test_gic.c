@@ -6,6 +6,7 @@
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "testutil.h"
@@ -441,9 +442,12 @@ static void test_its_cbaser_only_while_disabled(void **state)
 
 	run(f, c_sync(0));
 	/* enabled: GITS_CBASER and GITS_BASER<n> do not change */
+	tu_log_capture(UIOMMU_LOG_WARN);
 	its_st(f, GITS_CBASER, 8, 0);
 	assert_int_equal(its_ld(f, GITS_CBASER, 8), cbaser);
 	its_st(f, GITS_BASER0, 8, 0);
+	assert_non_null(strstr(tu_log_text(), "GITS_CBASER ignored: ITS not quiescent"));
+	tu_log_release();
 	assert_int_equal(stats(f).ignored, ignored + 2);
 	assert_true(UIO_FEX64(its_ld(f, GITS_BASER0, 8), GITS_BASER, VALID));
 	/* disabled: a GITS_CBASER write resets GITS_CREADR */
@@ -497,12 +501,14 @@ static void test_its_deviceid_comes_only_from_side_band(void **state)
 	struct uiommu_gic_its_stats st;
 
 	map_basic(f);
+	tu_log_capture(UIOMMU_LOG_WARN);
 	/* the DeviceID is not in the data: device 7 writing 5:3 hits nothing */
 	msi(f, 7, (5u << 16) | 3);
 	assert_int_equal(uiommu_phys_st(f->pm, uiommu_gic_its_doorbell(f->its),
 					4, 3, &none), 0);
 	assert_int_equal(uiommu_phys_st(f->pm, uiommu_gic_its_doorbell(f->its),
 					4, 3, NULL), 0);
+	tu_log_release();
 	expect_irqs(f, 0);
 	st = stats(f);
 	assert_int_equal(st.dropped[UIOMMU_GIC_DROP_DEVICE_UNMAPPED], 1);
@@ -615,7 +621,9 @@ static void test_its_discard_drops_later_msis(void **state)
 
 	map_basic(f);
 	run(f, c_ev(GITS_CMD_DISCARD, 5, 3));
+	tu_log_capture(UIOMMU_LOG_WARN);
 	msi(f, 5, 3);
+	tu_log_release();
 	expect_irqs(f, 0);
 	assert_int_equal(stats(f).dropped[UIOMMU_GIC_DROP_EVENT_UNMAPPED], 1);
 	/* and the event can be mapped again */
@@ -694,8 +702,11 @@ static void test_its_pending_without_handler(void **state)
 	assert_int_equal(uiommu_gic_its_set_handler(f->its, 2, record_irq, f), 0);
 	run(f, c_ev(GITS_CMD_INV, 5, 3));
 	expect_irqs(f, 1);
+	tu_log_capture(UIOMMU_LOG_ERR);
 	assert_int_equal(uiommu_gic_its_set_handler(f->its, NR_CPUS, NULL, NULL),
 			 -EINVAL);
+	assert_non_null(strstr(tu_log_text(), "cpu 4 >= 4"));
+	tu_log_release();
 }
 
 static void test_its_sync_completes(void **state)
@@ -741,12 +752,12 @@ static void test_its_two_level_device_table(void **state)
 	tu_log_capture(UIOMMU_LOG_WARN);
 	queue(f, c_mapd(5, ITT_PA(2), 4, true));
 	publish(f);
-	tu_log_release();
 	assert_int_equal(stats(f).last_error, 0x010801);
 	msi(f, 5, 0);
 	assert_int_equal(stats(f).dropped[UIOMMU_GIC_DROP_DEVICE_OOR], 1);
 	/* beyond the level 1 table: 512 * 512 DeviceIDs */
 	msi(f, 512 * 512, 0);
+	tu_log_release();
 	assert_int_equal(stats(f).dropped[UIOMMU_GIC_DROP_DEVICE_OOR], 2);
 }
 
@@ -1100,6 +1111,7 @@ static void test_its_translater_races_commands(void **state)
 		for (e = 0; e < HAMMER_EVENTS; e++)
 			run(f, c_mapti(d, e, LPI(64 * d + e), d));
 	}
+	tu_log_capture(UIOMMU_LOG_WARN);
 	for (d = 0; d < HAMMER_DEVS; d++) {
 		h[d] = (struct hammer){ f, d, 0 };
 		assert_int_equal(pthread_create(&t[d], NULL, hammer_thread,
@@ -1122,6 +1134,7 @@ static void test_its_translater_races_commands(void **state)
 		pthread_join(t[d], NULL);
 		total += h[d].writes;
 	}
+	tu_log_release();
 	st = stats(f);
 	for (cpu = 0; cpu < NR_CPUS; cpu++)
 		delivered += delivered_by_cpu[cpu];
