@@ -4,6 +4,7 @@
  * them: MMIO register accesses, a command queue and tables in emulated RAM,
  * and device writes to the doorbells carrying the requester's source ID.
  */
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1056,6 +1057,7 @@ struct hammer {
 	struct fx *f;
 	uint32_t devid;
 	unsigned long writes;
+	bool done;
 };
 
 static unsigned long delivered_by_cpu[NR_CPUS];
@@ -1079,10 +1081,21 @@ static void *hammer_thread(void *opaque)
 
 	for (i = 0; i < HAMMER_WRITES; i++) {
 		if (uiommu_phys_st(h->f->pm, db, 4, i % HAMMER_EVENTS, &a))
-			return NULL;
+			break;
 		h->writes++;
 	}
+	__atomic_store_n(&h->done, true, __ATOMIC_RELEASE);
 	return NULL;
+}
+
+static bool hammers_done(struct hammer *h)
+{
+	unsigned int d;
+
+	for (d = 0; d < HAMMER_DEVS; d++)
+		if (!__atomic_load_n(&h[d].done, __ATOMIC_ACQUIRE))
+			return false;
+	return true;
 }
 
 /* Wait for the ITS to consume the queue, as a driver polls GITS_CREADR. */
@@ -1113,12 +1126,12 @@ static void test_its_translater_races_commands(void **state)
 	}
 	tu_log_capture(UIOMMU_LOG_WARN);
 	for (d = 0; d < HAMMER_DEVS; d++) {
-		h[d] = (struct hammer){ f, d, 0 };
+		h[d] = (struct hammer){ f, d, 0, false };
 		assert_int_equal(pthread_create(&t[d], NULL, hammer_thread,
 						&h[d]), 0);
 	}
 	/* the driver unmaps and remaps events while the devices write */
-	for (round = 0; round < 300; round++) {
+	for (round = 0; round < 300 || !hammers_done(h); round++) {
 		d = round % HAMMER_DEVS;
 		e = round % HAMMER_EVENTS;
 		queue(f, c_ev(GITS_CMD_DISCARD, d, e));
@@ -1145,6 +1158,9 @@ static void test_its_translater_races_commands(void **state)
 	assert_int_equal(st.translations + st.dropped[UIOMMU_GIC_DROP_EVENT_UNMAPPED],
 			 total);
 	assert_int_equal(uiommu_gic_its_check(f->its), 0);
+	printf("# %lu MSIs: %" PRIu64 " delivered, %" PRIu64 " dropped while "
+	       "unmapped, %u remap rounds\n", total, st.delivered,
+	       st.dropped[UIOMMU_GIC_DROP_EVENT_UNMAPPED], round);
 }
 
 /* --------------------------------------------------------------- GICv2m */
