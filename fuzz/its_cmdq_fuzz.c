@@ -11,9 +11,8 @@
  *   fail, nothing is logged at error level (guest errors are warnings);
  * - uiommu_gic_its_check() holds at the end.
  *
- * Built with -fsanitize=fuzzer when the meson option fuzz is true.  With
- * UIO_FUZZ_STANDALONE it has its own main() that replays the files named on
- * the command line, or a fixed set of pseudo-random inputs, so the seeds run
+ * Built with -fsanitize=fuzzer when the meson option fuzz is true;
+ * otherwise linked with replay.c so that the corpus in corpus/its_cmdq runs
  * as an ordinary test.
  */
 #include <stdio.h>
@@ -268,46 +267,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uiommu_physmem_destroy(s.pm);
 	return 0;
 }
-
-#ifdef UIO_FUZZ_STANDALONE
-static int replay_file(const char *path)
-{
-	static uint8_t buf[1 << 16];
-	FILE *f = fopen(path, "rb");
-	size_t n;
-
-	if (!f) {
-		perror(path);
-		return 1;
-	}
-	n = fread(buf, 1, sizeof(buf), f);
-	fclose(f);
-	LLVMFuzzerTestOneInput(buf, n);
-	return 0;
-}
-
-int main(int argc, char **argv)
-{
-	uint64_t x = 0x9e3779b97f4a7c15u;
-	static uint8_t buf[2048];
-	int i, bad = 0;
-
-	for (i = 1; i < argc; i++)
-		bad |= replay_file(argv[i]);
-	/* plus fixed pseudo-random programs (xorshift64) */
-	for (i = 0; i < 300; i++) {
-		size_t n = 64 + (size_t)(x % (sizeof(buf) - 64)), j;
-
-		for (j = 0; j < n; j++) {
-			x ^= x << 13;
-			x ^= x >> 7;
-			x ^= x << 17;
-			buf[j] = (uint8_t)(x >> 24);
-		}
-		LLVMFuzzerTestOneInput(buf, n);
-	}
-	printf("its_cmdq_fuzz: %d files and 300 generated inputs replayed\n",
-	       argc - 1);
-	return bad;
-}
-#endif
