@@ -17,6 +17,7 @@
 
 #include "bits.h"
 #include "gic-its.h"
+#include "gic-its-drv.h"
 #include "gicv2m.h"
 
 #define RAM_BASE	UINT64_C(0x40000000)
@@ -1163,6 +1164,221 @@ static void test_its_translater_races_commands(void **state)
 	       st.dropped[UIOMMU_GIC_DROP_EVENT_UNMAPPED], round);
 }
 
+/* -------------------------------------------------- ITS driver library */
+
+#define POOL_BASE	(RAM_BASE + (UINT64_C(4) << 20))
+#define POOL_SIZE	(UINT64_C(12) << 20)
+
+struct drv_fx {
+	struct fx f;
+	struct uiommu_phys_pool *pool;
+	struct uio_its_drv *drv;
+};
+
+static void drv_fx_init(struct drv_fx *d, unsigned int devid_bits)
+{
+	struct uiommu_gic_its_config cfg = default_cfg;
+	unsigned int cpu;
+
+	memset(d, 0, sizeof(*d));
+	pthread_mutex_init(&d->f.rec_lock, NULL);
+	new_physmem(&d->f);
+	cfg.devid_bits = devid_bits;
+	assert_int_equal(uiommu_gic_its_create(d->f.pm, &cfg, &d->f.its), 0);
+	for (cpu = 0; cpu < NR_CPUS; cpu++)
+		assert_int_equal(uiommu_gic_its_set_handler(d->f.its, cpu,
+							    record_irq, &d->f), 0);
+	assert_int_equal(uiommu_phys_pool_create(d->f.pm, POOL_BASE, POOL_SIZE,
+						 &d->pool), 0);
+}
+
+static uint64_t pool_in_use(struct drv_fx *d)
+{
+	struct uiommu_phys_pool_stats st;
+
+	uiommu_phys_pool_get_stats(d->pool, &st);
+	return st.bytes_in_use;
+}
+
+static void drv_fx_fini(struct drv_fx *d)
+{
+	assert_int_equal(pool_in_use(d), 0);
+	assert_int_equal(uiommu_gic_its_check(d->f.its), 0);
+	uiommu_phys_pool_destroy(d->pool);
+	uiommu_gic_its_destroy(d->f.its);
+	uiommu_physmem_destroy(d->f.pm);
+	pthread_mutex_destroy(&d->f.rec_lock);
+}
+
+static void test_its_drv_maps_devices_and_events(void **state)
+{
+	struct drv_fx d;
+	uint32_t first, e;
+	struct uiommu_gic_its_stats st;
+
+	(void)state;
+	drv_fx_init(&d, 16);
+	assert_int_equal(uio_its_drv_probe(d.pool, ITS_BASE, NR_CPUS, 16,
+					   &d.drv), 0);
+	assert_int_equal(uio_its_drv_doorbell(d.drv), ITS_BASE + 0x10040);
+	assert_int_equal(uio_its_drv_map_device(d.drv, 0x10, 32), 0);
+	assert_int_equal(uio_its_drv_alloc_lpis(d.drv, 32, &first), 0);
+	assert_int_equal(first, UIOMMU_GIC_FIRST_LPI);
+	for (e = 0; e < 32; e++)
+		assert_int_equal(uio_its_drv_map_event(d.drv, 0x10, e, first + e,
+						       e % NR_CPUS), 0);
+	for (e = 0; e < 32; e++) {
+		msi(&d.f, 0x10, e);
+		expect_last(&d.f, e % NR_CPUS, first + e);
+	}
+	expect_irqs(&d.f, 32);
+	assert_int_equal(uio_its_drv_move_event(d.drv, 0x10, 0, 3), 0);
+	msi(&d.f, 0x10, 0);
+	expect_last(&d.f, 3, first);
+	tu_log_capture(UIOMMU_LOG_WARN);
+	assert_int_equal(uio_its_drv_unmap_event(d.drv, 0x10, 1), 0);
+	msi(&d.f, 0x10, 1);
+	assert_int_equal(uio_its_drv_unmap_device(d.drv, 0x10), 0);
+	msi(&d.f, 0x10, 2);
+	tu_log_release();
+	expect_irqs(&d.f, 33);
+	st = stats(&d.f);
+	assert_int_equal(st.command_errors, 0);
+	assert_int_equal(st.dropped[UIOMMU_GIC_DROP_EVENT_UNMAPPED], 1);
+	assert_int_equal(st.dropped[UIOMMU_GIC_DROP_DEVICE_UNMAPPED], 1);
+	/* each operation was one command and a SYNC */
+	assert_int_equal(uio_its_drv_commands(d.drv), 2 * (NR_CPUS + 1 + 32 + 3));
+	uio_its_drv_free_lpis(d.drv, first, 32);
+	uio_its_drv_remove(d.drv);
+	drv_fx_fini(&d);
+}
+
+static void test_its_drv_two_level_device_table(void **state)
+{
+	struct drv_fx d;
+	uint32_t lpi;
+	uint64_t before;
+
+	(void)state;
+	drv_fx_init(&d, 20);	/* flat would be 8 MiB: two-level */
+	assert_int_equal(uio_its_drv_probe(d.pool, ITS_BASE, 2, 16, &d.drv), 0);
+	assert_true(UIO_FEX64(its_ld(&d.f, GITS_BASER0, 8), GITS_BASER, INDIRECT));
+	before = pool_in_use(&d);
+	assert_int_equal(uio_its_drv_map_device(d.drv, 5, 4), 0);
+	assert_int_equal(uio_its_drv_map_device(d.drv, 70000, 4), 0);
+	assert_int_equal(uio_its_drv_map_device(d.drv, 70001, 4), 0);
+	/* two level 2 pages, three ITTs */
+	assert_int_equal(pool_in_use(&d) - before, 2 * 65536 + 3 * 4096);
+	assert_int_equal(uio_its_drv_alloc_lpis(d.drv, 1, &lpi), 0);
+	assert_int_equal(uio_its_drv_map_event(d.drv, 70000, 3, lpi, 1), 0);
+	msi(&d.f, 70000, 3);
+	expect_last(&d.f, 1, lpi);
+	assert_int_equal(uio_its_drv_unmap_device(d.drv, 5), 0);
+	uio_its_drv_free_lpis(d.drv, lpi, 1);
+	uio_its_drv_remove(d.drv);
+	drv_fx_fini(&d);
+}
+
+static void test_its_drv_rejects_bad_requests(void **state)
+{
+	struct drv_fx d;
+	struct uio_its_drv *none = NULL;
+	uint32_t a, b;
+
+	(void)state;
+	drv_fx_init(&d, 16);
+	tu_log_capture(UIOMMU_LOG_ERR);
+	assert_int_equal(uio_its_drv_probe(d.pool, RAM_BASE, 1, 16, &none),
+			 -ENODEV);
+	assert_int_equal(uio_its_drv_probe(d.pool, ITS_BASE, 0, 16, &none),
+			 -EINVAL);
+	assert_null(none);
+	assert_int_equal(uio_its_drv_probe(d.pool, ITS_BASE, NR_CPUS, 14,
+					   &d.drv), 0);
+	assert_int_equal(uio_its_drv_map_device(d.drv, 1u << 16, 1), -ERANGE);
+	assert_int_equal(uio_its_drv_map_device(d.drv, 1, (1u << 16) + 1),
+			 -ERANGE);
+	assert_int_equal(uio_its_drv_map_device(d.drv, 1, 0), -ERANGE);
+	assert_int_equal(uio_its_drv_map_device(d.drv, 1, 3), 0);
+	assert_int_equal(uio_its_drv_map_device(d.drv, 1, 3), -EEXIST);
+	assert_int_equal(uio_its_drv_map_event(d.drv, 2, 0, 8192, 0), -ENOENT);
+	assert_int_equal(uio_its_drv_map_event(d.drv, 1, 4, 8192, 0), -ERANGE);
+	assert_int_equal(uio_its_drv_map_event(d.drv, 1, 0, 8191, 0), -ERANGE);
+	assert_int_equal(uio_its_drv_map_event(d.drv, 1, 0, 16384, 0), -ERANGE);
+	assert_int_equal(uio_its_drv_map_event(d.drv, 1, 0, 8192, NR_CPUS),
+			 -ERANGE);
+	assert_int_equal(uio_its_drv_unmap_device(d.drv, 2), -ENOENT);
+	/* 8192 LPIs with 14 bits: first fit, holes reused */
+	assert_int_equal(uio_its_drv_alloc_lpis(d.drv, 8000, &a), 0);
+	assert_int_equal(uio_its_drv_alloc_lpis(d.drv, 193, &b), -ENOSPC);
+	assert_int_equal(uio_its_drv_alloc_lpis(d.drv, 192, &b), 0);
+	assert_int_equal(b, 8192 + 8000);
+	uio_its_drv_free_lpis(d.drv, a + 10, 20);
+	assert_int_equal(uio_its_drv_alloc_lpis(d.drv, 21, &b), -ENOSPC);
+	assert_int_equal(uio_its_drv_alloc_lpis(d.drv, 20, &b), 0);
+	assert_int_equal(b, a + 10);
+	assert_int_equal(uio_its_drv_alloc_lpis(d.drv, 0, &b), -EINVAL);
+	tu_log_release();
+	assert_int_equal(stats(&d.f).command_errors, 0);
+	assert_int_equal(uio_its_drv_unmap_device(d.drv, 1), 0);
+	uio_its_drv_remove(d.drv);
+	drv_fx_fini(&d);
+}
+
+struct drv_sweep {
+	struct drv_fx d;
+	uint64_t pool_before;
+	long live_before;
+};
+
+static int drv_probe_and_map(void *opaque)
+{
+	struct drv_sweep *s = opaque;
+	int ret;
+
+	ret = uio_its_drv_probe(s->d.pool, ITS_BASE, NR_CPUS, 16, &s->d.drv);
+	if (ret)
+		return ret;
+	ret = uio_its_drv_map_device(s->d.drv, 7, 16);
+	if (ret) {
+		uio_its_drv_remove(s->d.drv);
+		s->d.drv = NULL;
+	}
+	return ret;
+}
+
+static void drv_probe_failed(void *opaque, int ret)
+{
+	struct drv_sweep *s = opaque;
+
+	assert_int_equal(ret, -ENOMEM);
+	assert_null(s->d.drv);
+	assert_int_equal(pool_in_use(&s->d), s->pool_before);
+	assert_int_equal(tu_alloc_live_blocks(), s->live_before);
+}
+
+static void test_its_drv_fail_nth_sweep(void **state)
+{
+	struct drv_sweep s;
+
+	(void)state;
+	tu_alloc_install(0);
+	drv_fx_init(&s.d, 20);
+	s.pool_before = pool_in_use(&s.d);
+	s.live_before = tu_alloc_live_blocks();
+	tu_log_capture(UIOMMU_LOG_ERR);
+	assert_true(tu_fail_nth_sweep(&s, drv_probe_and_map, drv_probe_failed,
+				      NULL) >= 5);
+	msi(&s.d.f, 7, 0);	/* mapped device, unmapped event */
+	tu_log_release();
+	assert_int_equal(stats(&s.d.f).dropped[UIOMMU_GIC_DROP_EVENT_UNMAPPED], 1);
+	assert_int_equal(uio_its_drv_unmap_device(s.d.drv, 7), 0);
+	uio_its_drv_remove(s.d.drv);
+	drv_fx_fini(&s.d);
+	assert_int_equal(tu_alloc_live_blocks(), 0);
+	tu_alloc_uninstall();
+}
+
 /* --------------------------------------------------------------- GICv2m */
 
 struct v2m_fx {
@@ -1327,6 +1543,10 @@ int main(void)
 		cmocka_unit_test(test_its_create_rejects_bad_config),
 		cmocka_unit_test(test_create_fail_nth_sweep),
 		cmocka_unit_test_setup_teardown(test_its_translater_races_commands, setup, teardown),
+		cmocka_unit_test(test_its_drv_maps_devices_and_events),
+		cmocka_unit_test(test_its_drv_two_level_device_table),
+		cmocka_unit_test(test_its_drv_rejects_bad_requests),
+		cmocka_unit_test(test_its_drv_fail_nth_sweep),
 		cmocka_unit_test_setup_teardown(test_v2m_registers, v2m_setup, v2m_teardown),
 		cmocka_unit_test_setup_teardown(test_v2m_setspi_from_any_source, v2m_setup, v2m_teardown),
 		cmocka_unit_test_setup_teardown(test_v2m_out_of_range_dropped, v2m_setup, v2m_teardown),
