@@ -1006,8 +1006,10 @@ static void write_cbaser(struct uiommu_gic_its *its, uint64_t val)
 	its->cbaser = val & (GITS_CBASER_SIZE_MASK | GITS_CBASER_SHAREABILITY_MASK |
 			     GITS_CBASER_PA_MASK | GITS_CBASER_OUTERCACHE_MASK |
 			     GITS_CBASER_INNERCACHE_MASK | GITS_CBASER_VALID_MASK);
-	/* a write to GITS_CBASER sets GITS_CREADR to 0 */
+	/* a write to GITS_CBASER sets GITS_CREADR to 0 and makes GITS_CWRITER
+	 * UNKNOWN: the model makes it 0 too, an empty queue */
 	its->creadr = 0;
+	its->cwriter = 0;
 }
 
 /* IHI 0069H.b, GITS_CWRITER */
