@@ -18,6 +18,7 @@
 #include "bits.h"
 #include "gic-its.h"
 #include "gic-its-drv.h"
+#include "gicv2m-drv.h"
 #include "gicv2m.h"
 
 #define RAM_BASE	UINT64_C(0x40000000)
@@ -1513,6 +1514,37 @@ static void test_v2m_create_rejects_bad_config(void **state)
 	uiommu_gicv2m_destroy(x);
 }
 
+static void test_v2m_drv_allocates_spis_and_raises_them(void **state)
+{
+	struct v2m_fx *v = *state;
+	struct uio_v2m_drv *drv, *none = NULL;
+	uint32_t base, n, a, b;
+
+	tu_log_capture(UIOMMU_LOG_ERR);
+	assert_int_equal(uio_v2m_drv_probe(v->f.pm, RAM_BASE, &none), -ENODEV);
+	assert_int_equal(uio_v2m_drv_probe(v->f.pm, V2M_BASE + 0x1000, &none),
+			 -ENODEV);
+	tu_log_release();
+	assert_null(none);
+	assert_int_equal(uio_v2m_drv_probe(v->f.pm, V2M_BASE, &drv), 0);
+	uio_v2m_drv_range(drv, &base, &n);
+	assert_int_equal(base, 64);
+	assert_int_equal(n, 32);
+	assert_int_equal(uio_v2m_drv_alloc_spis(drv, 30, &a), 0);
+	assert_int_equal(a, 64);
+	assert_int_equal(uio_v2m_drv_alloc_spis(drv, 3, &b), -ENOSPC);
+	assert_int_equal(uio_v2m_drv_alloc_spis(drv, 2, &b), 0);
+	assert_int_equal(b, 94);
+	uio_v2m_drv_free_spis(drv, a + 4, 2);
+	assert_int_equal(uio_v2m_drv_alloc_spis(drv, 2, &b), 0);
+	assert_int_equal(b, 68);
+	v2m_write(v, 0x77, true, 4, b);
+	assert_int_equal(v->f.nrecs, 1);
+	assert_int_equal(v->f.recs[0].intid, 68);
+	assert_int_equal(uio_v2m_drv_doorbell(drv), uiommu_gicv2m_doorbell(v->v2m));
+	uio_v2m_drv_remove(drv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1551,6 +1583,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_v2m_setspi_from_any_source, v2m_setup, v2m_teardown),
 		cmocka_unit_test_setup_teardown(test_v2m_out_of_range_dropped, v2m_setup, v2m_teardown),
 		cmocka_unit_test_setup_teardown(test_v2m_create_rejects_bad_config, v2m_setup, v2m_teardown),
+		cmocka_unit_test_setup_teardown(test_v2m_drv_allocates_spis_and_raises_them, v2m_setup, v2m_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,6 +18,7 @@
 #include "bits.h"
 #include "gic-its-drv.h"
 #include "gic-its.h"
+#include "id-bitmap.h"
 #include "lock.h"
 #include "log.h"
 
@@ -645,48 +646,28 @@ int uio_its_drv_move_event(struct uio_its_drv *drv, uint32_t devid,
 
 /* ---------------------------------------------------------------- LPIs */
 
-static bool lpi_used(const struct uio_its_drv *drv, uint32_t i)
-{
-	return drv->lpi_map[i / 64] & UIO_BIT(i % 64);
-}
-
 int uio_its_drv_alloc_lpis(struct uio_its_drv *drv, uint32_t n,
 			   uint32_t *first)
 {
-	uint32_t start, i;
+	uint32_t start;
+	int ret;
 
 	if (n == 0)
 		return uio_fail(-EINVAL, SUBSYS, "zero LPIs");
 	uio_lock(&drv->lock);
-	for (start = 0; n <= drv->nr_lpis && start <= drv->nr_lpis - n;) {
-		for (i = 0; i < n && !lpi_used(drv, start + i); i++)
-			;
-		if (i == n) {
-			for (i = 0; i < n; i++)
-				drv->lpi_map[(start + i) / 64] |=
-					UIO_BIT((start + i) % 64);
-			uio_unlock(&drv->lock);
-			*first = UIOMMU_GIC_FIRST_LPI + start;
-			return 0;
-		}
-		start += i + 1;
-	}
+	ret = uio_id_bitmap_alloc(drv->lpi_map, drv->nr_lpis, n, &start);
 	uio_unlock(&drv->lock);
-	return -ENOSPC;
+	if (!ret)
+		*first = UIOMMU_GIC_FIRST_LPI + start;
+	return ret;
 }
 
 void uio_its_drv_free_lpis(struct uio_its_drv *drv, uint32_t first,
 			   uint32_t n)
 {
-	uint32_t i;
-
 	uio_lock(&drv->lock);
-	for (i = 0; i < n; i++) {
-		uint32_t b = first - UIOMMU_GIC_FIRST_LPI + i;
-
-		assert(b < drv->nr_lpis && lpi_used(drv, b));
-		drv->lpi_map[b / 64] &= ~UIO_BIT(b % 64);
-	}
+	uio_id_bitmap_free(drv->lpi_map, drv->nr_lpis,
+			   first - UIOMMU_GIC_FIRST_LPI, n);
 	uio_unlock(&drv->lock);
 }
 
