@@ -872,6 +872,23 @@ static bool cmd_fetch(struct uiommu_gic_its *its, uint64_t off, uint64_t *c)
 	return true;
 }
 
+/* Count and report a command error; true if the queue stalls on it. */
+static bool cmd_error(struct uiommu_gic_its *its, unsigned int cmd,
+		      uint64_t off, uint32_t code)
+{
+	bool stall = its->cfg.error_mode == UIOMMU_GIC_ITS_ERR_STALL;
+
+	its->stats.command_errors++;
+	its->stats.last_error = code;
+	trace_gic_its_cmd_error(its->cfg.base, off, code);
+	uio_guest_error(SUBSYS, "%s: %s at queue offset 0x%" PRIx64 ": command "
+			"error 0x%06x%s", its->name, cmd_name(cmd), off, code,
+			stall ? ", queue stalled" : "");
+	if (stall)
+		its->creadr = UIO_FDP64(its->creadr, GITS_CREADR, STALLED, 1);
+	return stall;
+}
+
 /*
  * Run commands from GITS_CREADR up to GITS_CWRITER while the ITS is
  * enabled and not stalled.  Each command advances GITS_CREADR before its
@@ -915,21 +932,8 @@ static void queue_run(struct uiommu_gic_its *its)
 		}
 		if (r.ignored)
 			its->stats.ignored++;
-		if (r.error) {
-			its->stats.command_errors++;
-			its->stats.last_error = r.error;
-			trace_gic_its_cmd_error(its->cfg.base, off, r.error);
-			uio_guest_error(SUBSYS, "%s: %s at queue offset 0x%" PRIx64
-					": command error 0x%06x%s", its->name,
-					cmd_name(cmd), off, r.error,
-					its->cfg.error_mode == UIOMMU_GIC_ITS_ERR_STALL
-					? ", queue stalled" : "");
-			if (its->cfg.error_mode == UIOMMU_GIC_ITS_ERR_STALL) {
-				its->creadr = UIO_FDP64(its->creadr, GITS_CREADR,
-							STALLED, 1);
-				break;
-			}
-		}
+		if (r.error && cmd_error(its, cmd, off, r.error))
+			break;
 		its->creadr = (off + GITS_CMD_SIZE) % qsize;
 		its->stats.commands++;
 		debug_check(its);
