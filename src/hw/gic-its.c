@@ -860,15 +860,20 @@ static void debug_check(struct uiommu_gic_its *its)
 #endif
 }
 
-/* Read the command at GITS_CREADR; false if the queue is not in RAM. */
+/* Read the command at GITS_CREADR (one lookup for its 32 bytes); false if
+ * the queue is not in RAM. */
 static bool cmd_fetch(struct uiommu_gic_its *its, uint64_t off, uint64_t *c)
 {
-	uint64_t pa = queue_base(its->cbaser) + off;
+	uint64_t *p;
 	unsigned int i;
 
+	uio_assert_held(&its->lock);
+	p = uiommu_phys_host_ptr(its->pm, queue_base(its->cbaser) + off,
+				 GITS_CMD_SIZE);
+	if (!p)
+		return false;
 	for (i = 0; i < GITS_CMD_SIZE / 8; i++)
-		if (ram_ld64(its, pa + 8 * i, &c[i]))
-			return false;
+		c[i] = le64toh(__atomic_load_n(&p[i], __ATOMIC_RELAXED));
 	return true;
 }
 
