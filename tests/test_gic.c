@@ -947,6 +947,71 @@ static void test_its_tables_outside_ram(void **state)
 	assert_int_equal(stats(f).dropped[UIOMMU_GIC_DROP_TABLE_FAULT], 1);
 }
 
+static void test_its_survives_scribbled_tables_and_odd_accesses(void **state)
+{
+	struct fx *f = *state;
+	uint64_t v, cbaser;
+
+	tu_log_capture(UIOMMU_LOG_WARN);
+	map_basic(f);
+	/* software must not write the tables; if it does, MSIs drop */
+	ram_st(f, CT_PA + 8, 8, UIO_FDP64(NR_CPUS, GITS_CTE, VALID, 1));
+	msi(f, 5, 3);
+	assert_int_equal(stats(f).dropped[UIOMMU_GIC_DROP_COLLECTION_UNMAPPED], 1);
+	run(f, c_mapc(1, 2, true));
+	ram_st(f, ITT_PA(5) + 3 * 8, 8, UIO_FDP64(5, GITS_ITE, VALID, 1));
+	msi(f, 5, 3);
+	assert_int_equal(stats(f).dropped[UIOMMU_GIC_DROP_EVENT_UNMAPPED], 1);
+	expect_irqs(f, 0);
+	/* byte accesses to registers are ignored; GITS_TRANSLATER reads 0 */
+	assert_int_equal(its_ld(f, GITS_CTLR, 1), 0);
+	its_st(f, GITS_CTLR, 1, 0);
+	assert_true(UIO_FEX64(its_ld(f, GITS_CTLR, 4), GITS_CTLR, ENABLED));
+	assert_int_equal(its_ld(f, 0x10040, 4), 0);
+	/* reserved Page_Size 0b11 reads back as 64K; 16K pages work */
+	its_st(f, GITS_CTLR, 4, 0);
+	v = its_ld(f, GITS_BASER0, 8);
+	its_st(f, GITS_BASER0, 8, UIO_FDP64(v, GITS_BASER, PAGE_SIZE, 3));
+	assert_int_equal(UIO_FEX64(its_ld(f, GITS_BASER0, 8), GITS_BASER,
+				   PAGE_SIZE), GITS_PAGE_64K);
+	its_st(f, GITS_BASER0, 8, UIO_FDP64(v, GITS_BASER, PAGE_SIZE,
+					     GITS_PAGE_16K));
+	/* a command queue on a device: commands are skipped, not run */
+	cbaser = its_ld(f, GITS_CBASER, 8);
+	its_st(f, GITS_CBASER, 8, UIO_FDP64(cbaser, GITS_CBASER, PA,
+					     ITS_BASE >> 12));
+	its_st(f, GITS_CTLR, 4, 1);
+	its_st(f, GITS_CWRITER, 8, 64);
+	assert_int_equal(its_ld(f, GITS_CREADR, 8), 64);
+	assert_int_equal(stats(f).ignored, 2);
+	/* with 16K pages, DeviceID 5 is still entry 5 of the table */
+	msi(f, 5, 4);
+	assert_int_equal(stats(f).dropped[UIOMMU_GIC_DROP_EVENT_UNMAPPED], 2);
+	tu_log_release();
+}
+
+static void test_its_lpi_config_table_outside_ram(void **state)
+{
+	struct uiommu_gic_its_config cfg = default_cfg;
+	struct fx f;
+
+	(void)state;
+	cfg.lpi_config_table = true;
+	cfg.lpi_config_base = 0x1000;	/* nothing there */
+	fx_setup_cfg(&f, &cfg);
+	its_program(&f, false);
+	map_basic(&f);
+	tu_log_capture(UIOMMU_LOG_WARN);
+	msi(&f, 5, 3);			/* reads as disabled: stays pending */
+	assert_non_null(strstr(tu_log_text(), "configuration table at 0x1000"));
+	tu_log_release();
+	expect_irqs(&f, 0);
+	assert_int_equal(stats(&f).translations, 1);
+	uiommu_gic_its_destroy(f.its);
+	uiommu_physmem_destroy(f.pm);
+	pthread_mutex_destroy(&f.rec_lock);
+}
+
 /* ------------------------------------------------ ITS: create, destroy */
 
 static void test_its_create_rejects_bad_config(void **state)
@@ -1572,6 +1637,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_its_queue_wraps_around, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_its_cwriter_beyond_queue_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_its_tables_outside_ram, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_its_survives_scribbled_tables_and_odd_accesses, setup, teardown),
+		cmocka_unit_test(test_its_lpi_config_table_outside_ram),
 		cmocka_unit_test(test_its_create_rejects_bad_config),
 		cmocka_unit_test(test_create_fail_nth_sweep),
 		cmocka_unit_test_setup_teardown(test_its_translater_races_commands, setup, teardown),
