@@ -1099,6 +1099,9 @@ static void test_create_fail_nth_sweep(void **state)
 	(void)state;
 	tu_alloc_install(0);
 	assert_int_equal(uiommu_physmem_create(48, &s.pm), 0);
+	/* physmem publishes its first region table lazily: start from RAM */
+	assert_int_equal(uiommu_physmem_add_ram(s.pm, "ram", RAM_BASE, RAM_SIZE,
+						NULL, NULL), 0);
 	s.live_before = tu_alloc_live_blocks();
 	tu_log_capture(UIOMMU_LOG_ERR);
 	points = tu_fail_nth_sweep(&s, create_both, create_failed, NULL);
