@@ -1394,6 +1394,38 @@ static void test_its_drv_rejects_bad_requests(void **state)
 	drv_fx_fini(&d);
 }
 
+static void test_its_drv_recovers_from_a_stalled_queue(void **state)
+{
+	struct drv_fx d;
+	uint64_t baser, creadr;
+
+	(void)state;
+	drv_fx_init(&d, 16);
+	assert_int_equal(uio_its_drv_probe(d.pool, ITS_BASE, NR_CPUS, 16,
+					   &d.drv), 0);
+	assert_int_equal(uio_its_drv_map_device(d.drv, 3, 8), 0);
+	/* someone wipes the device table entry: MAPTI fails, the queue
+	 * stalls, the driver repairs it and reports -EIO */
+	baser = its_ld(&d.f, GITS_BASER0, 8);
+	ram_st(&d.f, (UIO_FEX64(baser, GITS_BASER, PA) << 12) + 3 * 8, 8, 0);
+	tu_log_capture(UIOMMU_LOG_WARN);
+	assert_int_equal(uio_its_drv_map_event(d.drv, 3, 0, 8192, 0), -EIO);
+	assert_non_null(strstr(tu_log_text(), "command error 0x010a04"));
+	tu_log_release();
+	creadr = its_ld(&d.f, GITS_CREADR, 8);
+	assert_false(UIO_FEX64(creadr, GITS_CREADR, STALLED));
+	assert_int_equal(stats(&d.f).command_errors, 1);
+	/* and the queue works again */
+	assert_int_equal(uio_its_drv_map_device(d.drv, 4, 8), 0);
+	assert_int_equal(uio_its_drv_map_event(d.drv, 4, 1, 8193, 2), 0);
+	msi(&d.f, 4, 1);
+	expect_last(&d.f, 2, 8193);
+	assert_int_equal(uio_its_drv_unmap_device(d.drv, 4), 0);
+	assert_int_equal(uio_its_drv_unmap_device(d.drv, 3), 0);
+	uio_its_drv_remove(d.drv);
+	drv_fx_fini(&d);
+}
+
 struct drv_sweep {
 	struct drv_fx d;
 	uint64_t pool_before;
@@ -1648,6 +1680,7 @@ int main(void)
 		cmocka_unit_test(test_its_drv_maps_devices_and_events),
 		cmocka_unit_test(test_its_drv_two_level_device_table),
 		cmocka_unit_test(test_its_drv_rejects_bad_requests),
+		cmocka_unit_test(test_its_drv_recovers_from_a_stalled_queue),
 		cmocka_unit_test(test_its_drv_fail_nth_sweep),
 		cmocka_unit_test_setup_teardown(test_v2m_registers, v2m_setup, v2m_teardown),
 		cmocka_unit_test_setup_teardown(test_v2m_setspi_from_any_source, v2m_setup, v2m_teardown),
