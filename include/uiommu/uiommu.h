@@ -7,5 +7,6 @@
 #include <uiommu/iova.h>
 #include <uiommu/physmem.h>
 #include <uiommu/pgtable.h>
+#include <uiommu/gic.h>
 
 #endif /* UIOMMU_UIOMMU_H */

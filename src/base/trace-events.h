@@ -76,6 +76,34 @@ UIO_TRACE_EVENT(pgtable_walk_fault, (uint64_t iova, const char *type, int level,
 /* hw: smmuv3 */
 
 /* hw: gic its / v2m */
+UIO_TRACE_EVENT(gic_its_reg_write, (uint64_t its, uint64_t off, uint64_t val),
+		(its, off, val),
+		"its=0x%" PRIx64 " off=0x%" PRIx64 " val=0x%" PRIx64)
+UIO_TRACE_EVENT(gic_its_cmd, (uint64_t its, uint64_t off, unsigned int cmd,
+			      const char *name),
+		(its, off, cmd, name),
+		"its=0x%" PRIx64 " creadr=0x%" PRIx64 " cmd=0x%02x %s")
+UIO_TRACE_EVENT(gic_its_cmd_error, (uint64_t its, uint64_t off, uint32_t code),
+		(its, off, code),
+		"its=0x%" PRIx64 " creadr=0x%" PRIx64 " error=0x%06x")
+UIO_TRACE_EVENT(gic_its_translate, (uint64_t its, uint32_t devid,
+				    uint32_t eventid, uint32_t intid,
+				    unsigned int cpu),
+		(its, devid, eventid, intid, cpu),
+		"its=0x%" PRIx64 " devid=0x%x eventid=0x%x lpi=%u cpu=%u")
+UIO_TRACE_EVENT(gic_its_drop, (uint64_t its, uint32_t devid, uint32_t eventid,
+			       const char *reason),
+		(its, devid, eventid, reason),
+		"its=0x%" PRIx64 " devid=0x%x eventid=0x%x reason=%s")
+UIO_TRACE_EVENT(gic_its_deliver, (uint64_t its, unsigned int cpu,
+				  uint32_t intid),
+		(its, cpu, intid), "its=0x%" PRIx64 " cpu=%u lpi=%u")
+UIO_TRACE_EVENT(gic_v2m_setspi, (uint64_t frame, uint32_t source, uint32_t spi),
+		(frame, source, spi),
+		"frame=0x%" PRIx64 " source=0x%x spi=%u")
+UIO_TRACE_EVENT(gic_v2m_drop, (uint64_t frame, uint32_t spi,
+			       const char *reason),
+		(frame, spi, reason), "frame=0x%" PRIx64 " spi=%u reason=%s")
 
 /* hw: pci */
 
