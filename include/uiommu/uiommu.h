@@ -5,6 +5,7 @@
 
 #include <uiommu/base.h>
 #include <uiommu/physmem.h>
+#include <uiommu/pgtable.h>
 #include <uiommu/smmuv3.h>
 
 #endif /* UIOMMU_UIOMMU_H */

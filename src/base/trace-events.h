@@ -18,6 +18,22 @@ UIO_TRACE_EVENT(base_alloc_fail, (size_t size, size_t align), (size, align),
 /* physmem */
 
 /* pgtable */
+UIO_TRACE_EVENT(pgtable_map, (uint64_t iova, uint64_t pa, uint64_t size, uint32_t prot),
+		(iova, pa, size, prot),
+		"iova=0x%" PRIx64 " pa=0x%" PRIx64 " size=0x%" PRIx64 " prot=0x%x")
+UIO_TRACE_EVENT(pgtable_map_fail, (uint64_t iova, uint64_t size, int err),
+		(iova, size, err), "iova=0x%" PRIx64 " size=0x%" PRIx64 " err=%d")
+UIO_TRACE_EVENT(pgtable_unmap, (uint64_t iova, uint64_t size, uint64_t unmapped),
+		(iova, size, unmapped),
+		"iova=0x%" PRIx64 " size=0x%" PRIx64 " unmapped=0x%" PRIx64)
+UIO_TRACE_EVENT(pgtable_split, (uint64_t iova, uint64_t block, int level),
+		(iova, block, level), "iova=0x%" PRIx64 " block=0x%" PRIx64 " level=%d")
+UIO_TRACE_EVENT(pgtable_table_alloc, (uint64_t pa, int level), (pa, level),
+		"pa=0x%" PRIx64 " level=%d")
+UIO_TRACE_EVENT(pgtable_table_free, (uint64_t pa), (pa), "pa=0x%" PRIx64)
+UIO_TRACE_EVENT(pgtable_walk_fault, (uint64_t iova, const char *type, int level, int stage),
+		(iova, type, level, stage),
+		"iova=0x%" PRIx64 " type=%s level=%d stage=%d")
 
 /* iommu core */
 
