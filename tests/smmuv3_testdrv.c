@@ -85,7 +85,7 @@ int td_init(struct td *td, const struct td_config *cfg)
 {
 	struct uiommu_smmuv3_options o;
 	struct td_config dflt = { 0 };
-	uint64_t v;
+	uint64_t v, ram;
 	int err;
 
 	memset(td, 0, sizeof(*td));
@@ -101,11 +101,10 @@ int td_init(struct td *td, const struct td_config *cfg)
 	err = uiommu_physmem_create(48, &td->pm);
 	if (err)
 		return err;
-	err = uiommu_physmem_add_ram(td->pm, "ram", TD_RAM_BASE, TD_RAM_SIZE,
-				     NULL, NULL);
+	ram = cfg->ram_size ? cfg->ram_size : TD_RAM_SIZE;
+	err = uiommu_physmem_add_ram(td->pm, "ram", TD_RAM_BASE, ram, NULL, NULL);
 	if (!err)
-		err = uiommu_phys_pool_create(td->pm, TD_RAM_BASE, TD_RAM_SIZE,
-					      &td->pool);
+		err = uiommu_phys_pool_create(td->pm, TD_RAM_BASE, ram, &td->pool);
 	if (!err)
 		err = uiommu_smmuv3_create(td->pm, TD_SMMU_BASE, &o, &td->smmu);
 	if (err) {

@@ -28,6 +28,7 @@ struct td_config {
 	unsigned int cmdq_log2;		/* default 8 */
 	unsigned int eventq_log2;	/* default 8 */
 	bool no_enable;			/* leave CR0 at its reset value */
+	uint64_t ram_size;		/* default TD_RAM_SIZE */
 };
 
 struct td {

@@ -821,7 +821,7 @@ static void test_threads_translate_while_driver_invalidates(void **state)
 	td_map(td, &pt, VA, t.p[0], TD_R | TD_W);
 	for (unsigned int i = 0; i < 2; i++)
 		assert_int_equal(pthread_create(&th[i], NULL, device_thread, &t), 0);
-	for (unsigned int g = 1; g <= 2000; g++) {
+	for (unsigned int g = 1; g <= 500; g++) {
 		__atomic_store_n(&t.writing, g, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		td_map(td, &pt, VA, t.p[g & 1], TD_R | TD_W);

@@ -23,6 +23,7 @@
 
 #include <stdint.h>
 
+#include <uiommu/pgtable.h>
 #include <uiommu/smmuv3.h>
 
 #include "bits.h"
@@ -382,29 +383,17 @@ UIO_FIELD(EVT3, FETCH_ADDR, 3, 49);
 
 /* ------------------------------------------------------------ the walk */
 
-struct smmu_walk_fault;
-
 /*
- * One stage of translation as the walker sees it: built from CD fields
- * (T0SZ/TG0/IPS/TTB0/AFFD) or STE fields (S2T0SZ/S2SL0/S2TG/S2PS/S2TTB/
- * S2AFFD).  This is the plug-in point for the pgtable layer's walker.
+ * One stage of translation for the walker (smmuv3-walk.c, on top of the
+ * pgtable layer's uiommu_pt_walk()): built from CD fields (T0SZ/TG0/IPS/
+ * TTB0/AFFD) with uiommu_pt_walk_cfg_arm_s1() or STE fields (S2T0SZ/S2SL0/
+ * S2TG/S2PS/S2TTB/S2AFFD) with uiommu_pt_walk_cfg_arm_s2().  For nested
+ * stage 1, pt.fetch translates each descriptor IPA through stage 2.
  */
 struct smmu_walk_cfg {
-	uint64_t ttb;		/* table base: PA, or IPA if @fetch is set */
-	unsigned int gshift;	/* granule: 12, 14 or 16 */
-	unsigned int ias;	/* input address bits (64 - TxSZ) */
-	unsigned int oas;	/* output address bits (IPS / S2PS) */
-	int start_level;	/* 0..3 */
+	struct uiommu_pt_walk_cfg pt;
+	uint64_t ttb;		/* table base: PA, or IPA if pt.fetch is set */
 	bool stage2;
-	bool affd;		/* access flag faults disabled */
-	bool wxn;		/* stage 1: writable implies never-execute */
-	/*
-	 * Nested: translate the IPA of a stage-1 descriptor to a PA through
-	 * stage 2; returns 0 or a filled walk fault (stage 2).
-	 */
-	int (*fetch)(void *opaque, uint64_t ipa, uint64_t *pa,
-		     struct smmu_walk_fault *f);
-	void *opaque;
 };
 
 /* Access permission bits of a walk result: one per (privilege, R/W/X). */
@@ -431,9 +420,8 @@ struct smmu_walk_fault {
 };
 
 int uio_smmu_walk(struct uiommu_physmem *pm, const struct smmu_walk_cfg *cfg,
-		  uint64_t ia, struct smmu_walk_out *out,
+		  uint64_t ia, uint32_t access, struct smmu_walk_out *out,
 		  struct smmu_walk_fault *f);
-int uio_smmu_walk_start_level(unsigned int gshift, unsigned int ias);
 
 /* Permission bit that an access needs (UIOMMU_SMMUV3_ACC_* flags). */
 static inline uint8_t smmu_perm_needed(uint32_t access)
@@ -469,13 +457,12 @@ struct smmu_cfg {
 	uint8_t s1_record;	/* CD.R */
 	uint8_t s1_abort;	/* CD.A */
 	uint8_t s2_record;	/* STE.S2R */
-	uint8_t s1_affd, s2_affd, s1_wxn;
-	uint8_t epd0, epd1;
-	uint8_t t0sz, t1sz, tg0_shift, tg1_shift, ips_bits;
-	uint8_t s2_ias, s2_shift, s2_sl, s2_ps_bits;
+	uint8_t s1_affd, s2_affd;
+	uint8_t epd0, epd1, tbi;
+	/* architectural encodings, as the pgtable walk helpers take them */
+	uint8_t t0sz, tg0, t1sz, tg1_as_tg0, ips;
+	uint8_t s2t0sz, s2sl0, s2tg, s2ps;
 	uint16_t asid, vmid;
-	uint8_t tbi;
-	uint8_t pad[5];
 	uint64_t ttb0, ttb1, s2ttb;
 	uint64_t tlb_tag;	/* TLB tag of this configuration */
 };
@@ -504,6 +491,7 @@ UIO_FIELD(TLBINFO, SHIFT, 0, 6);	/* log2 of the cached block size */
 UIO_FIELD(TLBINFO, S1PERM, 8, 6);	/* SMMU_PERM_* granted by stage 1 */
 UIO_FIELD(TLBINFO, S2PERM, 16, 6);	/* ... by stage 2 */
 UIO_FIELD(TLBINFO, LEVEL, 24, 2);
+UIO_FIELD(TLBINFO, PRIVS, 26, 2);	/* privileges whose S1PERM is known */
 
 struct smmu_tlbe {
 	uint64_t tag;		/* TLBTAG; 0 if the slot is empty */

@@ -456,40 +456,40 @@ static int ste_addr(struct xlate *x, uint64_t *addr)
 	}
 }
 
-/* Stage 2 walk configuration of a decoded STE. */
-static void s2_walk_cfg(const struct smmu_cfg *c, struct smmu_walk_cfg *w)
+/* Stage 2 walk configuration of a decoded (already validated) STE. */
+static void s2_walk_cfg(const struct uiommu_smmuv3 *s, const struct smmu_cfg *c,
+			struct smmu_walk_cfg *w)
 {
+	int err;
+
 	memset(w, 0, sizeof(*w));
+	err = uiommu_pt_walk_cfg_arm_s2(&w->pt, c->s2t0sz, c->s2sl0, c->s2tg,
+					c->s2ps, s->opts.oas_bits,
+					c->s2_affd ? UIOMMU_PT_WALK_AF_NOFAULT : 0);
+	assert(!err);
+	(void)err;
 	w->ttb = c->s2ttb;
-	w->gshift = c->s2_shift;
-	w->ias = c->s2_ias;
-	w->oas = c->s2_ps_bits;
-	w->start_level = c->s2_sl;
 	w->stage2 = true;
-	w->affd = c->s2_affd;
 }
 
-/* Translate a stage-1 structure address (IPA) to a PA through stage 2. */
-static int s2_fetch(void *opaque, uint64_t ipa, uint64_t *pa,
-		    struct smmu_walk_fault *f)
-{
-	const struct smmu_cfg *c = ((void **)opaque)[0];
-	struct uiommu_physmem *pm = ((void **)opaque)[1];
-	struct smmu_walk_cfg w;
-	struct smmu_walk_out o;
+struct s2_ctx {
+	const struct uiommu_smmuv3 *s;
+	const struct smmu_cfg *c;
+};
 
-	s2_walk_cfg(c, &w);
-	if (uio_smmu_walk(pm, &w, ipa, &o, f))
+/* uiommu_pt_fetch_fn: a stage-1 descriptor IPA to a PA through stage 2. */
+static int s2_fetch(void *opaque, uint64_t ipa, uint64_t *pa,
+		    struct uiommu_pt_fault *pf)
+{
+	const struct s2_ctx *ctx = opaque;
+	struct uiommu_pt_walk_result r;
+	struct smmu_walk_cfg w;
+
+	s2_walk_cfg(ctx->s, ctx->c, &w);
+	if (uiommu_pt_walk(ctx->s->pm, &w.pt, w.ttb, ipa, UIOMMU_PT_ACC_READ,
+			   &r, pf))
 		return -EFAULT;
-	if (!(o.perm & SMMU_PERM_R)) {	/* table and CD fetches read */
-		f->type = UIOMMU_SMMUV3_EVT_F_PERMISSION;
-		f->level = (int8_t)o.level;
-		f->stage = 2;
-		f->ipa = ipa;
-		f->fetch_addr = 0;
-		return -EFAULT;
-	}
-	*pa = o.oa + (ipa & (UIO_BIT(o.shift) - 1));
+	*pa = r.pa;
 	return 0;
 }
 
@@ -497,11 +497,7 @@ static int s2_fetch(void *opaque, uint64_t ipa, uint64_t *pa,
 static const char *decode_s2(struct uiommu_smmuv3 *s, const uint64_t ste[8],
 			     struct smmu_cfg *c)
 {
-	static const unsigned char tg_shift[] = { 12, 16, 14, 0 };
-	unsigned int t0sz = (unsigned int)UIO_FEX64(ste[2], STE2, S2T0SZ);
-	unsigned int sl0 = (unsigned int)UIO_FEX64(ste[2], STE2, S2SL0);
-	unsigned int g, stride, bits;
-	int sl;
+	struct uiommu_pt_walk_cfg wc;
 
 	if (!UIO_FEX64(s->idr[0], IDR0, S2P))
 		return "stage 2 Config without IDR0.S2P";
@@ -513,29 +509,17 @@ static const char *decode_s2(struct uiommu_smmuv3 *s, const uint64_t ste[8],
 		return "S2HA/S2HD set without HTTU";
 	if (UIO_FEX64(ste[2], STE2, S2S))
 		return "S2S = 1 but stalls are not supported";
-	g = tg_shift[UIO_FEX64(ste[2], STE2, S2TG)];
-	if (!g)
-		return "reserved S2TG";
-	c->s2_ps_bits = (uint8_t)ps_bits((unsigned int)UIO_FEX64(ste[2], STE2, S2PS),
-					 s->opts.oas_bits);
-	if (t0sz < 16 || t0sz > 39 || 64 - t0sz > c->s2_ps_bits)
-		return "S2T0SZ out of range";
-	/* SL0: 4K: 0b00 level 2, 0b01 level 1, 0b10 level 0; 16K/64K: 0b00
-	 * level 3, 0b01 level 2, 0b10 level 1 (VTCR_EL2.SL0 encodings). */
-	if (sl0 == 3)
-		return "reserved S2SL0";
-	sl = (g == 12 ? 2 : 3) - (int)sl0;
-	stride = g - 3;
-	bits = 64 - t0sz;
-	/* at most 16 concatenated tables at the start level, at least 1 bit */
-	if (bits <= g + (unsigned int)(3 - sl) * stride ||
-	    bits > g + (unsigned int)(4 - sl) * stride + 4)
-		return "S2SL0 inconsistent with S2T0SZ";
-	c->s2_shift = (uint8_t)g;
-	c->s2_ias = (uint8_t)bits;
-	c->s2_sl = (uint8_t)sl;
+	c->s2t0sz = (uint8_t)UIO_FEX64(ste[2], STE2, S2T0SZ);
+	c->s2sl0 = (uint8_t)UIO_FEX64(ste[2], STE2, S2SL0);
+	c->s2tg = (uint8_t)UIO_FEX64(ste[2], STE2, S2TG);
+	c->s2ps = (uint8_t)UIO_FEX64(ste[2], STE2, S2PS);
+	if (uiommu_pt_walk_cfg_arm_s2(&wc, c->s2t0sz, c->s2sl0, c->s2tg, c->s2ps,
+				      s->opts.oas_bits, 0))
+		return "S2T0SZ/S2SL0/S2TG/S2PS invalid or inconsistent";
+	if (64u - c->s2t0sz > wc.oas)
+		return "S2T0SZ wider than S2PS";
 	c->s2ttb = UIO_FEX64(ste[3], STE3, S2TTB) << STE3_S2TTB_SHIFT;
-	if (c->s2ttb >> c->s2_ps_bits)
+	if (c->s2ttb >> wc.oas)
 		return "S2TTB beyond S2PS";
 	c->s2_record = (uint8_t)UIO_FEX64(ste[2], STE2, S2R);
 	c->s2_affd = (uint8_t)UIO_FEX64(ste[2], STE2, S2AFFD);
@@ -546,8 +530,11 @@ static const char *decode_s2(struct uiommu_smmuv3 *s, const uint64_t ste[8],
 static const char *decode_cd(struct uiommu_smmuv3 *s, const uint64_t cd[8],
 			     struct smmu_cfg *c)
 {
-	static const unsigned char tg0_shift[] = { 12, 16, 14, 0 };
-	static const unsigned char tg1_shift[] = { 0, 14, 12, 16 };
+	/* CD.TG1 encodings (0b10 4K, 0b01 16K, 0b11 64K) as TG0 ones */
+	static const unsigned char tg1_as_tg0[] = { 3, CD_TG0_16K, CD_TG0_4K,
+						    CD_TG0_64K };
+	struct uiommu_pt_walk_cfg wc;
+	unsigned int ips_bits;
 
 	if (!UIO_FEX64(cd[0], CD0, V))
 		return "CD.V = 0";
@@ -559,28 +546,29 @@ static const char *decode_cd(struct uiommu_smmuv3 *s, const uint64_t cd[8],
 		return "CD.HA/HD set without HTTU";
 	if (UIO_FEX64(cd[0], CD0, S))
 		return "CD.S = 1 but stalls are not supported";
-	c->ips_bits = (uint8_t)ps_bits((unsigned int)UIO_FEX64(cd[0], CD0, IPS),
-				       s->opts.oas_bits);
 	c->epd0 = (uint8_t)UIO_FEX64(cd[0], CD0, EPD0);
 	c->epd1 = (uint8_t)UIO_FEX64(cd[0], CD0, EPD1);
 	c->t0sz = (uint8_t)UIO_FEX64(cd[0], CD0, T0SZ);
 	c->t1sz = (uint8_t)UIO_FEX64(cd[0], CD0, T1SZ);
-	c->tg0_shift = tg0_shift[UIO_FEX64(cd[0], CD0, TG0)];
-	c->tg1_shift = tg1_shift[UIO_FEX64(cd[0], CD0, TG1)];
+	c->tg0 = (uint8_t)UIO_FEX64(cd[0], CD0, TG0);
+	c->tg1_as_tg0 = tg1_as_tg0[UIO_FEX64(cd[0], CD0, TG1)];
+	c->ips = (uint8_t)UIO_FEX64(cd[0], CD0, IPS);
 	c->ttb0 = UIO_FEX64(cd[1], CD1, TTB0) << CD1_TTB0_SHIFT;
 	c->ttb1 = UIO_FEX64(cd[2], CD2, TTB1) << CD2_TTB1_SHIFT;
-	if (!c->epd0 && (!c->tg0_shift || c->t0sz < 16 || c->t0sz > 39))
-		return "CD.TG0/T0SZ out of range";
-	if (!c->epd1 && (!c->tg1_shift || c->t1sz < 16 || c->t1sz > 39))
-		return "CD.TG1/T1SZ out of range";
-	if ((!c->epd0 && (c->ttb0 >> c->ips_bits)) ||
-	    (!c->epd1 && (c->ttb1 >> c->ips_bits)))
+	if (!c->epd0 && uiommu_pt_walk_cfg_arm_s1(&wc, c->t0sz, c->tg0, c->ips,
+						  s->opts.oas_bits, 0))
+		return "CD.T0SZ/TG0/IPS invalid";
+	if (!c->epd1 && uiommu_pt_walk_cfg_arm_s1(&wc, c->t1sz, c->tg1_as_tg0,
+						  c->ips, s->opts.oas_bits, 0))
+		return "CD.T1SZ/TG1/IPS invalid";
+	ips_bits = ps_bits(c->ips, s->opts.oas_bits);
+	if ((!c->epd0 && (c->ttb0 >> ips_bits)) ||
+	    (!c->epd1 && (c->ttb1 >> ips_bits)))
 		return "CD.TTBx beyond CD.IPS";
 	c->asid = (uint16_t)UIO_FEX64(cd[0], CD0, ASID);
 	c->s1_record = (uint8_t)UIO_FEX64(cd[0], CD0, R);
 	c->s1_abort = (uint8_t)UIO_FEX64(cd[0], CD0, A);
 	c->s1_affd = (uint8_t)UIO_FEX64(cd[0], CD0, AFFD);
-	c->s1_wxn = (uint8_t)UIO_FEX64(cd[0], CD0, WXN);
 	c->tbi = (uint8_t)UIO_FEX64(cd[0], CD0, TBI);
 	return NULL;
 }
@@ -595,15 +583,16 @@ static int s1_struct_read(struct xlate *x, const struct smmu_cfg *c,
 	uint64_t pa = addr;
 
 	if (c->kind == SMMU_CFG_NESTED) {
-		void *ctx[2] = { (void *)c, x->s->pm };
 		struct smmu_walk_fault wf;
+		struct smmu_walk_cfg w;
+		struct smmu_walk_out o;
 
-		if (s2_fetch(ctx, addr, &pa, &wf)) {
-			wf.cls = UIOMMU_SMMUV3_CLASS_CD;
-			if (wf.type != UIOMMU_SMMUV3_EVT_F_WALK_EABT)
-				wf.ipa = addr;
+		s2_walk_cfg(x->s, c, &w);
+		if (uio_smmu_walk(x->s->pm, &w, addr, 0, &o, &wf)) {
+			wf.cls = UIOMMU_SMMUV3_CLASS_CD;	/* 7.3.13 */
 			return walk_error(x, c, &wf);
 		}
+		pa = o.oa + (addr & (UIO_BIT(o.shift) - 1));
 	}
 	if (uiommu_phys_read(x->s->pm, pa, buf, len, NULL))
 		return cfg_error(x, UIOMMU_SMMUV3_EVT_F_CD_FETCH, pa,
@@ -782,7 +771,7 @@ static int fetch_cfg(struct xlate *x, struct smmu_cfg *c)
 
 /* ------------------------------------------------------------ the walk */
 
-/* Stage 1 of a transaction: pick TTB0/TTB1 and walk. */
+/* Stage 1 of a transaction: pick TTB0/TTB1 (3.4.1) and walk. */
 static int walk_s1(struct xlate *x, const struct smmu_cfg *c, uint64_t iova,
 		   struct smmu_walk_out *o, struct smmu_walk_fault *wf)
 {
@@ -792,33 +781,33 @@ static int walk_s1(struct xlate *x, const struct smmu_cfg *c, uint64_t iova,
 	uint64_t top = tbi ? (iova << 8) >> 8 : iova;
 	unsigned int ias = 64 - tsz;
 	uint64_t upper = top >> ias, want = 0;
-	void *ctx[2] = { (void *)c, x->s->pm };
+	struct s2_ctx ctx = { x->s, c };
 	struct smmu_walk_cfg w;
+	int err;
 
 	if (hi)
 		want = (tbi ? UIO_GENMASK(55, 0) : ~UINT64_C(0)) >> ias;
 	if ((hi ? c->epd1 : c->epd0) || upper != want) {
-		/* 3.4.1: out of the TTBx range or TTBx disabled */
+		/* out of the TTBx range, or TTBx disabled by EPDx */
 		memset(wf, 0, sizeof(*wf));
 		wf->type = UIOMMU_SMMUV3_EVT_F_TRANSLATION;
 		wf->stage = 1;
 		wf->cls = UIOMMU_SMMUV3_CLASS_IN;
-		wf->level = 0;
 		return -EFAULT;
 	}
 	memset(&w, 0, sizeof(w));
+	err = uiommu_pt_walk_cfg_arm_s1(&w.pt, tsz, hi ? c->tg1_as_tg0 : c->tg0,
+					c->ips, x->s->opts.oas_bits,
+					c->s1_affd ? UIOMMU_PT_WALK_AF_NOFAULT : 0);
+	assert(!err);
+	(void)err;
 	w.ttb = hi ? c->ttb1 : c->ttb0;
-	w.gshift = hi ? c->tg1_shift : c->tg0_shift;
-	w.ias = ias;
-	w.oas = c->ips_bits;
-	w.start_level = uio_smmu_walk_start_level(w.gshift, ias);
-	w.affd = c->s1_affd;
-	w.wxn = c->s1_wxn;
 	if (c->kind == SMMU_CFG_NESTED) {
-		w.fetch = s2_fetch;
-		w.opaque = ctx;
+		w.pt.fetch = s2_fetch;
+		w.pt.fetch_opaque = &ctx;
 	}
-	return uio_smmu_walk(x->s->pm, &w, iova & (UIO_BIT(ias) - 1), o, wf);
+	return uio_smmu_walk(x->s->pm, &w, iova & (UIO_BIT(ias) - 1),
+			     x->txn->access, o, wf);
 }
 
 /* Permission check of an access against a TLB entry's two stages. */
@@ -848,36 +837,29 @@ static int check_perm(struct xlate *x, const struct smmu_cfg *c,
 static int walk(struct xlate *x, const struct smmu_cfg *c, uint64_t iova,
 		struct smmu_tlbe *e)
 {
+	bool priv = x->txn->access & UIOMMU_SMMUV3_ACC_PRIV;
 	struct smmu_walk_out o1, o2;
 	struct smmu_walk_fault wf;
 	struct smmu_walk_cfg w;
 	uint64_t ipa = iova, out;
-	unsigned int shift;
+	unsigned int shift = 64, privs = 3;
 	uint8_t s1perm = SMMU_PERM_ALL, s2perm = SMMU_PERM_ALL;
-	int level;
+	int level = 3;
 
-	o1.shift = 64;
 	if (c->kind != SMMU_CFG_S2) {
+		/* stage 1 faults (permission included) come before stage 2 */
 		if (walk_s1(x, c, iova, &o1, &wf))
 			return walk_error(x, c, &wf);
 		ipa = o1.oa + (iova & (UIO_BIT(o1.shift) - 1));
 		s1perm = o1.perm;
-		/* a stage 1 permission fault comes before stage 2 (3.4) */
-		if (!(s1perm & smmu_perm_needed(x->txn->access))) {
-			memset(&wf, 0, sizeof(wf));
-			wf.type = UIOMMU_SMMUV3_EVT_F_PERMISSION;
-			wf.stage = 1;
-			wf.cls = UIOMMU_SMMUV3_CLASS_IN;
-			wf.level = (int8_t)o1.level;
-			return walk_error(x, c, &wf);
-		}
+		privs = priv ? 2 : 1;
+		shift = o1.shift;
+		level = o1.level;
 	}
 	out = ipa;
-	shift = o1.shift;
-	level = o1.level;
 	if (c->kind != SMMU_CFG_S1) {
-		s2_walk_cfg(c, &w);
-		if (uio_smmu_walk(x->s->pm, &w, ipa, &o2, &wf))
+		s2_walk_cfg(x->s, c, &w);
+		if (uio_smmu_walk(x->s->pm, &w, ipa, x->txn->access, &o2, &wf))
 			return walk_error(x, c, &wf);
 		out = o2.oa + (ipa & (UIO_BIT(o2.shift) - 1));
 		s2perm = o2.perm;
@@ -895,6 +877,7 @@ static int walk(struct xlate *x, const struct smmu_cfg *c, uint64_t iova,
 	e->info = UIO_FDP64(e->info, TLBINFO, S1PERM, s1perm);
 	e->info = UIO_FDP64(e->info, TLBINFO, S2PERM, s2perm);
 	e->info = UIO_FDP64(e->info, TLBINFO, LEVEL, (uint64_t)level);
+	e->info = UIO_FDP64(e->info, TLBINFO, PRIVS, privs);
 	return 0;
 }
 
@@ -990,7 +973,9 @@ static int translate(struct xlate *x, struct smmu_counters *ctr, uint64_t *pa)
 	if (uio_likely(slot_read(&slot->seq, slot->u.w, eu.w, SMMU_TLBE_WORDS) &&
 		       eu.e.tag == cu.c.tlb_tag &&
 		       (iova >> UIO_FEX64(eu.e.info, TLBINFO, SHIFT)) ==
-		       (eu.e.va >> UIO_FEX64(eu.e.info, TLBINFO, SHIFT)))) {
+		       (eu.e.va >> UIO_FEX64(eu.e.info, TLBINFO, SHIFT)) &&
+		       (UIO_FEX64(eu.e.info, TLBINFO, PRIVS) >>
+			!!(x->txn->access & UIOMMU_SMMUV3_ACC_PRIV)) & 1)) {
 		CTR_INC(ctr, tlb_hits);
 	} else {
 		CTR_INC(ctr, tlb_misses);
