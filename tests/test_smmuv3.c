@@ -525,6 +525,15 @@ static void test_fault_events(void **state)
 	assert_true((UIO_FEX64(ev[3], EVT3, FETCH_ADDR) << 3) ==
 		    UINT64_C(0x7000000000) + ((VA >> 30) & 511) * 8);
 
+	/* CD.EPD0 = 1 (T0SZ left 0): TTB0 walks disabled, F_TRANSLATION */
+	td_st(td, cd, UIO_FDP64(UIO_FDP64(td_ld(td, cd), CD0, EPD0, 1), CD0, T0SZ, 0));
+	assert_int_equal(td_cfgi_ste(td, 5), 0);
+	assert_int_equal(td_xlate(td, 5, VA, 0, &pa, &f), -EFAULT);
+	expect_event(td, UIOMMU_SMMUV3_EVT_F_TRANSLATION, 5, VA, 0,
+		     UIOMMU_SMMUV3_CLASS_IN, true);
+	td_st(td, cd, UIO_FDP64(UIO_FDP64(td_ld(td, cd), CD0, EPD0, 0), CD0, T0SZ, 16));
+	assert_int_equal(td_cfgi_ste(td, 5), 0);
+
 	/* CD.R = 0: the fault is not recorded but still returned */
 	td_st(td, cd, UIO_FDP64(td_ld(td, cd), CD0, R, 0));
 	assert_int_equal(td_cfgi_ste(td, 5), 0);

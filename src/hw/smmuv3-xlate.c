@@ -776,10 +776,10 @@ static int walk_s1(struct xlate *x, const struct smmu_cfg *c, uint64_t iova,
 		   struct smmu_walk_out *o, struct smmu_walk_fault *wf)
 {
 	bool hi = (iova >> 55) & 1;
-	unsigned int tsz = hi ? c->t1sz : c->t0sz;
 	bool tbi = (c->tbi >> hi) & 1;
 	uint64_t top = tbi ? (iova << 8) >> 8 : iova;
-	unsigned int ias = 64 - tsz;
+	/* TxSZ was validated (16..39) unless EPDx disables the half */
+	unsigned int tsz = hi ? c->t1sz : c->t0sz, ias = 64 - (tsz ? tsz : 16);
 	uint64_t upper = top >> ias, want = 0;
 	struct s2_ctx ctx = { x->s, c };
 	struct smmu_walk_cfg w;
