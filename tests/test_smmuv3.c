@@ -528,8 +528,9 @@ static void test_fault_events(void **state)
 	/* CD.EPD0 = 1 (T0SZ left 0): TTB0 walks disabled, F_TRANSLATION */
 	td_st(td, cd, UIO_FDP64(UIO_FDP64(td_ld(td, cd), CD0, EPD0, 1), CD0, T0SZ, 0));
 	assert_int_equal(td_cfgi_ste(td, 5), 0);
-	assert_int_equal(td_xlate(td, 5, VA, 0, &pa, &f), -EFAULT);
-	expect_event(td, UIOMMU_SMMUV3_EVT_F_TRANSLATION, 5, VA, 0,
+	td_map(td, &pt, VA + 0x6000, data, TD_R);
+	assert_int_equal(td_xlate(td, 5, VA + 0x6000, 0, &pa, &f), -EFAULT);
+	expect_event(td, UIOMMU_SMMUV3_EVT_F_TRANSLATION, 5, VA + 0x6000, 0,
 		     UIOMMU_SMMUV3_CLASS_IN, true);
 	td_st(td, cd, UIO_FDP64(UIO_FDP64(td_ld(td, cd), CD0, EPD0, 0), CD0, T0SZ, 16));
 	assert_int_equal(td_cfgi_ste(td, 5), 0);
