@@ -20,6 +20,7 @@
 #include <endian.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stddef.h>
 #include <sched.h>
 #include <string.h>
 
@@ -994,6 +995,60 @@ static int translate(struct xlate *x, struct smmu_counters *ctr, uint64_t *pa)
 	return 0;
 }
 
+/*
+ * The TLB-hit fast path: the words of the configuration slot a hit needs
+ * (StreamID key, kind, TLB tag) and of the TLB slot, each under its
+ * sequence; false sends the transaction down the full path, which looks
+ * everything up again.
+ */
+static inline bool fast_hit(struct uiommu_smmuv3 *s,
+			    const struct uiommu_smmuv3_txn *txn,
+			    struct smmu_counters *ctr, uint64_t *pa)
+{
+	enum { W_KEY = 0, W_KIND = 1, W_TAG = SMMU_CFG_WORDS - 1 };
+	uint32_t sskey = txn->ssv ? txn->ssid + 1 : 0;
+	const struct smmu_cfg_slot *cs = &s->cfg[cfg_index(s, txn->sid, sskey)];
+	const struct smmu_tlb_slot *ts;
+	union smmu_cfg_words cu;
+	uint64_t tag, va, base, info, shift;
+	uint32_t q1, q2;
+
+	_Static_assert(offsetof(struct smmu_cfg, sskey) < 8 &&
+		       offsetof(struct smmu_cfg, kind) == 8 &&
+		       offsetof(struct smmu_cfg, tlb_tag) == 8 * W_TAG,
+		       "fast path word layout");
+	q1 = __atomic_load_n(&cs->seq, __ATOMIC_ACQUIRE);
+	cu.w[W_KEY] = __atomic_load_n(&cs->u.w[W_KEY], __ATOMIC_RELAXED);
+	cu.w[W_KIND] = __atomic_load_n(&cs->u.w[W_KIND], __ATOMIC_RELAXED);
+	tag = __atomic_load_n(&cs->u.w[W_TAG], __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if ((q1 & 1) || __atomic_load_n(&cs->seq, __ATOMIC_RELAXED) != q1 ||
+	    cu.c.sid != txn->sid || cu.c.sskey != sskey ||
+	    cu.c.kind < SMMU_CFG_S1)
+		return false;
+	ts = &s->tlb[tlb_index(s, tag, txn->iova)];
+	q2 = __atomic_load_n(&ts->seq, __ATOMIC_ACQUIRE);
+	va = __atomic_load_n(&ts->u.e.va, __ATOMIC_RELAXED);
+	base = __atomic_load_n(&ts->u.e.pa, __ATOMIC_RELAXED);
+	info = __atomic_load_n(&ts->u.e.info, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&ts->u.e.tag, __ATOMIC_RELAXED) != tag)
+		return false;
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	shift = UIO_FEX64(info, TLBINFO, SHIFT);
+	if ((q2 & 1) || __atomic_load_n(&ts->seq, __ATOMIC_RELAXED) != q2 ||
+	    (txn->iova >> shift) != (va >> shift) ||
+	    !((UIO_FEX64(info, TLBINFO, PRIVS) >>
+	       !!(txn->access & UIOMMU_SMMUV3_ACC_PRIV)) & 1) ||
+	    !(UIO_FEX64(info, TLBINFO, S1PERM) & UIO_FEX64(info, TLBINFO, S2PERM) &
+	      smmu_perm_needed(txn->access)))
+		return false;
+	*pa = base + (txn->iova - va);
+	CTR_INC(ctr, translations);
+	CTR_INC(ctr, cfg_hits);
+	CTR_INC(ctr, tlb_hits);
+	return true;
+}
+
 UIOMMU_API int uiommu_smmuv3_translate(struct uiommu_smmuv3 *s,
 				       const struct uiommu_smmuv3_txn *txn,
 				       uint64_t *pa,
@@ -1017,11 +1072,14 @@ UIOMMU_API int uiommu_smmuv3_translate(struct uiommu_smmuv3 *s,
 		return uio_fail(-EINVAL, SMMU_SUBSYS, "translate: sid 0x%x iova 0x%"
 				PRIx64 " size 0x%" PRIx64 " access 0x%x invalid",
 				txn->sid, txn->iova, txn->size, txn->access);
+	ctr = counters(s);
+	if (uio_likely(UIO_FEX64(__atomic_load_n(&s->cr0, __ATOMIC_ACQUIRE), CR0,
+				 SMMUEN) && fast_hit(s, txn, ctr, pa)))
+		return 0;
 	x.s = s;
 	x.txn = txn;
 	x.fault = fault ? fault : &local;
 	x.quiet = false;
-	ctr = counters(s);
 	CTR_INC(ctr, translations);
 	err = translate(&x, ctr, pa);
 	if (uio_unlikely(err))
