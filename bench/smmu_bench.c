@@ -6,12 +6,16 @@
  *   {"bench":"smmuv3","case":"translate_hit","threads":1,"ns_per_op":X}
  * where X is wall time divided by the translations of all threads.
  *
+ * Usage: smmu_bench [scale [hit|miss]]: scale multiplies the iterations
+ * (default 1), the second argument runs one case only (for callgrind).
+ *
  * The model is programmed through its registers and RAM by the tests'
  * register-level driver (tests/smmuv3_testdrv.c).
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "smmuv3_testdrv.h"
@@ -97,6 +101,7 @@ int main(int argc, char **argv)
 	struct td_pt pt;
 	uint64_t cd, data;
 	double scale = argc > 1 ? atof(argv[1]) : 1.0;
+	const char *only = argc > 2 ? argv[2] : "";
 	int err = 0;
 
 	if (td_init(&td, NULL))
@@ -109,10 +114,12 @@ int main(int argc, char **argv)
 	for (unsigned int i = 0; i < MISS_PAGES; i++)
 		td_map(&td, &pt, VA_BASE + ((uint64_t)i << 12), data, TD_R | TD_W);
 	for (unsigned int n = 1; n <= 2 && !err; n++) {
-		err |= bench_case(&td, "translate_hit", HIT_PAGES, n,
-				  (unsigned long)(20e6 * scale));
-		err |= bench_case(&td, "translate_miss", MISS_PAGES, n,
-				  (unsigned long)(2e6 * scale));
+		if (strcmp(only, "miss"))
+			err |= bench_case(&td, "translate_hit", HIT_PAGES, n,
+					  (unsigned long)(20e6 * scale));
+		if (strcmp(only, "hit"))
+			err |= bench_case(&td, "translate_miss", MISS_PAGES, n,
+					  (unsigned long)(2e6 * scale));
 	}
 	td_fini(&td);
 	return err;

@@ -641,6 +641,30 @@ static void test_eventq_overflow(void **state)
 	td_free(td);
 }
 
+static void test_eventq_irq_as_msi(void **state)
+{
+	struct td *td = td_new(NULL);
+	uint64_t msi = td_alloc(td, 4096), pa;
+	unsigned int wired = td->event_irqs;
+
+	(void)state;
+	s1_stream(td, 5, NULL);
+	/* IRQ_CFG registers are RO while the interrupt is enabled */
+	tu_log_capture(UIOMMU_LOG_WARN);
+	td_wr64(td, SMMU_EVENTQ_IRQ_CFG0, msi);
+	tu_log_release();
+	assert_true(td_rd64(td, SMMU_EVENTQ_IRQ_CFG0) == 0);
+	td_wr32(td, SMMU_IRQ_CTRL, 0);
+	td_wr64(td, SMMU_EVENTQ_IRQ_CFG0, msi);
+	td_wr32(td, SMMU_EVENTQ_IRQ_CFG1, 0xabcd);
+	td_wr32(td, SMMU_IRQ_CTRL, (uint32_t)IRQ_CTRL_EVENTQ_IRQEN_MASK);
+	assert_int_equal(td_rd32(td, SMMU_IRQ_CTRLACK), IRQ_CTRL_EVENTQ_IRQEN_MASK);
+	assert_int_equal(td_xlate(td, 5, VA, 0, &pa, NULL), -EFAULT);
+	assert_int_equal(td_ld(td, msi), 0xabcd);
+	assert_int_equal(td->event_irqs, wired);
+	td_free(td);
+}
+
 static void test_bypass_and_abort_configs(void **state)
 {
 	struct td *td = td_new(NULL);
@@ -871,6 +895,7 @@ int main(void)
 		cmocka_unit_test(test_forgotten_tlbi_leaves_stale_translation),
 		cmocka_unit_test(test_fault_events),
 		cmocka_unit_test(test_eventq_overflow),
+		cmocka_unit_test(test_eventq_irq_as_msi),
 		cmocka_unit_test(test_bypass_and_abort_configs),
 		cmocka_unit_test(test_nested_translation),
 		cmocka_unit_test(test_s2_only_and_tlbi_s2_ipa),

@@ -32,7 +32,9 @@
 
 /* ------------------------------------------------------------ counters */
 
-static _Thread_local unsigned int tl_shard = UINT_MAX;
+/* initial-exec: no __tls_get_addr call on the hit path of the shared library */
+static _Thread_local unsigned int tl_shard
+	__attribute__((tls_model("initial-exec"))) = UINT_MAX;
 static unsigned int next_shard;
 
 static inline struct smmu_counters *counters(struct uiommu_smmuv3 *s)

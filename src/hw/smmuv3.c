@@ -708,16 +708,16 @@ UIOMMU_API void uiommu_smmuv3_get_stats(struct uiommu_smmuv3 *s,
 	uio_unlock(&s->lock);
 }
 
-static int check_q(struct uiommu_smmuv3 *s, const char *name, uint64_t base,
-		   unsigned int log2max, uint32_t prod, uint32_t cons)
+/* Queue index registers hold only their architected fields (masked on
+ * write; the model's own updates stay inside them). */
+static int check_q(struct uiommu_smmuv3 *s, const char *name, uint32_t prod,
+		   uint32_t cons, uint32_t flags)
 {
-	unsigned int l = uio_smmu_q_log2(base, log2max);
-	uint32_t m = q_idx_mask(l);
+	uint32_t ok = (uint32_t)Q_IDX_WR_MASK | flags;
 
-	if ((prod & ~m & (uint32_t)Q_IDX_WR_MASK) ||
-	    (cons & ~m & (uint32_t)Q_IDX_WR_MASK))
+	if ((prod | cons) & ~ok)
 		return uio_fail(-EUCLEAN, SMMU_SUBSYS, "%s: %s PROD 0x%x CONS 0x%x"
-				" beyond a 2^%u queue", s->name, name, prod, cons, l);
+				" has RES0 bits set", s->name, name, prod, cons);
 	return 0;
 }
 
@@ -736,11 +736,11 @@ UIOMMU_API int uiommu_smmuv3_check(struct uiommu_smmuv3 *s)
 		err = uio_fail(-EUCLEAN, SMMU_SUBSYS, "%s: GERROR 0x%x/0x%x",
 			       s->name, s->gerror, s->gerrorn);
 	if (!err)
-		err = check_q(s, "CMDQ", s->cmdq_base, s->opts.cmdq_log2max,
-			      s->cmdq_prod, s->cmdq_cons);
+		err = check_q(s, "CMDQ", s->cmdq_prod, s->cmdq_cons,
+			      (uint32_t)CMDQ_CONS_ERR_MASK);
 	if (!err)
-		err = check_q(s, "EVENTQ", s->eventq_base, s->opts.eventq_log2max,
-			      s->eventq_prod, s->eventq_cons);
+		err = check_q(s, "EVENTQ", s->eventq_prod, s->eventq_cons,
+			      (uint32_t)EVENTQ_PROD_OVFLG_MASK);
 	uio_unlock(&s->lock);
 	if (!err)
 		err = uio_smmu_caches_check(s);
