@@ -364,7 +364,13 @@ static void write_gerrorn(struct uiommu_smmuv3 *s, uint32_t val)
 {
 	uint32_t was_active = s->gerror ^ s->gerrorn;
 
-	s->gerrorn = val & (uint32_t)GERROR_IMPL;
+	/* 6.3.19: software toggles only active errors; toggling an inactive
+	 * one is CONSTRAINED UNPREDICTABLE, here ignored so that it cannot
+	 * fake an error (and halt the command queue). */
+	if ((val ^ s->gerrorn) & ~was_active & (uint32_t)GERROR_IMPL)
+		uio_guest_error(SMMU_SUBSYS, "%s: GERRORN 0x%x toggles inactive"
+				" errors (GERROR 0x%x)", s->name, val, s->gerror);
+	s->gerrorn = (s->gerrorn & ~was_active) | (val & was_active);
 	/* 4.7.3: the command queue restarts once CMDQ_ERR is acknowledged. */
 	if ((was_active & GERROR_CMDQ_ERR_MASK) &&
 	    !((s->gerror ^ s->gerrorn) & GERROR_CMDQ_ERR_MASK))
