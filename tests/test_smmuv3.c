@@ -483,10 +483,13 @@ static void test_fault_events(void **state)
 	expect_event(td, UIOMMU_SMMUV3_EVT_F_PERMISSION, 5, VA + 4, 0,
 		     UIOMMU_SMMUV3_CLASS_IN, false);
 	/* an instruction fetch from a never-execute page */
-	assert_int_equal(td_xlate(td, 5, VA, UIOMMU_SMMUV3_ACC_EXEC, &pa, &f),
-			 -EFAULT);
-	expect_event(td, UIOMMU_SMMUV3_EVT_F_PERMISSION, 5, VA, 0,
-		     UIOMMU_SMMUV3_CLASS_IN, true);
+	assert_int_equal(td_xlate(td, 5, VA, UIOMMU_SMMUV3_ACC_EXEC |
+				  UIOMMU_SMMUV3_ACC_PRIV, &pa, &f), -EFAULT);
+	assert_int_equal(td_read_event(td, ev), 0);
+	assert_int_equal(ev_type(ev), UIOMMU_SMMUV3_EVT_F_PERMISSION);
+	assert_int_equal(UIO_FEX64(ev[1], EVT1, IND), 1);
+	assert_int_equal(UIO_FEX64(ev[1], EVT1, PNU), 1);
+	assert_int_equal(UIO_FEX64(ev[1], EVT1, RNW), 1);
 	/* unprivileged access to a privileged-only page */
 	td_map(td, &pt, VA + 0x3000, data, TD_R | TD_PRIVONLY);
 	assert_int_equal(td_xlate(td, 5, VA + 0x3000, UIOMMU_SMMUV3_ACC_PRIV,
