@@ -368,6 +368,18 @@ UIOMMU_API void uiommu_phys_pool_get_stats(struct uiommu_phys_pool *pool,
 					   struct uiommu_phys_pool_stats *st);
 
 /**
+ * uiommu_phys_pool_check() - verify a pool's invariants
+ *
+ * Every page belongs to exactly one free or allocated block, blocks are
+ * naturally aligned, free buddies are merged, free lists and accounting
+ * agree.  Meant for tests and debug builds.
+ *
+ * Return: 0, or -EUCLEAN (with a log message) if an invariant is broken.
+ */
+UIOMMU_API UIOMMU_MUST_CHECK int
+uiommu_phys_pool_check(struct uiommu_phys_pool *pool);
+
+/**
  * uiommu_phys_pool_physmem() - the address space a pool belongs to
  */
 UIOMMU_API struct uiommu_physmem *
