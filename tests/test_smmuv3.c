@@ -179,18 +179,16 @@ static void sweep_check(void *ctx, int ret)
 
 static void test_create_fail_nth(void **state)
 {
-	long live;
-
 	(void)state;
-	assert_int_equal(uiommu_physmem_create(48, &sweep_pm), 0);
 	tu_log_capture(UIOMMU_LOG_ERR);
 	tu_alloc_install(0);
-	live = tu_alloc_live_blocks();
+	assert_int_equal(uiommu_physmem_create(48, &sweep_pm), 0);
 	assert_true(tu_fail_nth_sweep(NULL, sweep_create, sweep_check, NULL) >= 1);
-	assert_int_equal(tu_alloc_live_blocks(), live);
+	uiommu_physmem_destroy(sweep_pm);
+	/* physmem may keep retired region tables until it is destroyed */
+	assert_int_equal(tu_alloc_live_blocks(), 0);
 	tu_alloc_uninstall();
 	tu_log_release();
-	uiommu_physmem_destroy(sweep_pm);
 }
 
 static void test_enable_handshake(void **state)
