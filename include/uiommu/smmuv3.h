@@ -25,7 +25,15 @@
  *   (for nested: combined stage 1 + stage 2) translations tagged with the
  *   ASID and VMID.  Both are filled on use and emptied only by the CFGI_* and
  *   TLBI_* commands (or by disabling the SMMU): a driver that forgets an
- *   invalidation sees stale translations, exactly as on hardware.
+ *   invalidation sees stale translations, exactly as on hardware.  TLB
+ *   entries are all tagged with their ASID (nG is not looked at, so
+ *   TLBI_NH_ASID also removes global entries: more invalidation than the
+ *   architecture requires, never less).  TLBI_S2_IPA does not remove
+ *   combined nested entries (the architecture does not require it; drivers
+ *   follow it with TLBI_NH_ALL or use TLBI_S12_VMALL).
+ * - Not modelled: CD.WXN/UWXN/PAN, memory attributes and shareability
+ *   (accepted and ignored), STE.STRW other than NS-EL1 (C_BAD_STE), event
+ *   merging, F_UUT.
  * - Interrupts: an event-queue or GERROR interrupt is an MSI write through
  *   the physical address space when its SMMU_*_IRQ_CFG0.ADDR is non-zero,
  *   otherwise a call of the wired-interrupt callback given at creation.
@@ -234,7 +242,9 @@ UIOMMU_API void uiommu_smmuv3_destroy(struct uiommu_smmuv3 *smmu);
  *
  * Return: 0 and *@pa; -EFAULT if the transaction faulted or was aborted
  * (*@fault says why); -EINVAL for NULL pointers, a zero or too large size,
- * an access crossing a 4 KiB boundary or a write instruction fetch.
+ * an access crossing a 4 KiB boundary, unknown access flags, a write
+ * instruction fetch or a SubstreamID wider than 20 bits (nothing is
+ * recorded then).
  */
 UIOMMU_API UIOMMU_MUST_CHECK int
 uiommu_smmuv3_translate(struct uiommu_smmuv3 *smmu,
