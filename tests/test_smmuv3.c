@@ -434,6 +434,42 @@ static void test_forgotten_tlbi_leaves_stale_translation(void **state)
 	td_free(td);
 }
 
+static void test_cfgi_range_cd_and_prefetch(void **state)
+{
+	struct td *td = td_new(NULL);
+	struct uiommu_smmuv3_stats st0, st1;
+	uint64_t pa, cd;
+
+	(void)state;
+	for (uint32_t sid = 0x10; sid < 0x18; sid++) {
+		td_ste_simple(td, sid, STE_CFG_BYPASS);
+		assert_int_equal(td_xlate(td, sid, 0x40000000, 0, &pa, NULL), 0);
+	}
+	uiommu_smmuv3_get_stats(td->smmu, &st0);
+	/* Range 1: 2^2 StreamIDs aligned, 0x14..0x17 */
+	assert_int_equal(td_cmd(td, UIO_FDP64(CMD_CFGI_STE_RANGE, CMD0, SID, 0x15),
+				UIO_FDP64(0, CMD1, RANGE, 1)), 0);
+	uiommu_smmuv3_get_stats(td->smmu, &st1);
+	assert_int_equal(st1.cfg_invalidated - st0.cfg_invalidated, 4);
+	/* CFGI_CD of the stream's CD drops its combined entry */
+	s1_stream(td, 0x20, &cd);
+	(void)td_xlate(td, 0x20, VA, 0, &pa, NULL);
+	st0 = st1;
+	assert_int_equal(td_cmd(td, UIO_FDP64(CMD_CFGI_CD, CMD0, SID, 0x20), 0), 0);
+	uiommu_smmuv3_get_stats(td->smmu, &st1);
+	assert_int_equal(st1.cfg_invalidated - st0.cfg_invalidated, 1);
+	/* PREFETCH_CONFIG fills the cache: the next lookup hits */
+	td_ste_simple(td, 0x30, STE_CFG_BYPASS);
+	assert_int_equal(td_cmd(td, UIO_FDP64(CMD_PREFETCH_CONFIG, CMD0, SID, 0x30),
+				0), 0);
+	uiommu_smmuv3_get_stats(td->smmu, &st0);
+	assert_int_equal(td_xlate(td, 0x30, 0x40000000, 0, &pa, NULL), 0);
+	uiommu_smmuv3_get_stats(td->smmu, &st1);
+	assert_int_equal(st1.cfg_misses, st0.cfg_misses);
+	assert_int_equal(st1.cfg_hits, st0.cfg_hits + 1);
+	td_free(td);
+}
+
 /* Fault with an event: check the record's common and stage fields. */
 static void expect_event(struct td *td, uint8_t type, uint32_t sid,
 			 uint64_t input, unsigned int s2, unsigned int cls,
@@ -894,6 +930,7 @@ int main(void)
 		cmocka_unit_test(test_cmd_sync_msi_abort),
 		cmocka_unit_test(test_s1_translation),
 		cmocka_unit_test(test_forgotten_tlbi_leaves_stale_translation),
+		cmocka_unit_test(test_cfgi_range_cd_and_prefetch),
 		cmocka_unit_test(test_fault_events),
 		cmocka_unit_test(test_eventq_overflow),
 		cmocka_unit_test(test_eventq_irq_as_msi),
