@@ -965,7 +965,7 @@ static void test_fail_nth_create(void **state)
 
 #define T_RAM_BASE   UINT64_C(0x40000000)
 #define T_RAM_SIZE   MiB(1)
-#define T_NREGIONS   6		/* more than the per-thread cache holds */
+#define T_NREGIONS   10		/* more than the per-thread cache holds */
 #define T_CHURN_BASE UINT64_C(0x1000000000)
 #define T_ITERS      20000
 
@@ -1093,6 +1093,116 @@ static void test_threads_access_during_add_remove(void **state)
 	free(dev);
 }
 
+/* Two threads allocate and free concurrently; blocks never overlap. */
+struct pool_thread {
+	struct uiommu_phys_pool *pool;
+	struct uiommu_physmem *pm;
+	uint64_t tag;
+};
+
+static void *pool_thread(void *opaque)
+{
+	struct pool_thread *t = opaque;
+	struct { uint64_t pa, size; } held[32];
+	unsigned int n = 0, i;
+	uint64_t v;
+
+	tu_rand_seed(t->tag);
+	for (i = 0; i < 3000; i++) {
+		if (n < 32 && (n == 0 || tu_rand() % 2)) {
+			uint64_t size = KiB(4) << tu_rand_range(0, 4), pa;
+
+			if (uiommu_phys_pool_alloc(t->pool, size, &pa))
+				continue;
+			assert_int_equal(uiommu_phys_ld(t->pm, pa, 8, &v, NULL), 0);
+			assert_int_equal(v, 0);
+			assert_int_equal(uiommu_phys_st(t->pm, pa, 8, t->tag + pa,
+							NULL), 0);
+			assert_int_equal(uiommu_phys_st(t->pm, pa + size - 8, 8,
+							t->tag + pa, NULL), 0);
+			held[n].pa = pa;
+			held[n++].size = size;
+		} else {
+			unsigned int k = (unsigned int)tu_rand_range(0, n - 1);
+			uint64_t pa = held[k].pa, size = held[k].size;
+
+			/* Nobody else wrote into our block. */
+			assert_int_equal(uiommu_phys_ld(t->pm, pa, 8, &v, NULL), 0);
+			assert_int_equal(v, t->tag + pa);
+			assert_int_equal(uiommu_phys_ld(t->pm, pa + size - 8, 8, &v,
+							NULL), 0);
+			assert_int_equal(v, t->tag + pa);
+			assert_int_equal(uiommu_phys_pool_free(t->pool, pa, size),
+					 0);
+			held[k] = held[--n];
+		}
+	}
+	while (n--)
+		assert_int_equal(uiommu_phys_pool_free(t->pool, held[n].pa,
+						       held[n].size), 0);
+	return NULL;
+}
+
+static void test_threads_pool(void **state)
+{
+	struct uiommu_physmem *pm = new_pm(48);
+	struct uiommu_phys_pool_stats st;
+	struct pool_thread t[2];
+	pthread_t tid[2];
+	unsigned int i;
+
+	(void)state;
+	assert_int_equal(uiommu_physmem_add_ram(pm, "ram", 0, MiB(2), NULL,
+						NULL), 0);
+	assert_int_equal(uiommu_phys_pool_create(pm, 0, MiB(2), &t[0].pool), 0);
+	tu_log_capture(UIOMMU_LOG_ERR);		/* exhaustion is allowed */
+	for (i = 0; i < 2; i++) {
+		t[i].pool = t[0].pool;
+		t[i].pm = pm;
+		t[i].tag = (i + 1) * UINT64_C(0x1000000000);
+		assert_int_equal(pthread_create(&tid[i], NULL, pool_thread,
+						&t[i]), 0);
+	}
+	for (i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(tid[i], NULL), 0);
+	tu_log_release();
+	uiommu_phys_pool_get_stats(t[0].pool, &st);
+	assert_int_equal(st.bytes_in_use, 0);
+	assert_int_equal(st.largest_free, MiB(2));
+	assert_int_equal(uiommu_phys_pool_check(t[0].pool), 0);
+	uiommu_phys_pool_destroy(t[0].pool);
+	uiommu_physmem_destroy(pm);
+}
+
+/* Region and pool changes fire their trace events, addresses in hex. */
+static void test_trace_events(void **state)
+{
+	struct uiommu_physmem *pm = new_pm(48);
+	struct uiommu_phys_pool *pool;
+	uint64_t pa;
+
+	(void)state;
+	uiommu_set_trace_handler(record_trace, NULL);
+	trace_text[0] = '\0';
+	assert_true(uiommu_trace_enable("physmem_*,pool_*") >= 4);
+	assert_int_equal(uiommu_physmem_add_ram(pm, "dram", 0x40000000, MiB(1),
+						NULL, NULL), 0);
+	assert_int_equal(uiommu_phys_pool_create(pm, 0x40000000, MiB(1), &pool),
+			 0);
+	assert_int_equal(uiommu_phys_pool_alloc(pool, KiB(64), &pa), 0);
+	assert_int_equal(uiommu_phys_pool_free(pool, pa, KiB(64)), 0);
+	uiommu_phys_pool_destroy(pool);
+	assert_int_equal(uiommu_physmem_remove(pm, 0x40000000), 0);
+	assert_true(uiommu_trace_disable("*") >= 4);
+	uiommu_set_trace_handler(NULL, NULL);
+	assert_string_equal(trace_text,
+		"physmem_add ram dram base=0x40000000 size=0x100000\n"
+		"pool_alloc pool=0x40000000 size=0x10000 pa=0x40000000\n"
+		"pool_free pool=0x40000000 pa=0x40000000 size=0x10000\n"
+		"physmem_remove dram base=0x40000000 size=0x100000\n");
+	uiommu_physmem_destroy(pm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1111,7 +1221,9 @@ int main(void)
 		cmocka_unit_test(test_pool_random_vs_model),
 		cmocka_unit_test(test_fail_nth_sweeps),
 		cmocka_unit_test(test_fail_nth_create),
+		cmocka_unit_test(test_trace_events),
 		cmocka_unit_test(test_threads_access_during_add_remove),
+		cmocka_unit_test(test_threads_pool),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -74,6 +74,18 @@ struct uiommu_phys_pool {
 	uint64_t allocs, frees, failures;
 };
 
+static void debug_check(struct uiommu_phys_pool *p)
+{
+#if UIOMMU_DEBUG >= 2
+	int ret = uiommu_phys_pool_check(p);
+
+	assert(ret == 0);
+	(void)ret;
+#else
+	(void)p;
+#endif
+}
+
 static uint64_t idx_pa(const struct uiommu_phys_pool *p, uint32_t idx)
 {
 	return p->link.base + ((uint64_t)idx << POOL_SHIFT);
@@ -156,7 +168,8 @@ UIOMMU_API int uiommu_phys_pool_create(struct uiommu_physmem *pm,
 	int ret;
 
 	if (!pm || !out)
-		return uio_fail(-EINVAL, "physmem", "NULL argument to pool_create");
+		return uio_fail(-EINVAL, "physmem",
+				"NULL argument to pool_create");
 	if (size == 0 || !uio_is_aligned(size, POOL_PAGE) ||
 	    !uio_is_aligned(base, POOL_PAGE) ||
 	    (size >> POOL_SHIFT) >= POOL_NIL)
@@ -184,6 +197,7 @@ UIOMMU_API int uiommu_phys_pool_create(struct uiommu_physmem *pm,
 	p->host = p->link.region->host + (base - p->link.region->base);
 	uio_mutex_init(&p->lock);
 	seed(p);
+	debug_check(p);
 	*out = p;
 	return 0;
 
@@ -278,6 +292,7 @@ UIOMMU_API int uiommu_phys_pool_alloc(struct uiommu_phys_pool *p,
 	memset(p->host + ((uint64_t)idx << POOL_SHIFT), 0, (size_t)size);
 	trace_pool_alloc(p->link.base, size, blk->pa);
 	*pa = blk->pa;
+	debug_check(p);
 	return 0;
 }
 
@@ -317,6 +332,7 @@ UIOMMU_API int uiommu_phys_pool_free(struct uiommu_phys_pool *p, uint64_t pa,
 	uio_unlock(&p->lock);
 	uio_delete(blk);
 	trace_pool_free(p->link.base, pa, size);
+	debug_check(p);
 	return 0;
 
 err_inval:

@@ -17,20 +17,22 @@
  * and another created at the same address) ever share a value.
  *
  * A reader first consults its thread's cache: a few {base, last, host bias,
- * region} ways tagged with (address space, generation).  If pm->gen still
+ * region} ways (8) tagged with (address space, generation).  If pm->gen still
  * holds the tag, the ways are still exact and a hit costs one load of
  * pm->gen and a compare per way: this is what a page-table walk pays per
- * table entry.  Otherwise the slow path raises pm->readers, loads the
- * snapshot, binary-searches it, copies the entry into the cache and drops
- * pm->readers.
+ * table entry.  Otherwise the slow path raises its reader count, loads
+ * the snapshot, binary-searches it, copies the entry into the cache and
+ * drops the count.  Reader counts are sharded over cache lines (a thread
+ * keeps its shard) so that threads missing their caches do not bounce one
+ * line between them.
  *
  * Retired snapshots and removed regions (with their library-allocated host
- * memory) are freed by the next writer that finds pm->readers at zero, or at
- * destroy.  Both sides use sequentially consistent atomics: the writer
- * publishes (snapshot, tombstone, generation) and then reads the count; a
- * reader increments the count and then reads the snapshot.  So either the
- * writer sees the reader and keeps the retired objects, or the reader sees
- * the new snapshot and never touches them.  The generation is read before
+ * memory) are freed by the next writer that finds every reader count at
+ * zero, or at destroy.  Both sides use sequentially consistent atomics:
+ * the writer publishes (snapshot, tombstone, generation) and then reads the
+ * counts; a reader increments its count and then reads the snapshot.  So
+ * either the writer sees the reader and keeps the retired objects, or the
+ * reader sees the new snapshot and never touches them.  The generation is read before
  * the snapshot, so a cached way is never tagged newer than its contents.
  *
  * A cache hit does not take the reader count: the region it names cannot
@@ -54,7 +56,9 @@
 #include "physmem-internal.h"
 
 #define PM_PAGE		UINT64_C(4096)
-#define PM_TCACHE_WAYS	4
+#define PM_TCACHE_WAYS	8
+/* Slow-path reader counts, spread so that threads do not share a line. */
+#define PM_READER_SHARDS 16
 /* RAM host buffers must allow aligned 8-byte atomics. */
 #define PM_HOST_ALIGN	8
 
@@ -76,8 +80,10 @@ struct uiommu_physmem {
 	struct pm_snap *snap;
 	unsigned int pa_bits;
 	uint64_t pa_last;
-	/* Written by slow-path readers: its own cache line. */
-	unsigned long readers __attribute__((aligned(64)));
+	/* Written by slow-path readers, one cache line per shard. */
+	struct pm_shard {
+		unsigned long n;
+	} __attribute__((aligned(64))) readers[PM_READER_SHARDS];
 	/* Writer side, under @lock. */
 	struct uio_mutex lock __attribute__((aligned(64)));
 	size_t live;
@@ -100,6 +106,7 @@ struct pm_tcache {
 	uint64_t gen;
 	unsigned int n;
 	unsigned int victim;
+	unsigned int shard;		/* reader shard + 1; 0: not yet chosen */
 	struct pm_tway way[PM_TCACHE_WAYS];
 };
 
@@ -107,6 +114,7 @@ static __thread struct pm_tcache tcache
 	__attribute__((tls_model("initial-exec")));
 
 static uint64_t gen_source;
+static unsigned int shard_source;
 
 static const struct uiommu_memattrs no_attrs;
 
@@ -157,14 +165,35 @@ static struct uio_region *entry_region(const struct pm_entry *e)
 	return __atomic_load_n(&e->reg, __ATOMIC_SEQ_CST);
 }
 
-static void reader_enter(struct uiommu_physmem *pm)
+/* Count the calling thread as a slow-path reader; returns its shard. */
+static unsigned long *reader_enter(struct uiommu_physmem *pm)
 {
-	__atomic_add_fetch(&pm->readers, 1, __ATOMIC_SEQ_CST);
+	struct pm_tcache *c = &tcache;
+	unsigned long *n;
+
+	if (uio_unlikely(!c->shard))
+		c->shard = __atomic_fetch_add(&shard_source, 1,
+					      __ATOMIC_RELAXED) %
+			   PM_READER_SHARDS + 1;
+	n = &pm->readers[c->shard - 1].n;
+	__atomic_add_fetch(n, 1, __ATOMIC_SEQ_CST);
+	return n;
 }
 
-static void reader_exit(struct uiommu_physmem *pm)
+static void reader_exit(unsigned long *shard)
 {
-	__atomic_sub_fetch(&pm->readers, 1, __ATOMIC_SEQ_CST);
+	__atomic_sub_fetch(shard, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Whether a slow-path reader may hold a snapshot or region (writer). */
+static bool readers_active(struct uiommu_physmem *pm)
+{
+	unsigned int i;
+
+	for (i = 0; i < PM_READER_SHARDS; i++)
+		if (__atomic_load_n(&pm->readers[i].n, __ATOMIC_SEQ_CST))
+			return true;
+	return false;
 }
 
 static __attribute__((noinline)) const struct pm_tway *
@@ -173,8 +202,8 @@ find_slow(struct uiommu_physmem *pm, uint64_t pa, struct pm_tcache *c)
 	const struct pm_entry *e;
 	struct uio_region *reg = NULL;
 	struct pm_tway *w = NULL;
+	unsigned long *shard = reader_enter(pm);
 
-	reader_enter(pm);
 	e = snap_search(__atomic_load_n(&pm->snap, __ATOMIC_SEQ_CST), pa);
 	if (e)
 		reg = entry_region(e);
@@ -192,7 +221,7 @@ find_slow(struct uiommu_physmem *pm, uint64_t pa, struct pm_tcache *c)
 		w->hbias = w->ram ? (uintptr_t)reg->host - (uintptr_t)reg->base
 				  : 0;
 	}
-	reader_exit(pm);
+	reader_exit(shard);
 	return w;
 }
 
@@ -246,7 +275,7 @@ static void snap_free(struct pm_snap *s)
 static void reclaim(struct uiommu_physmem *pm, bool force)
 {
 	uio_assert_held(&pm->lock);
-	if (!force && __atomic_load_n(&pm->readers, __ATOMIC_SEQ_CST))
+	if (!force && readers_active(pm))
 		return;
 	while (pm->retired_snaps) {
 		struct pm_snap *s = pm->retired_snaps;
@@ -358,7 +387,8 @@ static int insert_region(struct uiommu_physmem *pm, struct uio_region *reg)
 		if (!old->e[i].reg)
 			continue;
 		if (!placed && old->e[i].base > reg->base) {
-			s->e[j++] = (struct pm_entry){ reg->base, reg->last, reg };
+			s->e[j++] = (struct pm_entry){ reg->base, reg->last,
+						       reg };
 			placed = true;
 		}
 		s->e[j++] = old->e[i];
@@ -464,8 +494,8 @@ static int check_base_size(uint64_t base, uint64_t size)
 {
 	if (size == 0 || !uio_is_aligned(size, PM_PAGE))
 		return uio_fail(-EINVAL, "physmem",
-				"size 0x%" PRIx64 " not a non-zero multiple of 4 KiB",
-				size);
+				"size 0x%" PRIx64
+				" not a non-zero multiple of 4 KiB", size);
 	if (base != UIOMMU_PHYS_ANY && !uio_is_aligned(base, PM_PAGE))
 		return uio_fail(-EINVAL, "physmem",
 				"base 0x%" PRIx64 " not 4 KiB aligned", base);
@@ -481,7 +511,8 @@ UIOMMU_API int uiommu_physmem_add_ram(struct uiommu_physmem *pm,
 	int ret;
 
 	if (!pm || !name)
-		return uio_fail(-EINVAL, "physmem", "NULL address space or name");
+		return uio_fail(-EINVAL, "physmem",
+				"NULL address space or name");
 	ret = check_base_size(base, size);
 	if (ret)
 		return ret;
@@ -994,12 +1025,13 @@ UIOMMU_API int uiommu_physmem_for_each(struct uiommu_physmem *pm,
 				       void *opaque)
 {
 	const struct pm_snap *s;
+	unsigned long *shard;
 	size_t i;
 	int ret = 0;
 
 	if (!pm || !fn)
 		return uio_fail(-EINVAL, "physmem", "NULL argument to for_each");
-	reader_enter(pm);
+	shard = reader_enter(pm);
 	s = __atomic_load_n(&pm->snap, __ATOMIC_SEQ_CST);
 	for (i = 0; s && i < s->n && !ret; i++) {
 		struct uio_region *r = entry_region(&s->e[i]);
@@ -1010,7 +1042,7 @@ UIOMMU_API int uiommu_physmem_for_each(struct uiommu_physmem *pm,
 		fill_info(r, &info);
 		ret = fn(opaque, &info);
 	}
-	reader_exit(pm);
+	reader_exit(shard);
 	return ret;
 }
 
