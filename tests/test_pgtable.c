@@ -1246,6 +1246,17 @@ static void test_dump_like_intel_debugfs(void **state)
 	dump_buf[0] = '\0';
 	assert_int_equal(uiommu_pgtable_dump_lines(pt, dump_line, NULL), 0);
 	assert_string_equal(dump_buf, want);
+	{
+		char *text = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&text, &len);
+
+		assert_non_null(f);
+		assert_int_equal(uiommu_pgtable_dump(pt, f), 0);
+		fclose(f);
+		assert_string_equal(text, want);
+		free(text);
+	}
 	uiommu_pgtable_destroy(pt);
 	env_fini(&e);
 }

@@ -100,7 +100,12 @@ typedef int (*uiommu_pt_fetch_fn)(void *opaque, uint64_t addr, uint64_t *pa,
  * @fetch_opaque:  passed to @fetch
  *
  * Build it with one of the uiommu_pt_walk_cfg_*() helpers or take it from
- * uiommu_pgtable_get_info(); then set @fetch if needed.
+ * uiommu_pgtable_get_info(); then set @fetch if needed.  uiommu_pt_walk()
+ * trusts it (checked by assertion only, to keep the walk short).
+ *
+ * Nested translation: @fetch translates the table base and every
+ * descriptor address (IPAs) through stage 2; the walk's output address is
+ * still an IPA, which the caller translates through stage 2 itself.
  */
 struct uiommu_pt_walk_cfg {
 	enum uiommu_pt_format format;
@@ -254,7 +259,8 @@ uiommu_pt_walk_cfg_vtd_ss(struct uiommu_pt_walk_cfg *wc, unsigned int aw,
  * PXNTable) are honoured at stage 1.  The walker does not update AF or
  * dirty state.  Thread-safe; reads only.
  *
- * Return: 0 with @res filled; -EFAULT with @fault filled.
+ * Return: 0 with @res filled; -EFAULT with @fault filled; -EINVAL for a
+ * NULL argument.
  */
 UIOMMU_API UIOMMU_MUST_CHECK int
 uiommu_pt_walk(struct uiommu_physmem *pm, const struct uiommu_pt_walk_cfg *wc,

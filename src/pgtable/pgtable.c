@@ -51,7 +51,36 @@ struct uiommu_pgtable {
 	uint32_t *meta;			/* per 4 KiB of the pool, see above */
 	size_t nmeta;
 	uint64_t nr_tables;		/* live table pages, root included */
+	uint8_t lshift[6];		/* per height: pt_shift() */
+	uint8_t lbits[6];		/* per height: pt_index_bits() */
+	uint64_t tmask;			/* address bits of a table descriptor */
 };
+
+/* The geometry of pt_format.h, precomputed per height for the hot paths. */
+static inline unsigned int lv_shift(const struct uiommu_pgtable *pt,
+				    unsigned int h)
+{
+	return pt->lshift[h];
+}
+
+static inline unsigned int lv_bits(const struct uiommu_pgtable *pt,
+				   unsigned int h)
+{
+	return pt->lbits[h];
+}
+
+/* Next-level table of a table descriptor. */
+static inline uint64_t lv_table(const struct uiommu_pgtable *pt, uint64_t d)
+{
+	return d & pt->tmask;
+}
+
+static inline unsigned int lv_index(const struct uiommu_pgtable *pt,
+				    unsigned int h, uint64_t va)
+{
+	return (unsigned int)((va >> pt->lshift[h]) &
+			      ((UINT64_C(1) << pt->lbits[h]) - 1));
+}
 
 /* ------------------------------------------------------------ helpers */
 
@@ -292,6 +321,7 @@ UIOMMU_API int uiommu_pgtable_create(struct uiommu_physmem *pm,
 {
 	struct uiommu_phys_pool_stats st;
 	struct uiommu_pgtable *pt;
+	unsigned int h;
 	int ret;
 
 	if (!pm || !pool || !cfg || !out)
@@ -315,6 +345,11 @@ UIOMMU_API int uiommu_pgtable_create(struct uiommu_physmem *pm,
 	if (ret)
 		goto err_free_pt;
 	assert(uio_pt_walk_cfg_check(&pt->wc) == 0);
+	for (h = 0; h < pt->wc.levels; h++) {
+		pt->lshift[h] = (uint8_t)pt_shift(&pt->wc, h);
+		pt->lbits[h] = (uint8_t)pt_index_bits(&pt->wc, h);
+	}
+	pt->tmask = pt_addr(pt->wc.format, pt->wc.granule_shift, ~UINT64_C(0));
 
 	uiommu_phys_pool_get_stats(pool, &st);
 	pt->pool_base = st.base;
@@ -411,7 +446,7 @@ static inline unsigned int pick_height(const struct uiommu_pgtable *pt,
 	unsigned int h;
 
 	for (h = pt->max_leaf_h; h > 0; h--) {
-		uint64_t sz = UINT64_C(1) << pt_shift(&pt->wc, h);
+		uint64_t sz = UINT64_C(1) << lv_shift(pt, h);
 
 		if ((pt->leaf_heights & (1u << h)) && !(align & (sz - 1)) &&
 		    left >= sz)
@@ -444,7 +479,7 @@ static int install_chain(enum uiommu_pt_format f, struct uiommu_pgtable *pt,
 		}
 	}
 	for (k = 0; k + 1 < n; k++) {
-		tbl_host(pt, pas[k])[pt_index(&pt->wc, h - 1 - k, va)] =
+		tbl_host(pt, pas[k])[lv_index(pt, h - 1 - k, va)] =
 			pt_mk_table(f, pt->flags, pas[k + 1]);
 		*tbl_meta(pt, pas[k]) = 1;
 	}
@@ -463,14 +498,14 @@ table_for(enum uiommu_pt_format f, struct uiommu_pgtable *pt, uint64_t va,
 	uint64_t tpa = pt->root, *ptep, d;
 
 	for (; h > target; h--) {
-		ptep = tbl_host(pt, tpa) + pt_index(&pt->wc, h, va);
+		ptep = tbl_host(pt, tpa) + lv_index(pt, h, va);
 		d = *ptep;
 		if (!pt_valid(f, d))
 			return install_chain(f, pt, tpa, ptep, va, h, target,
 					     out);
 		if (!pt_is_table(f, d))
 			return -EEXIST;	/* a block covers @va */
-		tpa = pt_addr(f, pt->wc.granule_shift, d);
+		tpa = lv_table(pt, d);
 	}
 	*out = tpa;
 	return 0;
@@ -493,15 +528,15 @@ map_generic(enum uiommu_pt_format f, struct uiommu_pgtable *pt, uint64_t iova,
 	while (done < size) {
 		uint64_t va = iova + done, oa = pa + done, left = size - done;
 		unsigned int h = pick_height(pt, va | oa, left);
-		unsigned int shift = pt_shift(wc, h), idx, n, i;
+		unsigned int shift = lv_shift(pt, h), idx, n, i;
 		uint64_t tpa, *tbl;
 
 		ret = table_for(f, pt, va, h, &tpa);
 		if (ret)
 			break;
 		tbl = tbl_host(pt, tpa);
-		idx = pt_index(wc, h, va);
-		n = (1u << pt_index_bits(wc, h)) - idx;
+		idx = lv_index(pt, h, va);
+		n = (1u << lv_bits(pt, h)) - idx;
 		if ((left >> shift) < n)
 			n = (unsigned int)(left >> shift);
 		for (i = 0; i < n; i++) {
@@ -614,7 +649,7 @@ static uint64_t free_subtree(struct uiommu_pgtable *pt, uint64_t tpa,
 {
 	enum uiommu_pt_format f = pt->wc.format;
 	uint64_t bytes = 0, *tbl = tbl_host(pt, tpa), d;
-	unsigned int i, n = 1u << pt_index_bits(&pt->wc, h);
+	unsigned int i, n = 1u << lv_bits(pt, h);
 
 	if (h == 0) {
 		/* Only pages down here: the counter says how many. */
@@ -626,10 +661,10 @@ static uint64_t free_subtree(struct uiommu_pgtable *pt, uint64_t tpa,
 				continue;
 			if (pt_is_table(f, d))
 				bytes += free_subtree(pt,
-						      pt_addr(f, pt->wc.granule_shift, d),
+						      lv_table(pt, d),
 						      h - 1, g);
 			else
-				bytes += UINT64_C(1) << pt_shift(&pt->wc, h);
+				bytes += UINT64_C(1) << lv_shift(pt, h);
 		}
 	}
 	free_table(pt, tpa, g);
@@ -645,8 +680,8 @@ static int split_block(enum uiommu_pt_format f, struct uiommu_pgtable *pt,
 		       struct uiommu_pt_gather *g)
 {
 	const struct uiommu_pt_walk_cfg *wc = &pt->wc;
-	unsigned int i, n = 1u << pt_bpl(wc), cshift = pt_shift(wc, h - 1);
-	uint64_t attrs = pt_leaf_attrs(f, d), oa = pt_addr(f, pt_shift(wc, h), d);
+	unsigned int i, n = 1u << pt_bpl(wc), cshift = lv_shift(pt, h - 1);
+	uint64_t attrs = pt_leaf_attrs(f, d), oa = pt_addr(f, lv_shift(pt, h), d);
 	uint64_t tpa, *tbl;
 	int ret;
 
@@ -661,9 +696,9 @@ static int split_block(enum uiommu_pt_format f, struct uiommu_pgtable *pt,
 	*tbl_meta(pt, tpa) = n;
 	pte_store(ptep, pt_mk_table(f, pt->flags, tpa));
 	/* The old block may sit in a TLB: it goes too. */
-	gather_add(g, e, UINT64_C(1) << pt_shift(wc, h),
-		   UINT64_C(1) << pt_shift(wc, h), true);
-	trace_pgtable_split(e, UINT64_C(1) << pt_shift(wc, h),
+	gather_add(g, e, UINT64_C(1) << lv_shift(pt, h),
+		   UINT64_C(1) << lv_shift(pt, h), true);
+	trace_pgtable_split(e, UINT64_C(1) << lv_shift(pt, h),
 			    pt_arch_level(f, h));
 	return 0;
 }
@@ -675,23 +710,31 @@ static int split_block(enum uiommu_pt_format f, struct uiommu_pgtable *pt,
  * partly inside is descended into; leaving a table that became empty
  * frees it.
  */
+/* One entry fewer in the table at height @h; note it in @zero if that
+ * left a table other than the root empty. */
+static inline void drop_entry(const struct uiommu_pgtable *pt, uint64_t tpa,
+			      unsigned int h, unsigned int *zero)
+{
+	if (--*tbl_meta(pt, tpa) == 0 && tpa != pt->root)
+		*zero |= 1u << h;
+}
+
 static inline __attribute__((always_inline)) int
 unmap_generic(enum uiommu_pt_format f, struct uiommu_pgtable *pt,
 	      uint64_t first, uint64_t last, struct uiommu_pt_gather *g,
 	      uint64_t *unmapped)
 {
-	const struct uiommu_pt_walk_cfg *wc = &pt->wc;
-	unsigned int top = wc->levels - 1u, h = top;
-	uint64_t path[6], granule = UINT64_C(1) << wc->granule_shift;
+	unsigned int top = pt->wc.levels - 1u, h = top, zero = 0;
+	uint64_t path[6], granule = UINT64_C(1) << lv_shift(pt, 0);
 	uint64_t va = first, bytes = 0;
 	bool done = false;
 	int ret = 0;
 
 	path[top] = pt->root;
 	for (;;) {
-		uint64_t esz = UINT64_C(1) << pt_shift(wc, h);
+		uint64_t esz = UINT64_C(1) << lv_shift(pt, h);
 		uint64_t e = va & ~(esz - 1), hi = e + esz - 1;
-		uint64_t *ptep = tbl_host(pt, path[h]) + pt_index(wc, h, va);
+		uint64_t *ptep = tbl_host(pt, path[h]) + lv_index(pt, h, va);
 		uint64_t d = *ptep;
 		bool whole;
 
@@ -702,7 +745,7 @@ unmap_generic(enum uiommu_pt_format f, struct uiommu_pgtable *pt,
 			if (h == 0 || !pt_is_table(f, d)) {
 				if (whole) {
 					pte_store(ptep, 0);
-					(*tbl_meta(pt, path[h]))--;
+					drop_entry(pt, path[h], h, &zero);
 					bytes += esz;
 					gather_add(g, e, esz, esz, true);
 					goto next;
@@ -715,14 +758,13 @@ unmap_generic(enum uiommu_pt_format f, struct uiommu_pgtable *pt,
 				d = *ptep;
 			}
 			if (whole) {
-				bytes += free_subtree(pt, pt_addr(f, wc->granule_shift, d),
-						      h - 1, g);
+				bytes += free_subtree(pt, lv_table(pt, d), h - 1, g);
 				pte_store(ptep, 0);
-				(*tbl_meta(pt, path[h]))--;
+				drop_entry(pt, path[h], h, &zero);
 				gather_add(g, e, esz, granule, false);
 				goto next;
 			}
-			path[h - 1] = pt_addr(f, wc->granule_shift, d);
+			path[h - 1] = lv_table(pt, d);
 			h--;
 			continue;
 		}
@@ -732,20 +774,24 @@ next:
 		else
 			va = hi + 1;
 climb:
-		/* Leave every table whose span ends here (all of them once
-		 * done), freeing those that became empty. */
-		while (h < top &&
-		       (done || !(va & ((UINT64_C(1) << pt_shift(wc, h + 1)) - 1)))) {
+		/*
+		 * Leave every table whose span ends here (all of them once
+		 * done), freeing those that became empty; once done with no
+		 * empty table left, there is nothing more to see.
+		 */
+		while (h < top && !(done && !zero) &&
+		       (done || !(va & ((UINT64_C(1) << lv_shift(pt, h + 1)) - 1)))) {
 			uint64_t child = path[h];
 			uint64_t cva = done ? hi : va - 1;
 
 			h++;
-			if (*tbl_meta(pt, child) == 0) {
-				uint64_t psz = UINT64_C(1) << pt_shift(wc, h);
+			if (zero & (1u << (h - 1))) {
+				uint64_t psz = UINT64_C(1) << lv_shift(pt, h);
 
+				zero &= ~(1u << (h - 1));
 				pte_store(tbl_host(pt, path[h]) +
-					  pt_index(wc, h, cva), 0);
-				(*tbl_meta(pt, path[h]))--;
+					  lv_index(pt, h, cva), 0);
+				drop_entry(pt, path[h], h, &zero);
 				free_table(pt, child, g);
 				gather_add(g, cva & ~(psz - 1), psz, granule,
 					   false);
@@ -810,15 +856,15 @@ lookup_generic(enum uiommu_pt_format f, const struct uiommu_pgtable *pt,
 	uint64_t tpa = pt->root, d;
 
 	for (;; h--) {
-		d = tbl_host(pt, tpa)[pt_index(wc, h, iova)];
+		d = tbl_host(pt, tpa)[lv_index(pt, h, iova)];
 		if (!pt_valid(f, d))
 			return -ENOENT;
 		if (h == 0 || !pt_is_table(f, d))
 			break;
-		tpa = pt_addr(f, wc->granule_shift, d);
+		tpa = lv_table(pt, d);
 	}
-	*pa = pt_addr(f, pt_shift(wc, h), d) |
-	      (iova & ((UINT64_C(1) << pt_shift(wc, h)) - 1));
+	*pa = pt_addr(f, lv_shift(pt, h), d) |
+	      (iova & ((UINT64_C(1) << lv_shift(pt, h)) - 1));
 	if (prot)
 		*prot = pt_attrs_prot(f, pt->flags, d);
 	return 0;
@@ -885,7 +931,7 @@ static int dump_leaf(struct dump_state *s, uint64_t iova, unsigned int hleaf)
 		n += snprintf(line + n, sizeof(line) - (size_t)n,
 			      "\t0x%016" PRIx64,
 			      (unsigned int)h >= hleaf ? s->path[h] : 0);
-	size_name(sz, sizeof(sz), UINT64_C(1) << pt_shift(wc, hleaf));
+	size_name(sz, sizeof(sz), UINT64_C(1) << lv_shift(s->pt, hleaf));
 	snprintf(line + n, sizeof(line) - (size_t)n, "\t%s", sz);
 	return s->fn(s->opaque, line);
 }
@@ -896,12 +942,12 @@ static int dump_table(struct dump_state *s, uint64_t tpa, unsigned int h,
 	const struct uiommu_pgtable *pt = s->pt;
 	enum uiommu_pt_format f = pt->wc.format;
 	const uint64_t *tbl = tbl_host(pt, tpa);
-	unsigned int i, n = 1u << pt_index_bits(&pt->wc, h);
+	unsigned int i, n = 1u << lv_bits(pt, h);
 	int ret;
 
 	for (i = 0; i < n; i++) {
 		uint64_t d = tbl[i];
-		uint64_t iova = base + ((uint64_t)i << pt_shift(&pt->wc, h));
+		uint64_t iova = base + ((uint64_t)i << lv_shift(pt, h));
 
 		if (!pt_valid(f, d))
 			continue;
@@ -909,7 +955,7 @@ static int dump_table(struct dump_state *s, uint64_t tpa, unsigned int h,
 		if (h == 0 || !pt_is_table(f, d))
 			ret = dump_leaf(s, iova, h);
 		else
-			ret = dump_table(s, pt_addr(f, pt->wc.granule_shift, d),
+			ret = dump_table(s, lv_table(pt, d),
 					 h - 1, iova);
 		if (ret)
 			return ret;
@@ -949,9 +995,13 @@ UIOMMU_API int uiommu_pgtable_dump(const struct uiommu_pgtable *pt, FILE *f)
 
 /* ------------------------------------------------------------ check */
 
+/*
+ * The checker allocates nothing (debug builds run it inside fail-Nth
+ * sweeps): a table linked twice shows as more reachable tables than
+ * accounted.
+ */
 struct check_state {
 	const struct uiommu_pgtable *pt;
-	uint8_t *seen;		/* per bookkeeping slot */
 	uint64_t tables;
 };
 
@@ -961,8 +1011,7 @@ static int check_table(struct check_state *c, uint64_t tpa, unsigned int h,
 	const struct uiommu_pgtable *pt = c->pt;
 	const struct uiommu_pt_walk_cfg *wc = &pt->wc;
 	enum uiommu_pt_format f = wc->format;
-	unsigned int i, n = 1u << pt_index_bits(wc, h), valid = 0;
-	size_t slot;
+	unsigned int i, n = 1u << lv_bits(pt, h), valid = 0;
 	const uint64_t *tbl;
 	int ret;
 
@@ -971,27 +1020,23 @@ static int check_table(struct check_state *c, uint64_t tpa, unsigned int h,
 		return uio_fail(-EUCLEAN, SUBSYS,
 				"check: table 0x%" PRIx64 " for iova 0x%" PRIx64
 				" outside the pool or misaligned", tpa, base);
-	slot = (size_t)((tpa - pt->pool_base) >> META_SHIFT);
-	if (c->seen[slot]++)
-		return uio_fail(-EUCLEAN, SUBSYS,
-				"check: table 0x%" PRIx64 " linked twice", tpa);
 	c->tables++;
 	tbl = tbl_host(pt, tpa);
 	for (i = 0; i < n; i++) {
-		uint64_t d = tbl[i], iova = base + ((uint64_t)i << pt_shift(wc, h));
-		uint64_t oa, sz = UINT64_C(1) << pt_shift(wc, h);
+		uint64_t d = tbl[i], iova = base + ((uint64_t)i << lv_shift(pt, h));
+		uint64_t oa, sz = UINT64_C(1) << lv_shift(pt, h);
 
 		if (!pt_valid(f, d))
 			continue;
 		valid++;
 		if (h > 0 && pt_is_table(f, d)) {
-			ret = check_table(c, pt_addr(f, wc->granule_shift, d),
+			ret = check_table(c, lv_table(pt, d),
 					  h - 1, iova);
 			if (ret)
 				return ret;
 			continue;
 		}
-		oa = pt_addr(f, wc->granule_shift, d);
+		oa = lv_table(pt, d);
 		if (!(pt->leaf_heights & (1u << h)) || (oa & (sz - 1)) ||
 		    (oa >> wc->oas) || (h == 0 && pt_is_arm(f) && !pt_is_table(f, d)))
 			return uio_fail(-EUCLEAN, SUBSYS,
@@ -1017,14 +1062,10 @@ UIOMMU_API int uiommu_pgtable_check(const struct uiommu_pgtable *pt)
 
 	if (!pt)
 		return uio_fail(-EINVAL, SUBSYS, "check: NULL table");
-	c.seen = uio_calloc(pt->nmeta, 1);
-	if (!c.seen)
-		return -ENOMEM;
 	ret = check_table(&c, pt->root, pt->wc.levels - 1u, 0);
 	if (!ret && c.tables != pt->nr_tables)
 		ret = uio_fail(-EUCLEAN, SUBSYS,
 			       "check: %" PRIu64 " tables reachable, %" PRIu64
 			       " accounted", c.tables, pt->nr_tables);
-	uio_free_array(c.seen, pt->nmeta, 1);
 	return ret;
 }

@@ -186,11 +186,10 @@ UIOMMU_API int uiommu_pt_walk_cfg_vtd_ss(struct uiommu_pt_walk_cfg *wc,
 
 /* ------------------------------------------------------------ the walk */
 
-static inline int walk_fault(struct uiommu_pt_fault *fault,
-			     enum uiommu_pt_format f,
-			     enum uiommu_pt_fault_type type, unsigned int h,
-			     uint64_t iova, uint32_t access, uint64_t entry_pa,
-			     uint64_t desc)
+static __attribute__((noinline, cold)) int
+walk_fault(struct uiommu_pt_fault *fault, enum uiommu_pt_format f,
+	   enum uiommu_pt_fault_type type, unsigned int h, uint64_t iova,
+	   uint32_t access, uint64_t entry_pa, uint64_t desc)
 {
 	fault->type = type;
 	fault->stage = f == UIOMMU_PT_ARM_S1 ? 1 : 2;
@@ -207,43 +206,94 @@ static inline int walk_fault(struct uiommu_pt_fault *fault,
 }
 
 /*
- * Read the descriptor at @addr: through @wc->fetch if set, then from RAM by
- * host pointer (one atomic 64-bit load) or, for anything else, as a bus
- * access.  0, or -EFAULT with @fault filled.
+ * The RAM region the last descriptor came from, so that the next levels
+ * (usually in the same region) skip the address-space lookup.  Lives for
+ * one walk: the region cannot go away under it any more than under a
+ * pointer from uiommu_phys_host_ptr().
  */
-static inline int fetch_desc(struct uiommu_physmem *pm,
-			     const struct uiommu_pt_walk_cfg *wc,
-			     enum uiommu_pt_format f, unsigned int h,
-			     uint64_t iova, uint32_t access, uint64_t addr,
-			     uint64_t *pa, uint64_t *d,
-			     struct uiommu_pt_fault *fault)
-{
-	const uint64_t *p;
+struct walk_win {
+	uint64_t base;
+	uint64_t span;		/* bytes - 8: last descriptor address - base */
+	const uint8_t *host;
+};
 
-	*pa = addr;
-	if (wc->fetch) {
-		memset(fault, 0, sizeof(*fault));
-		if (wc->fetch(wc->fetch_opaque, addr, pa, fault)) {
-			/* A stage-2 fault on a stage-1 table fetch. */
-			fault->stage = 2;
-			fault->fetch = true;
-			fault->access = access;
-			fault->iova = iova;
-			fault->ipa = addr;
-			if (fault->type == UIOMMU_PT_FAULT_NONE)
-				fault->type = UIOMMU_PT_FAULT_TRANSLATION;
-			trace_pgtable_walk_fault(iova,
-						 uiommu_pt_fault_name(fault->type),
-						 fault->level, 2);
+/*
+ * Slow path of fetch_desc(): find the host memory behind @pa and remember
+ * it for the next levels.  First the 2 MiB block around @pa (one cheap
+ * query; the tables of a walk usually sit close together in one page
+ * pool), else the whole RAM region.  MMIO or a hole is a bus access.
+ */
+static __attribute__((noinline)) int
+fetch_lookup(struct uiommu_physmem *pm, struct walk_win *win, uint64_t pa,
+	     uint64_t *d)
+{
+	const uint64_t block = UINT64_C(1) << 21;
+	struct uiommu_region_info info;
+	const uint8_t *host;
+
+	host = uiommu_phys_host_ptr(pm, pa & ~(block - 1), block);
+	if (host) {
+		win->base = pa & ~(block - 1);
+		win->span = block - 8;
+	} else {
+		if (uiommu_physmem_lookup(pm, pa, &info))
 			return -EFAULT;
-		}
+		if (info.kind != UIOMMU_REGION_RAM)
+			return uiommu_phys_ld(pm, pa, 8, d, NULL);
+		host = info.host;
+		win->base = info.base;
+		win->span = info.size - 8;
 	}
-	p = uiommu_phys_host_ptr(pm, *pa, sizeof(*d));
-	if (uio_likely(p)) {
-		*d = __atomic_load_n(p, __ATOMIC_ACQUIRE);
+	win->host = host;
+	*d = __atomic_load_n((const uint64_t *)(const void *)
+			     (host + (pa - win->base)), __ATOMIC_ACQUIRE);
+	return 0;
+}
+
+/* The @wc->fetch step of fetch_desc(), out of line: nesting is rare. */
+static __attribute__((noinline)) int
+fetch_nested(const struct uiommu_pt_walk_cfg *wc, uint64_t iova,
+	     uint32_t access, uint64_t addr, uint64_t *pa,
+	     struct uiommu_pt_fault *fault)
+{
+	memset(fault, 0, sizeof(*fault));
+	if (!wc->fetch(wc->fetch_opaque, addr, pa, fault))
+		return 0;
+	/* A stage-2 fault on a stage-1 table fetch. */
+	fault->stage = 2;
+	fault->fetch = true;
+	fault->access = access;
+	fault->iova = iova;
+	fault->ipa = addr;
+	if (fault->type == UIOMMU_PT_FAULT_NONE)
+		fault->type = UIOMMU_PT_FAULT_TRANSLATION;
+	trace_pgtable_walk_fault(iova, uiommu_pt_fault_name(fault->type),
+				 fault->level, 2);
+	return -EFAULT;
+}
+
+/*
+ * Read the descriptor at @addr: through @wc->fetch if set, then from RAM
+ * (one single-copy-atomic 64-bit load of the host memory behind it) or,
+ * for MMIO, as a bus access.  0, or -EFAULT with @fault filled.
+ */
+static inline __attribute__((always_inline)) int
+fetch_desc(struct uiommu_physmem *pm, const struct uiommu_pt_walk_cfg *wc,
+	   enum uiommu_pt_format f, unsigned int h, uint64_t iova,
+	   uint32_t access, uint64_t addr, struct walk_win *win, uint64_t *pa,
+	   uint64_t *d, struct uiommu_pt_fault *fault)
+{
+	*pa = addr;
+	if (uio_unlikely(wc->fetch != NULL) &&
+	    fetch_nested(wc, iova, access, addr, pa, fault))
+		return -EFAULT;
+	if (uio_likely(*pa - win->base <= win->span)) {
+		*d = __atomic_load_n((const uint64_t *)(const void *)
+				     (win->host + (*pa - win->base)),
+				     __ATOMIC_ACQUIRE);
 		return 0;
 	}
-	if (uiommu_phys_ld(pm, *pa, 8, d, NULL))
+	if (fetch_lookup(pm, win, *pa, d))
 		return walk_fault(fault, f, UIOMMU_PT_FAULT_EXT_ABORT, h, iova,
 				  access, *pa, 0);
 	return 0;
@@ -338,7 +388,12 @@ walk_generic(enum uiommu_pt_format f, struct uiommu_physmem *pm,
 	     struct uiommu_pt_fault *fault)
 {
 	unsigned int g = wc->granule_shift, h = wc->levels - 1u;
+	unsigned int bpl = g - 3u, shift = g + h * bpl;
+	/* Index mask of the level being looked up: the start level resolves
+	 * what is left of the input size, the others bpl bits. */
+	uint64_t imask = (UINT64_C(1) << (wc->ias - shift)) - 1;
 	uint64_t table = root & ~UINT64_C(7), tbl = 0, d, addr, pa, oa;
+	struct walk_win win = { .base = ~UINT64_C(0) };
 	enum uiommu_pt_fault_type ft;
 	uint32_t perm;
 
@@ -355,8 +410,8 @@ walk_generic(enum uiommu_pt_format f, struct uiommu_physmem *pm,
 		return walk_fault(fault, f, UIOMMU_PT_FAULT_ADDR_SIZE, h, iova,
 				  access, 0, 0);
 	for (;;) {
-		addr = table + 8u * pt_index(wc, h, iova);
-		if (fetch_desc(pm, wc, f, h, iova, access, addr, &pa, &d,
+		addr = table + 8u * ((iova >> shift) & imask);
+		if (fetch_desc(pm, wc, f, h, iova, access, addr, &win, &pa, &d,
 			       fault))
 			return -EFAULT;
 		if (!pt_valid(f, d))
@@ -373,11 +428,13 @@ walk_generic(enum uiommu_pt_format f, struct uiommu_physmem *pm,
 		else if (f == UIOMMU_PT_VTD_SS)
 			tbl &= d;
 		h--;
+		shift -= bpl;
+		imask = (UINT64_C(1) << bpl) - 1;
 	}
 	ft = leaf_check(f, wc, h, d);
 	if (ft != UIOMMU_PT_FAULT_NONE)
 		return walk_fault(fault, f, ft, h, iova, access, pa, d);
-	oa = pt_addr(f, pt_shift(wc, h), d);
+	oa = pt_addr(f, shift, d);
 	if (uio_unlikely(oa >> wc->oas))
 		return walk_fault(fault, f, UIOMMU_PT_FAULT_ADDR_SIZE, h, iova,
 				  access, pa, d);
@@ -389,7 +446,7 @@ walk_generic(enum uiommu_pt_format f, struct uiommu_physmem *pm,
 	if (access_needs(access) & ~perm)
 		return walk_fault(fault, f, UIOMMU_PT_FAULT_PERMISSION, h,
 				  iova, access, pa, d);
-	res->page_size = UINT64_C(1) << pt_shift(wc, h);
+	res->page_size = UINT64_C(1) << shift;
 	res->pa = oa | (iova & (res->page_size - 1));
 	res->level = pt_arch_level(f, h);
 	res->perm = perm;
@@ -424,7 +481,8 @@ UIOMMU_API int uiommu_pt_walk(struct uiommu_physmem *pm,
 			      struct uiommu_pt_walk_result *res,
 			      struct uiommu_pt_fault *fault)
 {
-	assert(pm && wc && res && fault);
+	if (uio_unlikely(!pm || !wc || !res || !fault))
+		return uio_fail(-EINVAL, SUBSYS, "walk: NULL argument");
 	assert(uio_pt_walk_cfg_check(wc) == 0);
 	switch (wc->format) {
 	case UIOMMU_PT_ARM_S1:
