@@ -8,5 +8,6 @@
 #include <uiommu/physmem.h>
 #include <uiommu/pgtable.h>
 #include <uiommu/gic.h>
+#include <uiommu/smmuv3.h>
 
 #endif /* UIOMMU_UIOMMU_H */

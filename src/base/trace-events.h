@@ -74,6 +74,43 @@ UIO_TRACE_EVENT(pgtable_walk_fault, (uint64_t iova, const char *type, int level,
 /* iommu core */
 
 /* hw: smmuv3 */
+UIO_TRACE_EVENT(smmuv3_mmio_read, (uint64_t off, unsigned int size, uint64_t val),
+		(off, size, val), "off=0x%" PRIx64 " size=%u val=0x%" PRIx64)
+UIO_TRACE_EVENT(smmuv3_mmio_write, (uint64_t off, unsigned int size, uint64_t val),
+		(off, size, val), "off=0x%" PRIx64 " size=%u val=0x%" PRIx64)
+UIO_TRACE_EVENT(smmuv3_gerror, (uint32_t gerror, uint32_t gerrorn),
+		(gerror, gerrorn), "gerror=0x%" PRIx32 " gerrorn=0x%" PRIx32)
+UIO_TRACE_EVENT(smmuv3_irq, (unsigned int irq, uint64_t addr, uint32_t data),
+		(irq, addr, data), "irq=%u msi_addr=0x%" PRIx64 " data=0x%" PRIx32)
+UIO_TRACE_EVENT(smmuv3_sync_msi, (uint64_t addr, uint32_t data), (addr, data),
+		"addr=0x%" PRIx64 " data=0x%" PRIx32)
+UIO_TRACE_EVENT(smmuv3_cmd, (uint32_t cons, unsigned int opcode, uint64_t c0,
+			     uint64_t c1, int cerr),
+		(cons, opcode, c0, c1, cerr),
+		"cons=0x%" PRIx32 " op=0x%02x cmd=0x%016" PRIx64 ":0x%016" PRIx64
+		" cerror=%d")
+UIO_TRACE_EVENT(smmuv3_event, (unsigned int type, uint32_t sid, uint64_t addr,
+			       uint32_t prod),
+		(type, sid, addr, prod),
+		"type=0x%02x sid=0x%" PRIx32 " addr=0x%" PRIx64 " prod=0x%" PRIx32)
+UIO_TRACE_EVENT(smmuv3_cfgi, (uint32_t first, uint32_t last, uint32_t ssid,
+			      uint64_t dropped),
+		(first, last, ssid, dropped),
+		"sid=0x%" PRIx32 "-0x%" PRIx32 " ssid=0x%" PRIx32 " dropped=%" PRIu64)
+UIO_TRACE_EVENT(smmuv3_tlbi, (unsigned int scope, unsigned int vmid,
+			      unsigned int asid, uint64_t addr, uint64_t dropped),
+		(scope, vmid, asid, addr, dropped),
+		"scope=%u vmid=0x%x asid=0x%x addr=0x%" PRIx64 " dropped=%" PRIu64)
+UIO_TRACE_EVENT(smmuv3_fault, (unsigned int event, uint32_t sid, uint64_t iova,
+			       unsigned int stage, int level),
+		(event, sid, iova, stage, level),
+		"event=0x%02x sid=0x%" PRIx32 " iova=0x%" PRIx64 " stage=%u level=%d")
+UIO_TRACE_EVENT(smmuv3_cfg_fill, (uint32_t sid, uint32_t sskey, unsigned int kind),
+		(sid, sskey, kind), "sid=0x%" PRIx32 " sskey=0x%" PRIx32 " kind=%u")
+UIO_TRACE_EVENT(smmuv3_tlb_fill, (uint32_t sid, uint64_t va, uint64_t pa,
+				  unsigned int shift),
+		(sid, va, pa, shift),
+		"sid=0x%" PRIx32 " va=0x%" PRIx64 " pa=0x%" PRIx64 " shift=%u")
 
 /* hw: gic its / v2m */
 UIO_TRACE_EVENT(gic_its_reg_write, (uint64_t its, uint64_t off, uint64_t val),
