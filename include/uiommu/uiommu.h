@@ -5,5 +5,7 @@
 
 #include <uiommu/base.h>
 #include <uiommu/physmem.h>
+#include <uiommu/iommu.h>
+#include <uiommu/iommu-driver.h>
 
 #endif /* UIOMMU_UIOMMU_H */
