@@ -4,6 +4,7 @@
 #define UIOMMU_UIOMMU_H
 
 #include <uiommu/base.h>
+#include <uiommu/iova.h>
 #include <uiommu/physmem.h>
 #include <uiommu/iommu.h>
 #include <uiommu/iommu-driver.h>

@@ -14,6 +14,25 @@ UIO_TRACE_EVENT(base_alloc_fail, (size_t size, size_t align), (size, align),
 		"size=0x%zx align=0x%zx")
 
 /* iova */
+UIO_TRACE_EVENT(iova_domain_create, (uint64_t start, uint64_t last, uint64_t granule),
+		(start, last, granule),
+		"start=0x%" PRIx64 " last=0x%" PRIx64 " granule=0x%" PRIx64)
+UIO_TRACE_EVENT(iova_domain_destroy, (uint64_t start, uint64_t last, uint64_t ranges),
+		(start, last, ranges),
+		"start=0x%" PRIx64 " last=0x%" PRIx64 " ranges_left=%" PRIu64)
+UIO_TRACE_EVENT(iova_alloc, (uint64_t size, uint64_t limit, uint64_t iova),
+		(size, limit, iova),
+		"size=0x%" PRIx64 " limit=0x%" PRIx64 " iova=0x%" PRIx64)
+UIO_TRACE_EVENT(iova_alloc_fail, (uint64_t size, uint64_t limit, int err),
+		(size, limit, err),
+		"size=0x%" PRIx64 " limit=0x%" PRIx64 " err=%d")
+UIO_TRACE_EVENT(iova_free, (uint64_t iova, int cached), (iova, cached),
+		"iova=0x%" PRIx64 " cached=%d")
+UIO_TRACE_EVENT(iova_reserve, (uint64_t first, uint64_t last), (first, last),
+		"first=0x%" PRIx64 " last=0x%" PRIx64)
+UIO_TRACE_EVENT(iova_cache_flush, (uint64_t ranges), (ranges),
+		"ranges=%" PRIu64)
+UIO_TRACE_EVENT(iova_hash_grow, (unsigned int bits), (bits), "bits=%u")
 
 /* physmem */
 

@@ -1,0 +1,676 @@
+// SPDX-License-Identifier: MIT
+/*
+ * IOVA allocator: per-thread magazine caches (Bonwick & Adams, 2001) and
+ * the lock-free index that lets free-by-address validate cheaply.
+ *
+ * Each thread that uses a cached domain gets a struct iova_tcache with, per
+ * size class (2^0 .. 2^cache_order granules), a loaded and a previous
+ * magazine of ranges.  Cached ranges stay allocated in the tree, in state
+ * CACHED.  The fast paths take no lock:
+ *   alloc: pop the loaded magazine, store state LIVE;
+ *   free:  find the node by pfn in the hash (chains through the nodes),
+ *          CAS its state (pfn|LIVE) -> (pfn|CACHED), push.
+ * The CAS is the validation: it only succeeds on the first address of a
+ * live allocation, once.  A miss in the lock-free lookup (never allocated,
+ * or a chain being rebuilt concurrently) falls back to the tree under its
+ * lock, which decides authoritatively.  Nodes are type-stable (pooled until
+ * the domain dies), so a stale pointer is harmless: its state matches no
+ * live pfn.
+ *
+ * Full and empty magazines are exchanged with the domain's depot under
+ * depot_lock.  When the tree has no space, the depot and the calling
+ * thread's magazines are flushed back to the tree and the request retried.
+ *
+ * Lifetimes: a thread finds its cache through a small TLS array keyed by
+ * the domain's id (never reused), so a slot left by a destroyed domain can
+ * never match again.  Caches belong to the domain: destroy frees all of
+ * them.  A thread that exits hands its magazines to the depot through a
+ * pthread key destructor.  Both happen under the registry lock, which also
+ * keeps the list of domains that still exist.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+
+#include "alloc.h"
+#include "bits.h"
+#include "iova-tree.h"
+#include "log.h"
+#include "trace.h"
+
+#define MAG_SIZE 62		/* 512-byte magazines */
+#define DEPOT_MAX_FULL 16	/* per class, beyond which magazines flush */
+#define DEPOT_MAX_EMPTY 8
+#define TSLOTS 4		/* domains a thread caches without eviction */
+#define HASH_MIN_BITS 4
+#define HASH_MAX_STEPS 32	/* lock-free chain walk bound */
+
+struct iova_magazine {
+	uint32_t n;
+	struct iova_magazine *next;	/* depot lists */
+	struct iova_node *e[MAG_SIZE];
+};
+
+struct iova_tcache {
+	struct iova_magazine *loaded[IOVA_NCLASS];
+	struct iova_magazine *prev[IOVA_NCLASS];
+	/* Written by the owner with relaxed atomics, read by stats. */
+	uint64_t count[IOVA_NCLASS];	/* ranges in loaded + prev */
+	uint64_t hits, misses;
+	struct iova_tcache *next;	/* dom->tcaches, under depot_lock */
+};
+
+struct tslot {
+	uint64_t id;
+	struct iova_tcache *tc;
+};
+
+static __thread struct tslot tls_slots[TSLOTS];
+static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
+static pthread_key_t tls_key;
+static bool tls_key_ok;
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct uiommu_iova_domain *reg_head;	/* under reg_lock */
+
+static inline void relaxed_add(uint64_t *p, int64_t v)
+{
+	__atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + (uint64_t)v,
+			 __ATOMIC_RELAXED);
+}
+
+static inline uint32_t mag_n(const struct iova_magazine *m)
+{
+	return m ? m->n : 0;
+}
+
+/* ---------------------------------------------------------------- hash */
+
+static inline size_t hash_idx(uint64_t pfn, unsigned int bits)
+{
+	return (size_t)((pfn * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - bits));
+}
+
+static size_t hash_bytes(unsigned int bits)
+{
+	return sizeof(struct iova_hash) +
+	       (sizeof(struct iova_node *) << bits);
+}
+
+static struct iova_hash *hash_new(unsigned int bits)
+{
+	struct iova_hash *h = uio_alloc_aligned(hash_bytes(bits), 64);
+
+	if (h)
+		h->bits = bits;
+	return h;
+}
+
+/* Lock-free: the node indexed at @pfn, or NULL (possibly falsely). */
+struct iova_node *uio_iova_hash_find(struct uiommu_iova_domain *dom,
+				     uint64_t pfn)
+{
+	struct iova_hash *h = __atomic_load_n(&dom->hash, __ATOMIC_ACQUIRE);
+	struct iova_node *n;
+	int steps;
+
+	n = __atomic_load_n(&h->b[hash_idx(pfn, h->bits)], __ATOMIC_ACQUIRE);
+	for (steps = 0; n && steps < HASH_MAX_STEPS; steps++) {
+		if (node_first(n) == pfn)
+			return n;
+		n = __atomic_load_n(&n->hnext, __ATOMIC_ACQUIRE);
+	}
+	return NULL;
+}
+
+static void hash_link(struct iova_hash *h, struct iova_node *n)
+{
+	struct iova_node **b = &h->b[hash_idx(node_first(n), h->bits)];
+
+	__atomic_store_n(&n->hnext, __atomic_load_n(b, __ATOMIC_RELAXED),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(b, n, __ATOMIC_RELEASE);
+}
+
+/* Double the buckets.  Readers of the old array may miss while chains are
+ * relinked and fall back to the tree; the old array stays until destroy
+ * (the retired arrays together are smaller than the current one). */
+static void hash_grow(struct uiommu_iova_domain *dom)
+{
+	struct iova_hash *old = dom->hash, *h = hash_new(old->bits + 1);
+	size_t i;
+
+	if (!h)
+		return;		/* longer chains, still correct */
+	for (i = 0; i < ((size_t)1 << old->bits); i++) {
+		struct iova_node *n = old->b[i], *next;
+
+		for (; n; n = next) {
+			next = __atomic_load_n(&n->hnext, __ATOMIC_RELAXED);
+			hash_link(h, n);
+		}
+	}
+	h->retired = old;
+	__atomic_store_n(&dom->hash, h, __ATOMIC_RELEASE);
+	trace_iova_hash_grow(h->bits);
+}
+
+void uio_iova_hash_insert(struct uiommu_iova_domain *dom, struct iova_node *n)
+{
+	uio_assert_held(&dom->tree_lock);
+	hash_link(dom->hash, n);
+	if (++dom->hcount > ((uint64_t)1 << dom->hash->bits))
+		hash_grow(dom);
+}
+
+void uio_iova_hash_remove(struct uiommu_iova_domain *dom, struct iova_node *n)
+{
+	struct iova_hash *h = dom->hash;
+	struct iova_node **pp = &h->b[hash_idx(node_first(n), h->bits)];
+
+	uio_assert_held(&dom->tree_lock);
+	while (*pp != n) {
+		assert(*pp);
+		pp = &(*pp)->hnext;
+	}
+	__atomic_store_n(pp, __atomic_load_n(&n->hnext, __ATOMIC_RELAXED),
+			 __ATOMIC_RELEASE);
+	dom->hcount--;
+}
+
+void uio_iova_hash_destroy(struct uiommu_iova_domain *dom)
+{
+	struct iova_hash *h, *next;
+
+	for (h = dom->hash; h; h = next) {
+		next = h->retired;
+		uio_free_aligned(h, hash_bytes(h->bits), 64);
+	}
+	dom->hash = NULL;
+}
+
+/* ------------------------------------------------------------ registry */
+
+static void tls_exit(void *arg);
+
+static void tls_key_init(void)
+{
+	tls_key_ok = pthread_key_create(&tls_key, tls_exit) == 0;
+}
+
+static struct uiommu_iova_domain *reg_find(uint64_t id)
+{
+	struct uiommu_iova_domain *d;
+
+	for (d = reg_head; d; d = d->reg_next)
+		if (d->id == id)
+			return d;
+	return NULL;
+}
+
+int uio_iova_cache_register(struct uiommu_iova_domain *dom)
+{
+	dom->hash = hash_new(HASH_MIN_BITS);
+	if (!dom->hash)
+		return -ENOMEM;
+	pthread_mutex_lock(&reg_lock);
+	dom->reg_next = reg_head;
+	reg_head = dom;
+	pthread_mutex_unlock(&reg_lock);
+	return 0;
+}
+
+static void mag_free(struct iova_magazine *m)
+{
+	uio_delete(m);
+}
+
+/* Put @m on a depot list; depot_lock held.  Returns @m if it was not
+ * taken (an empty one beyond the limit) so the caller frees it. */
+static struct iova_magazine *depot_put(struct iova_depot *d,
+				       struct iova_magazine *m)
+{
+	if (!m)
+		return NULL;
+	if (m->n) {
+		m->next = d->full;
+		d->full = m;
+		d->nfull++;
+		return NULL;
+	}
+	if (d->nempty >= DEPOT_MAX_EMPTY)
+		return m;
+	m->next = d->empty;
+	d->empty = m;
+	d->nempty++;
+	return NULL;
+}
+
+/* Detach @tc from @dom and give its magazines to the depot; reg_lock
+ * held, so @dom cannot be destroyed meanwhile. */
+static void tcache_retire(struct uiommu_iova_domain *dom,
+			  struct iova_tcache *tc)
+{
+	struct iova_tcache **pp;
+	struct iova_magazine *spill[2 * IOVA_NCLASS];
+	unsigned int c, nspill = 0, i;
+
+	uio_lock(&dom->depot_lock);
+	for (pp = &dom->tcaches; *pp != tc; pp = &(*pp)->next)
+		assert(*pp);
+	*pp = tc->next;
+	for (c = 0; c < IOVA_NCLASS; c++) {
+		struct iova_magazine *m;
+
+		m = depot_put(&dom->depot[c], tc->loaded[c]);
+		if (m)
+			spill[nspill++] = m;
+		m = depot_put(&dom->depot[c], tc->prev[c]);
+		if (m)
+			spill[nspill++] = m;
+	}
+	dom->retired_hits += tc->hits;
+	dom->retired_misses += tc->misses;
+	uio_unlock(&dom->depot_lock);
+	for (i = 0; i < nspill; i++)
+		mag_free(spill[i]);
+	uio_delete(tc);
+}
+
+/* Thread exit: return this thread's caches of live domains. */
+static void tls_exit(void *arg)
+{
+	struct tslot *slots = arg;
+	unsigned int i;
+
+	pthread_mutex_lock(&reg_lock);
+	for (i = 0; i < TSLOTS; i++) {
+		struct uiommu_iova_domain *dom;
+
+		if (!slots[i].id)
+			continue;
+		dom = reg_find(slots[i].id);
+		if (dom)
+			tcache_retire(dom, slots[i].tc);
+		slots[i].id = 0;
+		slots[i].tc = NULL;
+	}
+	pthread_mutex_unlock(&reg_lock);
+}
+
+static struct iova_tcache *tcache_attach(struct uiommu_iova_domain *dom,
+					 struct tslot *slot)
+{
+	struct iova_tcache *tc;
+
+	pthread_once(&tls_once, tls_key_init);
+	pthread_mutex_lock(&reg_lock);
+	if (slot->id) {
+		struct uiommu_iova_domain *old = reg_find(slot->id);
+
+		if (old)
+			tcache_retire(old, slot->tc);
+		slot->id = 0;
+		slot->tc = NULL;
+	}
+	tc = uio_new(struct iova_tcache);
+	if (tc) {
+		uio_lock(&dom->depot_lock);
+		tc->next = dom->tcaches;
+		dom->tcaches = tc;
+		uio_unlock(&dom->depot_lock);
+		slot->id = dom->id;
+		slot->tc = tc;
+		if (tls_key_ok)
+			pthread_setspecific(tls_key, tls_slots);
+	}
+	pthread_mutex_unlock(&reg_lock);
+	return tc;	/* NULL: this call goes uncached */
+}
+
+struct iova_tcache *uio_iova_tcache_get(struct uiommu_iova_domain *dom)
+{
+	struct tslot *slot = &tls_slots[dom->id & (TSLOTS - 1)];
+
+	if (uio_likely(slot->id == dom->id))
+		return slot->tc;
+	return tcache_attach(dom, slot);
+}
+
+/* This thread's cache of @dom if it has one; never attaches. */
+static struct iova_tcache *tcache_peek(struct uiommu_iova_domain *dom)
+{
+	struct tslot *slot = &tls_slots[dom->id & (TSLOTS - 1)];
+
+	return slot->id == dom->id ? slot->tc : NULL;
+}
+
+void uio_iova_cache_destroy(struct uiommu_iova_domain *dom)
+{
+	struct uiommu_iova_domain **pp;
+	struct iova_tcache *tc, *tnext;
+	struct iova_magazine *m, *mnext;
+	unsigned int c;
+
+	pthread_mutex_lock(&reg_lock);
+	for (pp = &reg_head; *pp != dom; pp = &(*pp)->reg_next)
+		assert(*pp);
+	*pp = dom->reg_next;
+	for (tc = dom->tcaches; tc; tc = tnext) {
+		tnext = tc->next;
+		for (c = 0; c < IOVA_NCLASS; c++) {
+			if (tc->loaded[c])
+				mag_free(tc->loaded[c]);
+			if (tc->prev[c])
+				mag_free(tc->prev[c]);
+		}
+		uio_delete(tc);
+	}
+	dom->tcaches = NULL;
+	pthread_mutex_unlock(&reg_lock);
+	for (c = 0; c < IOVA_NCLASS; c++) {
+		for (m = dom->depot[c].full; m; m = mnext) {
+			mnext = m->next;
+			mag_free(m);
+		}
+		for (m = dom->depot[c].empty; m; m = mnext) {
+			mnext = m->next;
+			mag_free(m);
+		}
+	}
+	uio_iova_hash_destroy(dom);
+}
+
+/* --------------------------------------------------------------- flush */
+
+/* Return the ranges of @m to the tree; tree_lock held. */
+static uint64_t mag_drain(struct uiommu_iova_domain *dom,
+			  struct iova_magazine *m)
+{
+	uint64_t n = 0;
+
+	for (; m && m->n; n++) {
+		struct iova_node *x = m->e[--m->n];
+
+		assert(node_st(x) == ST_CACHED);
+		uio_iova_tree_release(dom, x);
+	}
+	return n;
+}
+
+static void spill_empty(struct uiommu_iova_domain *dom, unsigned int c,
+			struct iova_magazine *list)
+{
+	struct iova_magazine *m, *next, *extra = NULL;
+
+	uio_lock(&dom->depot_lock);
+	for (m = list; m; m = next) {
+		next = m->next;
+		if (depot_put(&dom->depot[c], m)) {
+			m->next = extra;
+			extra = m;
+		}
+	}
+	uio_unlock(&dom->depot_lock);
+	for (m = extra; m; m = next) {
+		next = m->next;
+		mag_free(m);
+	}
+}
+
+void uio_iova_cache_flush_local(struct uiommu_iova_domain *dom)
+{
+	struct iova_magazine *full[IOVA_NCLASS];
+	struct iova_tcache *tc = tcache_peek(dom);
+	struct iova_magazine *m;
+	uint64_t ranges = 0;
+	unsigned int c;
+
+	uio_lock(&dom->depot_lock);
+	for (c = 0; c < IOVA_NCLASS; c++) {
+		full[c] = dom->depot[c].full;
+		dom->depot[c].full = NULL;
+		dom->depot[c].nfull = 0;
+	}
+	uio_unlock(&dom->depot_lock);
+
+	uio_lock(&dom->tree_lock);
+	for (c = 0; c < IOVA_NCLASS; c++) {
+		for (m = full[c]; m; m = m->next)
+			ranges += mag_drain(dom, m);
+		if (tc) {
+			ranges += mag_drain(dom, tc->loaded[c]);
+			ranges += mag_drain(dom, tc->prev[c]);
+			__atomic_store_n(&tc->count[c], 0, __ATOMIC_RELAXED);
+		}
+	}
+	uio_unlock(&dom->tree_lock);
+
+	for (c = 0; c < IOVA_NCLASS; c++)
+		if (full[c])
+			spill_empty(dom, c, full[c]);
+	if (ranges)
+		trace_iova_cache_flush(ranges);
+}
+
+/* --------------------------------------------------------------- alloc */
+
+static void set_count(struct iova_tcache *tc, unsigned int c)
+{
+	__atomic_store_n(&tc->count[c],
+			 (uint64_t)mag_n(tc->loaded[c]) + mag_n(tc->prev[c]),
+			 __ATOMIC_RELAXED);
+}
+
+/* Loaded magazine of class @c is empty: make a non-empty one loaded if the
+ * previous one or the depot has one. */
+static bool reload_full(struct uiommu_iova_domain *dom,
+			struct iova_tcache *tc, unsigned int c)
+{
+	struct iova_magazine *m, *spill = NULL;
+	struct iova_depot *d = &dom->depot[c];
+
+	if (mag_n(tc->prev[c])) {
+		m = tc->prev[c];
+		tc->prev[c] = tc->loaded[c];
+		tc->loaded[c] = m;
+		return true;
+	}
+	uio_lock(&dom->depot_lock);
+	m = d->full;
+	if (m) {
+		d->full = m->next;
+		d->nfull--;
+		spill = depot_put(d, tc->loaded[c]);
+		tc->loaded[c] = m;
+	}
+	uio_unlock(&dom->depot_lock);
+	if (spill)
+		mag_free(spill);
+	set_count(tc, c);
+	return m != NULL;
+}
+
+int uio_iova_cache_alloc(struct uiommu_iova_domain *dom, unsigned int order,
+			 uint64_t limit_pfn, uint64_t *pfn)
+{
+	struct iova_tcache *tc = uio_iova_tcache_get(dom);
+	struct iova_magazine *m;
+	struct iova_node *n;
+	int ret;
+
+	if (uio_unlikely(!tc))
+		goto miss;
+	m = tc->loaded[order];
+	if (uio_unlikely(!mag_n(m))) {
+		if (!reload_full(dom, tc, order))
+			goto miss;
+		m = tc->loaded[order];
+	}
+	n = m->e[m->n - 1];
+	if (uio_unlikely(n->last > limit_pfn))
+		goto miss;
+	m->n--;
+	relaxed_add(&tc->count[order], -1);
+	relaxed_add(&tc->hits, 1);
+	*pfn = node_first(n);
+	__atomic_store_n(&n->state, (*pfn << ST_SHIFT) | ST_LIVE,
+			 __ATOMIC_RELEASE);
+	return 0;
+
+miss:
+	if (tc)
+		relaxed_add(&tc->misses, 1);
+	ret = uio_iova_cache_tree_alloc(dom, order, limit_pfn, pfn);
+	if (ret == -ENOSPC) {
+		uio_iova_cache_flush_local(dom);
+		ret = uio_iova_cache_tree_alloc(dom, order, limit_pfn, pfn);
+	}
+	return ret;
+}
+
+/* ---------------------------------------------------------------- free */
+
+static struct iova_magazine *mag_get_empty(struct uiommu_iova_domain *dom,
+					   unsigned int c)
+{
+	struct iova_depot *d = &dom->depot[c];
+	struct iova_magazine *m;
+
+	uio_lock(&dom->depot_lock);
+	m = d->empty;
+	if (m) {
+		d->empty = m->next;
+		d->nempty--;
+	}
+	uio_unlock(&dom->depot_lock);
+	if (!m)
+		m = uio_new(struct iova_magazine);
+	return m;
+}
+
+/* Hand the full magazine @m to the depot, or drain it into the tree if
+ * the depot is full; @m comes back empty. */
+static void mag_retire_full(struct uiommu_iova_domain *dom, unsigned int c,
+			    struct iova_magazine **m)
+{
+	struct iova_depot *d = &dom->depot[c];
+	bool taken = false;
+
+	uio_lock(&dom->depot_lock);
+	if (d->nfull < DEPOT_MAX_FULL) {
+		depot_put(d, *m);
+		taken = true;
+	}
+	uio_unlock(&dom->depot_lock);
+	if (taken) {
+		*m = NULL;
+		return;
+	}
+	uio_lock(&dom->tree_lock);
+	mag_drain(dom, *m);
+	uio_unlock(&dom->tree_lock);
+}
+
+/* Loaded magazine of class @c is full or missing: make room. */
+static bool make_room(struct uiommu_iova_domain *dom, struct iova_tcache *tc,
+		      unsigned int c)
+{
+	struct iova_magazine *m;
+
+	if (tc->loaded[c] && tc->prev[c] && tc->prev[c]->n < MAG_SIZE) {
+		m = tc->prev[c];
+		tc->prev[c] = tc->loaded[c];
+		tc->loaded[c] = m;
+		return true;
+	}
+	if (tc->loaded[c]) {
+		/* Both full (or no previous): the previous goes to the
+		 * depot, loaded becomes previous. */
+		if (tc->prev[c])
+			mag_retire_full(dom, c, &tc->prev[c]);
+		if (!tc->prev[c]) {
+			tc->prev[c] = tc->loaded[c];
+			tc->loaded[c] = NULL;
+		} else {
+			m = tc->prev[c];	/* drained, empty */
+			tc->prev[c] = tc->loaded[c];
+			tc->loaded[c] = m;
+			set_count(tc, c);
+			return true;
+		}
+	}
+	tc->loaded[c] = mag_get_empty(dom, c);
+	set_count(tc, c);
+	return tc->loaded[c] != NULL;
+}
+
+/* 0 if the cache took @pfn, 1 if the caller must use the tree path. */
+int uio_iova_cache_free(struct uiommu_iova_domain *dom, uint64_t pfn)
+{
+	struct iova_node *n = uio_iova_hash_find(dom, pfn);
+	uint64_t live = (pfn << ST_SHIFT) | ST_LIVE;
+	struct iova_tcache *tc;
+	struct iova_magazine *m;
+	int c;
+
+	if (uio_unlikely(!n))
+		return 1;
+	tc = uio_iova_tcache_get(dom);
+	if (uio_unlikely(!tc))
+		return 1;
+	if (uio_unlikely(!__atomic_compare_exchange_n(
+			&n->state, &live, (pfn << ST_SHIFT) | ST_CACHED, false,
+			__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)))
+		return 1;
+	c = node_cache_class(dom, pfn, n->last - pfn + 1);
+	if (uio_unlikely(c < 0)) {
+		/* A stale hash hit on a node reused for another shape. */
+		__atomic_store_n(&n->state, live, __ATOMIC_RELEASE);
+		return 1;
+	}
+	m = tc->loaded[c];
+	if (uio_unlikely(!m || m->n == MAG_SIZE)) {
+		if (!make_room(dom, tc, (unsigned int)c)) {
+			uio_lock(&dom->tree_lock);
+			uio_iova_tree_release(dom, n);
+			uio_unlock(&dom->tree_lock);
+			return 0;
+		}
+		m = tc->loaded[c];
+	}
+	m->e[m->n++] = n;
+	relaxed_add(&tc->count[c], 1);
+	return 0;
+}
+
+/* --------------------------------------------------------------- stats */
+
+void uio_iova_cache_counts(struct uiommu_iova_domain *dom,
+			   struct uiommu_iova_stats *st)
+{
+	struct iova_tcache *tc;
+	struct iova_magazine *m;
+	unsigned int c;
+
+	uio_lock(&dom->depot_lock);
+	st->cache_hits = dom->retired_hits;
+	st->cache_misses = dom->retired_misses;
+	for (c = 0; c < IOVA_NCLASS; c++) {
+		for (m = dom->depot[c].full; m; m = m->next) {
+			st->cached_ranges += m->n;
+			st->cached_granules += (uint64_t)m->n << c;
+		}
+	}
+	for (tc = dom->tcaches; tc; tc = tc->next) {
+		st->cache_hits += __atomic_load_n(&tc->hits, __ATOMIC_RELAXED);
+		st->cache_misses +=
+			__atomic_load_n(&tc->misses, __ATOMIC_RELAXED);
+		for (c = 0; c < IOVA_NCLASS; c++) {
+			uint64_t k = __atomic_load_n(&tc->count[c],
+						     __ATOMIC_RELAXED);
+
+			st->cached_ranges += k;
+			st->cached_granules += k << c;
+		}
+	}
+	uio_unlock(&dom->depot_lock);
+}

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * IOVA allocator internals shared by iova.c (API, tree) and iova-cache.c
+ * (per-thread magazines, depot, lock-free free-by-address index).
+ *
+ * Units are granule frame numbers (pfn = address >> granule shift); every
+ * range is [first, last] inclusive.
+ */
+#ifndef UIO_IOVA_TREE_H
+#define UIO_IOVA_TREE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uiommu/iova.h>
+
+#include "lock.h"
+
+/* Node states, in the low two bits of node.state; the rest is the pfn. */
+enum {
+	ST_LIVE = 1,		/* held by a caller */
+	ST_CACHED = 2,		/* parked in a magazine (allocated in the tree) */
+	ST_RESERVED = 3,	/* reserved range or the top sentinel */
+};
+#define ST_SHIFT 2
+#define ST_MASK 3u
+#define ST_POOL (~UINT64_C(0))	/* a node in the free pool: matches no pfn */
+
+/* Granule counts and pfns fit in 53 bits (space <= 2^64, granule >= 4K). */
+#define W_LOW_BITS 53
+#define W_LOW_MASK ((UINT64_C(1) << W_LOW_BITS) - 1)
+#define W_HIGH_SHIFT 56
+
+/*
+ * One range of the tree: 64 bytes, one cache line.  The tree is an AVL
+ * tree keyed by first pfn and augmented, per subtree, with the largest gap,
+ * the largest size-aligned power-of-two block a gap can hold, and the set
+ * of gap size classes (fls of the gap length).  The gap of a node is the
+ * free run just below it; a sentinel node above the space owns the top gap.
+ *
+ * state is read without the lock by the cached free path (through the hash
+ * chain), so it and hnext are only accessed atomically.
+ */
+struct iova_node {
+	struct iova_node *left, *right;
+	uint64_t state;		/* (first << ST_SHIFT) | ST_* */
+	uint64_t gap_w;		/* [52:0] own gap, [63:56] subtree max order+1 */
+	uint64_t max_gap;	/* largest gap in the subtree */
+	uint64_t cls_w;		/* [52:0] subtree gap classes, [63:56] height */
+	uint64_t last;
+	struct iova_node *hnext; /* hash chain (cached domains only) */
+};
+
+/* Buckets of the pfn -> node index; old arrays are kept until destroy. */
+struct iova_hash {
+	struct iova_hash *retired;
+	unsigned int bits;
+	struct iova_node *b[];
+};
+
+struct iova_magazine;
+struct iova_tcache;
+
+/* Per size class depot of magazines, under depot_lock. */
+struct iova_depot {
+	struct iova_magazine *full;
+	struct iova_magazine *empty;
+	unsigned int nfull, nempty;
+};
+
+#define IOVA_NCLASS (UIOMMU_IOVA_CACHE_MAX_ORDER + 1)
+
+struct uiommu_iova_domain {
+	/* Read-mostly, used by the lock-free paths: one cache line. */
+	uint64_t id;			/* unique, never reused */
+	unsigned int shift;		/* log2(granule) */
+	unsigned int cache_order;	/* max cached order, or OFF */
+	bool cache_on;
+	uint64_t start_pfn, last_pfn;
+	struct iova_hash *hash;		/* atomic pointer */
+	struct uiommu_iova_config cfg;
+
+	/* The tree, its counters and the node pool, under tree_lock. */
+	struct uio_mutex tree_lock __attribute__((aligned(64)));
+	struct iova_node *root;
+	struct iova_node *pool;		/* free nodes, linked by left */
+	void *chunks;			/* node blocks, linked via first slot */
+	uint64_t hcount;		/* nodes in the hash */
+	uint64_t alloc_ranges, alloc_granules;	/* LIVE + CACHED */
+	uint64_t resv_ranges, resv_granules;
+
+	/* Caches, under depot_lock. */
+	struct uio_mutex depot_lock __attribute__((aligned(64)));
+	struct iova_depot depot[IOVA_NCLASS];
+	struct iova_tcache *tcaches;	/* threads' caches of this domain */
+	uint64_t retired_hits, retired_misses;
+
+	struct uiommu_iova_domain *reg_next; /* registry of cached domains */
+};
+
+static inline uint64_t node_first(const struct iova_node *n)
+{
+	return __atomic_load_n(&n->state, __ATOMIC_RELAXED) >> ST_SHIFT;
+}
+
+static inline unsigned int node_st(const struct iova_node *n)
+{
+	return (unsigned int)(__atomic_load_n(&n->state, __ATOMIC_RELAXED) &
+			      ST_MASK);
+}
+
+static inline uint64_t node_len(const struct iova_node *n)
+{
+	return n->last - node_first(n) + 1;
+}
+
+/* Cacheable: a power-of-two number of granules up to the cached order,
+ * aligned to its size (so it serves any request of its class). */
+static inline int node_cache_class(const struct uiommu_iova_domain *dom,
+				   uint64_t first, uint64_t len)
+{
+	unsigned int order;
+
+	if (!dom->cache_on || (len & (len - 1)) || (first & (len - 1)))
+		return -1;
+	order = (unsigned int)__builtin_ctzll(len);
+	return order <= dom->cache_order ? (int)order : -1;
+}
+
+/* iova.c: tree operations, all with tree_lock held. */
+int uio_iova_tree_alloc(struct uiommu_iova_domain *dom, uint64_t pages,
+			uint64_t limit_pfn, int align_order, bool best_fit,
+			struct iova_node **out);
+void uio_iova_tree_release(struct uiommu_iova_domain *dom,
+			   struct iova_node *n);
+/* Takes tree_lock: a size-aligned block of 2^@order granules. */
+int uio_iova_cache_tree_alloc(struct uiommu_iova_domain *dom,
+			      unsigned int order, uint64_t limit_pfn,
+			      uint64_t *pfn);
+
+/* iova-cache.c */
+struct iova_tcache *uio_iova_tcache_get(struct uiommu_iova_domain *dom);
+int uio_iova_cache_alloc(struct uiommu_iova_domain *dom, unsigned int order,
+			 uint64_t limit_pfn, uint64_t *pfn);
+int uio_iova_cache_free(struct uiommu_iova_domain *dom, uint64_t pfn);
+void uio_iova_cache_flush_local(struct uiommu_iova_domain *dom);
+void uio_iova_cache_counts(struct uiommu_iova_domain *dom,
+			   struct uiommu_iova_stats *st);
+int uio_iova_cache_register(struct uiommu_iova_domain *dom);
+void uio_iova_cache_destroy(struct uiommu_iova_domain *dom);
+void uio_iova_hash_insert(struct uiommu_iova_domain *dom,
+			  struct iova_node *n);
+void uio_iova_hash_remove(struct uiommu_iova_domain *dom,
+			  struct iova_node *n);
+struct iova_node *uio_iova_hash_find(struct uiommu_iova_domain *dom,
+				     uint64_t pfn);
+void uio_iova_hash_destroy(struct uiommu_iova_domain *dom);
+
+#endif /* UIO_IOVA_TREE_H */
