@@ -23,13 +23,13 @@
 
 int uio_dma_domain_init(struct uiommu_domain *dom)
 {
-	struct uiommu_iova_cfg cfg = {
+	struct uiommu_iova_config cfg = {
 		.start = dom->hw.aperture_start > dom->granule ?
 			 uio_align_up(dom->hw.aperture_start, dom->granule) :
 			 dom->granule,
 		.last = dom->hw.aperture_last,
 		.granule = dom->granule,
-		.cache_max_order = 6,
+		.cache_max_order = UIOMMU_IOVA_CACHE_OFF,
 	};
 
 	dom->flush_mode = UIOMMU_FLUSH_STRICT;

@@ -58,6 +58,17 @@ bool uio_msi_window(struct uiommu_domain *dom, uint64_t *start,
 	return false;
 }
 
+/*
+ * The window allocator works on a mirror image of the window: its top-down
+ * order then hands out the window's lowest page first, as Linux's MSI
+ * cookie does (one ITS, default window: doorbell page at 0x8000000).
+ * The mapping is its own inverse.
+ */
+static uint64_t win_mirror(const struct uiommu_domain *dom, uint64_t a)
+{
+	return dom->win_iovad_last + 1 - dom->granule - a;
+}
+
 /* IOVA for a new doorbell page in @dom. */
 static int msi_alloc_iova(struct uiommu_domain *dom,
 			  struct uiommu_device *dev, uint64_t doorbell_pa,
@@ -86,13 +97,16 @@ static int msi_alloc_iova(struct uiommu_domain *dom,
 				PRIx64, dom->id, doorbell_pa);
 	*in_window = true;
 	if (!dom->win_iovad) {
-		struct uiommu_iova_cfg cfg = {
-			.start = uio_align_up(ws, dom->granule),
-			.last = uio_align_up(wl + 1, dom->granule) - 1,
+		uint64_t first = uio_align_up(ws, dom->granule);
+		uint64_t last = uio_align_up(wl + 1, dom->granule) - 1;
+		struct uiommu_iova_config cfg = {
+			.start = 0,
+			.last = last - first,
 			.granule = dom->granule,
+			.cache_max_order = UIOMMU_IOVA_CACHE_OFF,
 		};
 
-		if (cfg.last < cfg.start)
+		if (last < first)
 			return uio_fail(-ENOSPC, IOMMU_SUBSYS,
 					"domain %u: MSI window [0x%" PRIx64
 					", 0x%" PRIx64 "] holds no 0x%" PRIx64
@@ -100,11 +114,14 @@ static int msi_alloc_iova(struct uiommu_domain *dom,
 		err = uiommu_iova_domain_create(&cfg, &dom->win_iovad);
 		if (err)
 			return err;
-		dom->win_iovad_start = cfg.start;
-		dom->win_iovad_last = cfg.last;
+		dom->win_iovad_start = first;
+		dom->win_iovad_last = last;
 	}
 	err = uiommu_iova_alloc(dom->win_iovad, dom->granule,
-				dom->win_iovad_last, 0, iova);
+				dom->win_iovad_last - dom->win_iovad_start, 0,
+				iova);
+	if (!err)
+		*iova = win_mirror(dom, *iova);
 	if (err == -ENOSPC)
 		uio_err(IOMMU_SUBSYS, "domain %u: MSI window [0x%" PRIx64
 			", 0x%" PRIx64 "] is full (%u doorbell pages)",
@@ -119,7 +136,7 @@ static void msi_free_iova(struct uiommu_domain *dom, uint64_t iova,
 	int err;
 
 	if (in_window) {
-		err = uiommu_iova_free(dom->win_iovad, iova);
+		err = uiommu_iova_free(dom->win_iovad, win_mirror(dom, iova));
 		if (!dom->nbindings) {
 			uiommu_iova_domain_destroy(dom->win_iovad);
 			dom->win_iovad = NULL;
