@@ -207,6 +207,13 @@ static struct uiommu_domain *unmanaged(struct uiommu_device *dev)
 	return dom;
 }
 
+/* Return @dev's group to its default domain and free @dom. */
+static void detach_free(struct uiommu_device *dev, struct uiommu_domain *dom)
+{
+	assert_int_equal(uiommu_group_detach(uiommu_device_group(dev)), 0);
+	assert_int_equal(uiommu_domain_free(dom), 0);
+}
+
 static uint64_t compose(struct uiommu_msi_vector *v, uint64_t pa)
 {
 	struct uiommu_msi_msg msg = { .address = pa, .data = 7 };
@@ -326,8 +333,7 @@ static void test_hw_msi_region_no_binding(void **state)
 	assert_int_equal(uiommu_map(dom, 0xfee00000, BUF_PA, 0x1000,
 				    UIOMMU_PROT_WRITE), -EINVAL);
 	uiommu_msi_release(v);
-	assert_int_equal(uiommu_group_detach(uiommu_device_group(dev)), 0);
-	assert_int_equal(uiommu_domain_free(dom), 0);
+	detach_free(dev, dom);
 	destroy_dev(dev);
 	world_fini(&w);
 }
@@ -466,8 +472,7 @@ static void test_map_unmap_and_reserved(void **state)
 	uiommu_domain_get_info(dom, &info);
 	assert_int_equal(info.mapped_bytes, 0);
 	assert_int_equal(uiommu_domain_check(dom), 0);
-	assert_int_equal(uiommu_group_detach(uiommu_device_group(dev)), 0);
-	assert_int_equal(uiommu_domain_free(dom), 0);
+	detach_free(dev, dom);
 	destroy_dev(dev);
 	world_fini(&w);
 }
@@ -496,8 +501,7 @@ static void test_attach_overlapping_mapping_fails(void **state)
 	assert_int_equal(uiommu_domain_set_msi_window(dom, 0xf0000000,
 						      0x10000), 0);
 	assert_int_equal(uiommu_group_attach(uiommu_device_group(dev), dom), 0);
-	assert_int_equal(uiommu_group_detach(uiommu_device_group(dev)), 0);
-	assert_int_equal(uiommu_domain_free(dom), 0);
+	detach_free(dev, dom);
 	destroy_dev(dev);
 	world_fini(&w);
 }
@@ -678,8 +682,7 @@ static void test_dma_direct_regions_and_identity(void **state)
 				    UIOMMU_PROT_READ), 0);
 	assert_int_equal(uiommu_map(u, 0x3e000000, BUF_PA, 0x1000,
 				    UIOMMU_PROT_READ), -EINVAL);
-	assert_int_equal(uiommu_group_detach(uiommu_device_group(dev)), 0);
-	assert_int_equal(uiommu_domain_free(u), 0);
+	detach_free(dev, u);
 	/* Back in the DMA domain the direct mapping is still there. */
 	assert_int_equal(uiommu_iova_to_phys(dom, 0x3e000000, &pa), 0);
 	destroy_dev(dev);
@@ -747,8 +750,7 @@ static void test_msi_its_unmanaged_default_window(void **state)
 	assert_int_equal(w.its_log.last_source, 8);
 	assert_int_equal(uiommu_device_destroy(dev), -EBUSY);
 	uiommu_msi_release(v);
-	assert_int_equal(uiommu_group_detach(uiommu_device_group(dev)), 0);
-	assert_int_equal(uiommu_domain_free(dom), 0);
+	detach_free(dev, dom);
 	destroy_dev(dev);
 	world_fini(&w);
 }
@@ -808,8 +810,7 @@ static void test_msi_refcount_to_zero_unmaps_and_invalidates(void **state)
 	assert_int_equal(wi.pages_used, 0);
 	assert_int_equal(uiommu_domain_check(dom), 0);
 	assert_int_equal(uiommu_group_detach(uiommu_device_group(d0)), 0);
-	assert_int_equal(uiommu_group_detach(uiommu_device_group(d1)), 0);
-	assert_int_equal(uiommu_domain_free(dom), 0);
+	detach_free(d1, dom);
 	destroy_dev(d0);
 	destroy_dev(d1);
 	world_fini(&w);
@@ -875,8 +876,7 @@ static void test_msi_window_exhaustion_and_explicit_window(void **state)
 	uiommu_msi_release(v[0]);
 	uiommu_msi_release(v[1]);
 	assert_int_equal(uiommu_domain_check(dom), 0);
-	assert_int_equal(uiommu_group_detach(uiommu_device_group(dev)), 0);
-	assert_int_equal(uiommu_domain_free(dom), 0);
+	detach_free(dev, dom);
 	destroy_dev(dev);
 	world_fini(&w);
 }
@@ -1058,8 +1058,7 @@ static void test_exposure_report_64k_over_v2m(void **state)
 		"  iova 0x0000000008000fcc pa 0x0000000008020fcc size 0x4      doorbell-frame v2m0 MSI_IIDR (gicv2m@8020000)\n");
 	assert_int_equal(need, strlen(buf));
 	uiommu_msi_release(v);
-	assert_int_equal(uiommu_group_detach(uiommu_device_group(dev)), 0);
-	assert_int_equal(uiommu_domain_free(dom), 0);
+	detach_free(dev, dom);
 	destroy_dev(dev);
 	world_fini(&w);
 
@@ -1095,8 +1094,7 @@ static void test_exposure_report_64k_over_v2m(void **state)
 		assert_int_equal(w.v2m_log.last_val, 77);
 	}
 	uiommu_msi_release(v);
-	assert_int_equal(uiommu_group_detach(uiommu_device_group(dev)), 0);
-	assert_int_equal(uiommu_domain_free(dom), 0);
+	detach_free(dev, dom);
 	destroy_dev(dev);
 	world_fini(&w);
 }

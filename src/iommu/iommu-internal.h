@@ -130,7 +130,8 @@ struct uiommu_domain {
 	uint64_t mapped_bytes;
 
 	struct uiommu_group **groups;
-	unsigned int ngroups, groups_cap;
+	unsigned int ngroups;
+	size_t groups_cap;
 	struct uiommu_group *default_of;	/* group owning it as default */
 
 	/* MSI window and doorbell bindings. */
@@ -154,6 +155,8 @@ struct uiommu_domain {
 };
 
 /* resv.c */
+int uio_array_grow(void **arr, size_t *cap, size_t used, size_t need,
+		   size_t elem, size_t first_cap);
 void uio_resv_list_init(struct uiommu_resv_list *l);
 void uio_resv_list_free(struct uiommu_resv_list *l);
 int uio_resv_list_insert(struct uiommu_resv_list *l,

@@ -230,25 +230,9 @@ bool uio_domain_ext_is(struct uiommu_domain *dom, uint64_t first,
 /* Make room for @extra more extents, so that later steps cannot fail. */
 int uio_domain_ext_reserve(struct uiommu_domain *dom, size_t extra)
 {
-	struct map_extent *e;
-	size_t cap;
-
 	uio_assert_held(&dom->lock);
-	if (dom->next + extra <= dom->ext_cap)
-		return 0;
-	cap = dom->ext_cap ? dom->ext_cap * 2 : 16;
-	while (cap < dom->next + extra)
-		cap *= 2;
-	e = uio_calloc(cap, sizeof(*e));
-	if (!e)
-		return -ENOMEM;
-	if (dom->next)
-		memcpy(e, dom->ext, dom->next * sizeof(*e));
-	if (dom->ext)
-		uio_free_array(dom->ext, dom->ext_cap, sizeof(*e));
-	dom->ext = e;
-	dom->ext_cap = cap;
-	return 0;
+	return uio_array_grow((void **)&dom->ext, &dom->ext_cap, dom->next,
+			      dom->next + extra, sizeof(*dom->ext), 16);
 }
 
 /* Record [@first, @last], which overlaps nothing; room was reserved. */
@@ -1034,23 +1018,10 @@ static void domain_undo_direct(struct uiommu_domain *dom,
 
 static int domain_groups_reserve(struct uiommu_domain *dom)
 {
-	struct uiommu_group **g;
-	unsigned int cap;
-
 	uio_assert_held(&dom->lock);
-	if (dom->ngroups < dom->groups_cap)
-		return 0;
-	cap = dom->groups_cap ? dom->groups_cap * 2 : 2;
-	g = uio_calloc(cap, sizeof(*g));
-	if (!g)
-		return -ENOMEM;
-	if (dom->ngroups)
-		memcpy(g, dom->groups, dom->ngroups * sizeof(*g));
-	if (dom->groups)
-		uio_free_array(dom->groups, dom->groups_cap, sizeof(*g));
-	dom->groups = g;
-	dom->groups_cap = cap;
-	return 0;
+	return uio_array_grow((void **)&dom->groups, &dom->groups_cap,
+			      dom->ngroups, dom->ngroups + 1,
+			      sizeof(*dom->groups), 2);
 }
 
 static void domain_remove_group(struct uiommu_domain *dom,

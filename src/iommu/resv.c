@@ -59,26 +59,38 @@ void uio_resv_list_free(struct uiommu_resv_list *l)
 	uio_resv_list_init(l);
 }
 
+/*
+ * Grow the array *@arr of *@cap elements of @elem bytes, @used of them in
+ * use, to hold at least @need: doubling, starting at @first_cap.  On
+ * failure the array is unchanged.
+ */
+int uio_array_grow(void **arr, size_t *cap, size_t used, size_t need,
+		   size_t elem, size_t first_cap)
+{
+	size_t ncap;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : first_cap;
+	while (ncap < need)
+		ncap *= 2;
+	p = uio_calloc(ncap, elem);
+	if (!p)
+		return -ENOMEM;
+	if (used)
+		memcpy(p, *arr, used * elem);
+	if (*arr)
+		uio_free_array(*arr, *cap, elem);
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
 static int resv_list_grow(struct uiommu_resv_list *l, size_t need)
 {
-	struct uiommu_resv_region *r;
-	size_t cap;
-
-	if (need <= l->cap)
-		return 0;
-	cap = l->cap ? l->cap * 2 : 4;
-	while (cap < need)
-		cap *= 2;
-	r = uio_calloc(cap, sizeof(*r));
-	if (!r)
-		return -ENOMEM;
-	if (l->n)
-		memcpy(r, l->r, l->n * sizeof(*r));
-	if (l->r)
-		uio_free_array(l->r, l->cap, sizeof(*l->r));
-	l->r = r;
-	l->cap = cap;
-	return 0;
+	return uio_array_grow((void **)&l->r, &l->cap, l->n, need,
+			      sizeof(*l->r), 4);
 }
 
 /* Same type and overlapping or adjacent (inclusive ends, no overflow). */
