@@ -359,7 +359,7 @@ static int record_fault(void *opaque, struct uiommu_domain *dom,
 static void test_group_devices_follow_domain(void **state)
 {
 	struct world_cfg c = { .pci_groups = true };
-	struct uiommu_device *f0, *f1, *other;
+	struct uiommu_device *f0, *f1, *other, *al2 = NULL;
 	struct uiommu_domain *dom;
 	struct fault_rec fr = { 0 };
 	struct world w;
@@ -371,6 +371,26 @@ static void test_group_devices_follow_domain(void **state)
 	f0 = make_pci_dev(&w, "0000:00:02.0", 0x10, false);
 	f1 = make_pci_dev(&w, "0000:00:02.1", 0x11, false);
 	other = make_pci_dev(&w, "0000:00:03.0", 0x18, true);
+	{
+		/* A bridge-like alias of 0x18: same group as 0000:00:03.0. */
+		uint32_t sid = 0x20;
+		uint16_t alias = 0x18;
+		struct uiommu_device_desc d = {
+			.name = "0000:00:04.0", .ids = &sid, .nids = 1,
+			.pci = true, .pci_rid = 0x20, .pci_acs = true,
+			.pci_aliases = &alias, .npci_aliases = 1,
+		};
+		struct uiommu_device *al;
+
+		assert_int_equal(uiommu_device_create(w.iommu, &d, &al), 0);
+		assert_ptr_equal(uiommu_device_group(al),
+				 uiommu_device_group(other));
+		/* Its ID is taken now. */
+		d.name = "dup";
+		d.npci_aliases = 0;
+		assert_int_equal(uiommu_device_create(w.iommu, &d, &al2), -EEXIST);
+		destroy_dev(al);
+	}
 	assert_ptr_equal(uiommu_device_group(f0), uiommu_device_group(f1));
 	assert_ptr_not_equal(uiommu_device_group(f0),
 			     uiommu_device_group(other));

@@ -648,7 +648,7 @@ UIOMMU_API int uiommu_unmap(struct uiommu_domain *dom, uint64_t iova,
 			    uint64_t size, uint64_t *unmapped)
 {
 	struct uiommu_iotlb_gather g;
-	uint64_t last, total = 0;
+	uint64_t last, done_last = 0, total = 0;
 	size_t i;
 	int err;
 
@@ -676,10 +676,12 @@ UIOMMU_API int uiommu_unmap(struct uiommu_domain *dom, uint64_t iova,
 			break;
 		}
 		total += hi - lo + 1;
+		done_last = hi;
 	}
 	uio_domain_iotlb_sync(dom, &g);
+	/* Forget what was unmapped, up to a piece the driver refused. */
 	if (total)
-		uio_domain_ext_remove(dom, iova, err ? iova + total - 1 : last);
+		uio_domain_ext_remove(dom, iova, done_last);
 	debug_check_domain(dom);
 out_unlock:
 	uio_unlock(&dom->lock);
@@ -1342,6 +1344,9 @@ static int device_alloc(struct uiommu_iommu *iommu,
 	return 0;
 }
 
+static struct uiommu_device *device_find_locked(struct uiommu_iommu *iommu,
+						uint32_t id);
+
 static int check_ids_free(struct uiommu_iommu *iommu,
 			  const struct uiommu_device *dev)
 {
@@ -1349,7 +1354,7 @@ static int check_ids_free(struct uiommu_iommu *iommu,
 
 	uio_assert_held(&core_lock);
 	for (i = 0; i < dev->nids; i++) {
-		struct uiommu_device *o = uiommu_device_find(iommu,
+		struct uiommu_device *o = device_find_locked(iommu,
 							     dev->ids[i]);
 
 		if (o)
@@ -1360,18 +1365,29 @@ static int check_ids_free(struct uiommu_iommu *iommu,
 	return 0;
 }
 
-UIOMMU_API struct uiommu_device *uiommu_device_find(struct uiommu_iommu *iommu,
-						    uint32_t id)
+static struct uiommu_device *device_find_locked(struct uiommu_iommu *iommu,
+						uint32_t id)
 {
 	struct uiommu_device *dev;
 	unsigned int i;
 
-	/* The registry is stable while core_lock or a device of it is held. */
+	uio_assert_held(&core_lock);
 	for (dev = iommu->devices; dev; dev = dev->iommu_next)
 		for (i = 0; i < dev->nids; i++)
 			if (dev->ids[i] == id)
 				return dev;
 	return NULL;
+}
+
+UIOMMU_API struct uiommu_device *uiommu_device_find(struct uiommu_iommu *iommu,
+						    uint32_t id)
+{
+	struct uiommu_device *dev;
+
+	uio_lock(&core_lock);
+	dev = device_find_locked(iommu, id);
+	uio_unlock(&core_lock);
+	return dev;
 }
 
 /*
