@@ -162,12 +162,14 @@ int uio_msi_bind(struct uiommu_domain *dom, struct uiommu_device *dev,
 	if (dom->type != UIOMMU_DOMAIN_DMA &&
 	    dom->type != UIOMMU_DOMAIN_UNMANAGED)
 		return 0;	/* untranslated (identity) or all blocked */
-	if (uio_domain_resv_find(dom, UIOMMU_RESV_MSI, doorbell_pa))
-		return 0;	/* a hardware MSI window bypasses translation */
+	/* Reuse first: the common case, and a bound page is never one that a
+	 * hardware window covers, so the region scan below is skipped. */
 	page = uio_align_down(doorbell_pa, dom->granule);
 	for (b = dom->bindings; b; b = b->next)
 		if (b->pa_page == page)
 			goto found;
+	if (uio_domain_resv_find(dom, UIOMMU_RESV_MSI, doorbell_pa))
+		return 0;	/* a hardware MSI window bypasses translation */
 	b = uio_new(struct msi_binding);
 	if (!b)
 		return -ENOMEM;
