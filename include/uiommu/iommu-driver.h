@@ -190,7 +190,14 @@ uiommu_iommu_register(const struct uiommu_iommu_desc *desc,
 UIOMMU_API UIOMMU_MUST_CHECK int
 uiommu_iommu_unregister(struct uiommu_iommu *iommu);
 
+/**
+ * uiommu_iommu_driver_data() - the @driver_data given at registration
+ */
 UIOMMU_API void *uiommu_iommu_driver_data(const struct uiommu_iommu *iommu);
+
+/**
+ * uiommu_iommu_name() - the instance's name (lives as long as it)
+ */
 UIOMMU_API const char *uiommu_iommu_name(const struct uiommu_iommu *iommu);
 
 /* ---------------------------------------------------------- MSI controllers */
@@ -293,11 +300,28 @@ uiommu_device_create(struct uiommu_iommu *iommu,
 UIOMMU_API UIOMMU_MUST_CHECK int
 uiommu_device_destroy(struct uiommu_device *dev);
 
+/**
+ * uiommu_device_ids() - the IDs the IOMMU sees for @dev
+ * @nids: receives their number
+ * Return: the array (lives as long as the device).
+ */
 UIOMMU_API const uint32_t *uiommu_device_ids(const struct uiommu_device *dev,
 					     unsigned int *nids);
+
+/**
+ * uiommu_device_iommu() - the translating instance, or NULL for none
+ */
 UIOMMU_API struct uiommu_iommu *
 uiommu_device_iommu(const struct uiommu_device *dev);
+
+/**
+ * uiommu_device_driver_data() - the IOMMU driver's per-device pointer
+ */
 UIOMMU_API void *uiommu_device_driver_data(const struct uiommu_device *dev);
+
+/**
+ * uiommu_device_set_driver_data() - set it (from probe_device)
+ */
 UIOMMU_API void uiommu_device_set_driver_data(struct uiommu_device *dev,
 					      void *data);
 
@@ -354,7 +378,14 @@ uiommu_resv_list_add(struct uiommu_resv_list *list, uint64_t start,
 
 /* ------------------------------------------------------------------ domains */
 
+/**
+ * uiommu_domain_driver_data() - the @priv the driver's domain_alloc set
+ */
 UIOMMU_API void *uiommu_domain_driver_data(const struct uiommu_domain *dom);
+
+/**
+ * uiommu_domain_type() - the domain's type
+ */
 UIOMMU_API enum uiommu_domain_type
 uiommu_domain_type(const struct uiommu_domain *dom);
 
@@ -370,8 +401,9 @@ uiommu_domain_type(const struct uiommu_domain *dom);
  * Return: the handler's return value; -ENOENT if no handler is installed
  * (the fault is logged).
  */
-UIOMMU_API int uiommu_report_fault(struct uiommu_domain *dom,
-				   const struct uiommu_fault *fault);
+UIOMMU_API UIOMMU_MUST_CHECK int
+uiommu_report_fault(struct uiommu_domain *dom,
+		    const struct uiommu_fault *fault);
 
 /* --------------------------------------------------------------- MSI layer */
 

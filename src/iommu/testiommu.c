@@ -492,8 +492,9 @@ static int ti_fault(struct uio_testiommu *ti, struct ti_domain *d,
 	uio_lock(&ti->lock);
 	ti->st.faults++;
 	uio_unlock(&ti->lock);
-	if (d)
-		(void)uiommu_report_fault(d->core, &f);
+	/* Unhandled faults are logged by the core; the access fails anyway. */
+	if (d && uiommu_report_fault(d->core, &f))
+		uio_debug(TI_SUBSYS, "fault at 0x%" PRIx64 " not handled", iova);
 	return -EFAULT;
 }
 
