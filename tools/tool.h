@@ -9,5 +9,6 @@ struct tool_cmd {
 };
 
 int cmd_help(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 
 #endif /* UIOMMU_TOOL_H */

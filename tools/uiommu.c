@@ -11,6 +11,7 @@
 #include "tool.h"
 
 static const struct tool_cmd commands[] = {
+	{ "demo", "IOVA allocator demo: a 48-bit DMA domain with MSI and PCI windows", cmd_demo },
 	{ "help", "show this help", cmd_help },
 };
 

@@ -40,7 +40,6 @@
 #define MAG_SIZE 62		/* 512-byte magazines */
 #define DEPOT_MAX_FULL 16	/* per class, beyond which magazines flush */
 #define DEPOT_MAX_EMPTY 8
-#define TSLOTS 4		/* domains a thread caches without eviction */
 #define HASH_MIN_BITS 4
 #define HASH_MAX_STEPS 32	/* lock-free chain walk bound */
 
@@ -59,12 +58,8 @@ struct iova_tcache {
 	struct iova_tcache *next;	/* dom->tcaches, under depot_lock */
 };
 
-struct tslot {
-	uint64_t id;
-	struct iova_tcache *tc;
-};
-
-static __thread struct tslot tls_slots[TSLOTS];
+__thread struct iova_tslot uio_iova_tls[IOVA_TSLOTS]
+	__attribute__((tls_model("initial-exec")));
 static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
 static pthread_key_t tls_key;
 static bool tls_key_ok;
@@ -278,11 +273,11 @@ static void tcache_retire(struct uiommu_iova_domain *dom,
 /* Thread exit: return this thread's caches of live domains. */
 static void tls_exit(void *arg)
 {
-	struct tslot *slots = arg;
+	struct iova_tslot *slots = arg;
 	unsigned int i;
 
 	pthread_mutex_lock(&reg_lock);
-	for (i = 0; i < TSLOTS; i++) {
+	for (i = 0; i < IOVA_TSLOTS; i++) {
 		struct uiommu_iova_domain *dom;
 
 		if (!slots[i].id)
@@ -296,8 +291,8 @@ static void tls_exit(void *arg)
 	pthread_mutex_unlock(&reg_lock);
 }
 
-static struct iova_tcache *tcache_attach(struct uiommu_iova_domain *dom,
-					 struct tslot *slot)
+struct iova_tcache *uio_iova_tcache_attach(struct uiommu_iova_domain *dom,
+					   struct iova_tslot *slot)
 {
 	struct iova_tcache *tc;
 
@@ -320,25 +315,16 @@ static struct iova_tcache *tcache_attach(struct uiommu_iova_domain *dom,
 		slot->id = dom->id;
 		slot->tc = tc;
 		if (tls_key_ok)
-			pthread_setspecific(tls_key, tls_slots);
+			pthread_setspecific(tls_key, uio_iova_tls);
 	}
 	pthread_mutex_unlock(&reg_lock);
 	return tc;	/* NULL: this call goes uncached */
 }
 
-struct iova_tcache *uio_iova_tcache_get(struct uiommu_iova_domain *dom)
-{
-	struct tslot *slot = &tls_slots[dom->id & (TSLOTS - 1)];
-
-	if (uio_likely(slot->id == dom->id))
-		return slot->tc;
-	return tcache_attach(dom, slot);
-}
-
 /* This thread's cache of @dom if it has one; never attaches. */
 static struct iova_tcache *tcache_peek(struct uiommu_iova_domain *dom)
 {
-	struct tslot *slot = &tls_slots[dom->id & (TSLOTS - 1)];
+	struct iova_tslot *slot = &uio_iova_tls[dom->id & (IOVA_TSLOTS - 1)];
 
 	return slot->id == dom->id ? slot->tc : NULL;
 }

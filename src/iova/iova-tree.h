@@ -139,7 +139,30 @@ int uio_iova_cache_tree_alloc(struct uiommu_iova_domain *dom,
 			      uint64_t *pfn);
 
 /* iova-cache.c */
-struct iova_tcache *uio_iova_tcache_get(struct uiommu_iova_domain *dom);
+
+/* A thread's caches, found by domain id (ids are never reused, so a slot
+ * left by a destroyed domain never matches again). */
+#define IOVA_TSLOTS 4
+struct iova_tslot {
+	uint64_t id;
+	struct iova_tcache *tc;
+};
+/* initial-exec: the fast path reads it without a __tls_get_addr call. */
+extern __thread struct iova_tslot uio_iova_tls[IOVA_TSLOTS]
+	__attribute__((tls_model("initial-exec")));
+struct iova_tcache *uio_iova_tcache_attach(struct uiommu_iova_domain *dom,
+					   struct iova_tslot *slot);
+
+/* This thread's cache of @dom, created on first use; NULL if that failed. */
+static inline struct iova_tcache *
+uio_iova_tcache_get(struct uiommu_iova_domain *dom)
+{
+	struct iova_tslot *slot = &uio_iova_tls[dom->id & (IOVA_TSLOTS - 1)];
+
+	if (__builtin_expect(slot->id == dom->id, 1))
+		return slot->tc;
+	return uio_iova_tcache_attach(dom, slot);
+}
 int uio_iova_cache_alloc(struct uiommu_iova_domain *dom, unsigned int order,
 			 uint64_t limit_pfn, uint64_t *pfn);
 int uio_iova_cache_free(struct uiommu_iova_domain *dom, uint64_t pfn);

@@ -472,8 +472,11 @@ int uio_iova_tree_alloc(struct uiommu_iova_domain *dom, uint64_t pages,
 	x = pool_get(dom);
 	if (!x)
 		return -ENOMEM;
-	if (!fit_in(gap_base(g), top, pages, align_order, &start))
-		assert(0);
+	if (!fit_in(gap_base(g), top, pages, align_order, &start)) {
+		assert(0);	/* choose_gap() checked it */
+		pool_put(dom, x);
+		return -ENOSPC;
+	}
 	x->last = start + pages - 1;
 	__atomic_store_n(&x->state, (start << ST_SHIFT) | ST_LIVE,
 			 __ATOMIC_RELAXED);

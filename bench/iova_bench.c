@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: MIT
+/*
+ * iova_bench: the IOVA allocator's benchmark.  One JSON object per line:
+ *   {"bench":"iova","case":NAME,"threads":T,"live":N,"ns_per_op":X,"p99_ns":Y}
+ * One op is one allocate plus one free (near_full_32bit "nofit": one failed
+ * request).  ns_per_op is wall-clock time over the ops of all threads
+ * together.  p99_ns is the 99th percentile of per-op latency: timed op by
+ * op for the tree cases, and as the mean of batches of BATCH ops for the
+ * cached cases (a clock read costs more than a cached op).
+ *
+ * Usage: iova_bench [--quick] [CASE...]   (cases: tree_random cached mixed
+ * remote_free near_full_32bit; default all)
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <uiommu/iova.h>
+
+#define K4 0x1000ull
+#define M32 0xffffffffull
+#define M48 0xffffffffffffull
+#define BATCH 256
+#define NSIZES 4096
+
+static int quick;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rnd(void)
+{
+	uint64_t x = rng_state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	rng_state = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
+static void die(const char *what, int err)
+{
+	fprintf(stderr, "iova_bench: %s: %s\n", what, uiommu_strerror(err));
+	exit(1);
+}
+
+static struct uiommu_iova_domain *mkdom(uint64_t last, unsigned int cache)
+{
+	struct uiommu_iova_config cfg = { 0, last, K4, cache };
+	struct uiommu_iova_domain *d;
+	int ret = uiommu_iova_domain_create(&cfg, &d);
+
+	if (ret)
+		die("create", ret);
+	return d;
+}
+
+static uint64_t xalloc(struct uiommu_iova_domain *d, uint64_t pages,
+		       uint64_t limit)
+{
+	uint64_t iova;
+	int ret = uiommu_iova_alloc(d, pages * K4, limit, 0, &iova);
+
+	if (ret)
+		die("alloc", ret);
+	return iova;
+}
+
+static void xfree(struct uiommu_iova_domain *d, uint64_t iova)
+{
+	int ret = uiommu_iova_free(d, iova);
+
+	if (ret)
+		die("free", ret);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double p99(uint64_t *lat, size_t n)
+{
+	if (!n)
+		return 0;
+	qsort(lat, n, sizeof(*lat), cmp_u64);
+	return (double)lat[(n * 99) / 100];
+}
+
+static void report(const char *name, int threads, uint64_t live, double ns,
+		   double p99ns, const char *extra)
+{
+	printf("{\"bench\":\"iova\",\"case\":\"%s\",\"threads\":%d,\"live\":%" PRIu64
+	       ",\"ns_per_op\":%.1f,\"p99_ns\":%.1f%s}\n",
+	       name, threads, live, ns, p99ns, extra ? extra : "");
+	fflush(stdout);
+}
+
+/* ---------------------------------------------------------- tree_random */
+
+static void bench_tree_random(uint64_t live)
+{
+	struct uiommu_iova_domain *d = mkdom(M48, UIOMMU_IOVA_CACHE_OFF);
+	uint64_t *addr = malloc(live * sizeof(*addr));
+	size_t ops = quick ? 20000 : (live >= 1000000 ? 300000 : 200000);
+	uint64_t *lat = malloc(ops * sizeof(*lat));
+	uint64_t t0, t1, i;
+
+	if (!addr || !lat)
+		die("malloc", -ENOMEM);
+	for (i = 0; i < live; i++)
+		addr[i] = xalloc(d, 1 + rnd() % 64, M48);
+	/* Churn once before measuring so the space is fragmented. */
+	for (i = 0; i < live; i++) {
+		uint64_t k = rnd() % live;
+
+		xfree(d, addr[k]);
+		addr[k] = xalloc(d, 1 + rnd() % 64, M48);
+	}
+	t0 = now_ns();
+	for (i = 0; i < ops; i++) {
+		uint64_t k = rnd() % live, pages = 1 + rnd() % 64, s = now_ns();
+
+		xfree(d, addr[k]);
+		addr[k] = xalloc(d, pages, M48);
+		lat[i] = now_ns() - s;
+	}
+	t1 = now_ns();
+	report("tree_random", 1, live, (double)(t1 - t0) / (double)ops,
+	       p99(lat, ops), NULL);
+	free(lat);
+	free(addr);
+	uiommu_iova_domain_destroy(d);
+}
+
+/* ------------------------------------------------- cached, mixed (threads) */
+
+struct worker {
+	struct uiommu_iova_domain *d;
+	pthread_barrier_t *bar;
+	const uint16_t *sizes;
+	size_t batches;
+	uint64_t *lat;
+	uint64_t start, end;
+	unsigned int seed;
+};
+
+/* Each batch: allocate 8 ranges, free them, 32 times (BATCH pairs). */
+static void *worker_pairs(void *arg)
+{
+	struct worker *w = arg;
+	uint64_t held[8];
+	size_t b, j, k, si = w->seed * 977u;
+
+	pthread_barrier_wait(w->bar);
+	w->start = now_ns();
+	for (b = 0; b < w->batches; b++) {
+		uint64_t s = now_ns();
+
+		for (j = 0; j < BATCH / 8; j++) {
+			for (k = 0; k < 8; k++)
+				held[k] = xalloc(w->d,
+						 w->sizes[si++ % NSIZES], M48);
+			for (k = 0; k < 8; k++)
+				xfree(w->d, held[k]);
+		}
+		w->lat[b] = (now_ns() - s) / BATCH;
+	}
+	w->end = now_ns();
+	return NULL;
+}
+
+static void run_pairs(const char *name, int threads, unsigned int maxsize)
+{
+	struct uiommu_iova_domain *d = mkdom(M48, 5);
+	static uint16_t sizes[NSIZES];
+	struct worker w[2];
+	pthread_barrier_t bar;
+	pthread_t t[2];
+	size_t batches = quick ? 2000 : 40000, i;
+	uint64_t start = UINT64_MAX, end = 0, *lat;
+	int k;
+
+	for (i = 0; i < NSIZES; i++)
+		sizes[i] = (uint16_t)(1 + rnd() % maxsize);
+	lat = malloc(2 * batches * sizeof(*lat));
+	pthread_barrier_init(&bar, NULL, (unsigned int)threads);
+	for (k = 0; k < threads; k++) {
+		w[k] = (struct worker){ .d = d, .bar = &bar, .sizes = sizes,
+					.batches = batches,
+					.lat = lat + (size_t)k * batches,
+					.seed = (unsigned int)k + 1 };
+		/* Warm the caches outside the measured window. */
+		pthread_create(&t[k], NULL, worker_pairs, &w[k]);
+	}
+	for (k = 0; k < threads; k++) {
+		pthread_join(t[k], NULL);
+		if (w[k].start < start)
+			start = w[k].start;
+		if (w[k].end > end)
+			end = w[k].end;
+	}
+	report(name, threads, 0,
+	       (double)(end - start) / (double)(batches * BATCH * threads),
+	       p99(lat, batches * (size_t)threads), NULL);
+	pthread_barrier_destroy(&bar);
+	free(lat);
+	uiommu_iova_domain_destroy(d);
+}
+
+/* ---------------------------------------------------------- remote_free */
+
+#define RING 4096
+
+struct ring {
+	struct uiommu_iova_domain *d;
+	uint64_t slot[RING];
+	unsigned long head __attribute__((aligned(64)));
+	unsigned long tail __attribute__((aligned(64)));
+	size_t ops;
+	uint64_t *lat;
+	uint64_t start, end;
+};
+
+static void *remote_producer(void *arg)
+{
+	struct ring *r = arg;
+	unsigned long head = 0;
+	size_t i;
+
+	r->start = now_ns();
+	for (i = 0; i < r->ops; i += BATCH) {
+		uint64_t s = now_ns();
+		size_t j;
+
+		for (j = 0; j < BATCH; j++, head++) {
+			while (head - __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) >= RING)
+				;
+			r->slot[head % RING] =
+				xalloc(r->d, 1 + (head * 7) % 32, M48);
+			__atomic_store_n(&r->head, head + 1, __ATOMIC_RELEASE);
+		}
+		r->lat[i / BATCH] = (now_ns() - s) / BATCH;
+	}
+	return NULL;
+}
+
+static void *remote_consumer(void *arg)
+{
+	struct ring *r = arg;
+	unsigned long tail = 0;
+
+	for (; tail < r->ops; tail++) {
+		while (__atomic_load_n(&r->head, __ATOMIC_ACQUIRE) == tail)
+			;
+		xfree(r->d, r->slot[tail % RING]);
+		__atomic_store_n(&r->tail, tail + 1, __ATOMIC_RELEASE);
+	}
+	r->end = now_ns();
+	return NULL;
+}
+
+static void bench_remote_free(void)
+{
+	static struct ring r;
+	pthread_t p, c;
+
+	memset(&r, 0, sizeof(r));
+	r.d = mkdom(M48, 5);
+	r.ops = (quick ? 500000 : 8000000) / BATCH * BATCH;
+	r.lat = malloc(r.ops / BATCH * sizeof(*r.lat));
+	pthread_create(&c, NULL, remote_consumer, &r);
+	pthread_create(&p, NULL, remote_producer, &r);
+	pthread_join(p, NULL);
+	pthread_join(c, NULL);
+	report("remote_free", 2, 0, (double)(r.end - r.start) / (double)r.ops,
+	       p99(r.lat, r.ops / BATCH), NULL);
+	free(r.lat);
+	uiommu_iova_domain_destroy(r.d);
+}
+
+/* ------------------------------------------------------ near_full_32bit */
+
+/* Granule @k is allocated and freeing it leaves single-granule holes. */
+static int lone_hole_ok(const uint64_t *addr, size_t n, size_t k)
+{
+	return addr[k] != UINT64_MAX && (k == 0 || addr[k - 1] != UINT64_MAX) &&
+	       (k + 1 == n || addr[k + 1] != UINT64_MAX);
+}
+
+static void bench_near_full(void)
+{
+	struct uiommu_iova_domain *d = mkdom(M48, UIOMMU_IOVA_CACHE_OFF);
+	const size_t n = 1u << 20;	/* granules below 4 GiB */
+	uint64_t *addr = malloc(n * sizeof(*addr)), iova, t0, t1;
+	size_t holes = 4096, ops = quick ? 20000 : 200000, i;
+	uint64_t *lat = malloc(ops * sizeof(*lat));
+	char extra[64];
+	int ret;
+
+	for (i = 0; i < n; i++)
+		addr[i] = xalloc(d, 1, M32);
+	if (!uiommu_iova_alloc(d, K4, M32, 0, &iova))
+		die("near_full: space below 4 GiB not full", -EINVAL);
+	for (i = 0; i < holes; i++) {
+		size_t k = rnd() % n;
+
+		if (!lone_hole_ok(addr, n, k)) {
+			i--;
+			continue;
+		}
+		xfree(d, addr[k]);
+		addr[k] = UINT64_MAX;
+	}
+
+	/* Fits: take the highest hole, free a random other granule. */
+	t0 = now_ns();
+	for (i = 0; i < ops; i++) {
+		uint64_t s = now_ns();
+		size_t k;
+
+		do
+			k = rnd() % n;
+		while (!lone_hole_ok(addr, n, k));
+		iova = xalloc(d, 1, M32);
+		xfree(d, addr[k]);
+		addr[iova >> 12] = iova;
+		addr[k] = UINT64_MAX;
+		lat[i] = now_ns() - s;
+	}
+	t1 = now_ns();
+	snprintf(extra, sizeof(extra), ",\"variant\":\"fit\"");
+	report("near_full_32bit", 1, n - holes, (double)(t1 - t0) / (double)ops,
+	       p99(lat, ops), extra);
+
+	/* Cannot fit: every hole is one granule, ask for two. */
+	t0 = now_ns();
+	for (i = 0; i < ops; i++) {
+		uint64_t s = now_ns();
+
+		ret = uiommu_iova_alloc(d, 2 * K4, M32, 0, &iova);
+		if (ret != -ENOSPC)
+			die("near_full: a 2-granule request fitted", ret);
+		lat[i] = now_ns() - s;
+	}
+	t1 = now_ns();
+	snprintf(extra, sizeof(extra), ",\"variant\":\"nofit\"");
+	report("near_full_32bit", 1, n - holes, (double)(t1 - t0) / (double)ops,
+	       p99(lat, ops), extra);
+	free(lat);
+	free(addr);
+	uiommu_iova_domain_destroy(d);
+}
+
+static int wanted(int argc, char **argv, const char *name)
+{
+	int i, any = 0;
+
+	for (i = 1; i < argc; i++) {
+		if (argv[i][0] == '-')
+			continue;
+		any = 1;
+		if (!strcmp(argv[i], name))
+			return 1;
+	}
+	return !any;
+}
+
+int main(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--quick"))
+			quick = 1;
+	if (wanted(argc, argv, "tree_random")) {
+		bench_tree_random(10000);
+		bench_tree_random(100000);
+		bench_tree_random(1000000);
+	}
+	if (wanted(argc, argv, "cached")) {
+		run_pairs("cached", 1, 32);
+		run_pairs("cached", 2, 32);
+	}
+	if (wanted(argc, argv, "mixed")) {
+		run_pairs("mixed", 1, 64);
+		run_pairs("mixed", 2, 64);
+	}
+	if (wanted(argc, argv, "remote_free"))
+		bench_remote_free();
+	if (wanted(argc, argv, "near_full_32bit"))
+		bench_near_full();
+	return 0;
+}

@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Threaded tests of the IOVA allocator (suite 'threads', run under TSan by
+ * CI): allocate on one thread and free on another, both at once; threads
+ * that exit with full caches; a domain destroyed while other threads' TLS
+ * still remembers it.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+#include <uiommu/iova.h>
+
+#define K4 0x1000ull
+
+/* cmocka's asserts must not fail off the main thread: report and abort. */
+#define CHECK_EQ(a, b)                                                     \
+	do {                                                               \
+		long long a_ = (long long)(a), b_ = (long long)(b);        \
+		if (a_ != b_) {                                            \
+			fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n", \
+				__FILE__, __LINE__, #a, a_, b_);           \
+			abort();                                           \
+		}                                                          \
+	} while (0)
+#define RING 1024
+#define OPS 200000
+
+/* Single-producer single-consumer ring of IOVAs. */
+struct ring {
+	uint64_t slot[RING];
+	unsigned long head, tail;	/* atomics */
+	struct uiommu_iova_domain *d;
+	unsigned long enospc;
+};
+
+static void *producer(void *arg)
+{
+	struct ring *r = arg;
+	unsigned long i;
+	uint64_t iova;
+
+	for (i = 0; i < OPS; i++) {
+		uint64_t size = ((i * 7) % 12 + 1) * K4;
+		int ret;
+
+		while (__atomic_load_n(&r->head, __ATOMIC_RELAXED) -
+		       __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) >= RING)
+			sched_yield();
+		ret = uiommu_iova_alloc(r->d, size, 0xffffffffull, 0, &iova);
+		if (ret) {
+			CHECK_EQ(ret, -ENOSPC);
+			r->enospc++;
+			i--;
+			sched_yield();
+			continue;
+		}
+		r->slot[r->head % RING] = iova;
+		__atomic_store_n(&r->head, r->head + 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static void *consumer(void *arg)
+{
+	struct ring *r = arg;
+	unsigned long i;
+
+	for (i = 0; i < OPS; i++) {
+		uint64_t iova;
+
+		while (__atomic_load_n(&r->head, __ATOMIC_ACQUIRE) == r->tail)
+			sched_yield();
+		iova = r->slot[r->tail % RING];
+		CHECK_EQ(uiommu_iova_free(r->d, iova), 0);
+		/* (No double-free probe here: the producer may legitimately
+		 * get the same address back in between.) */
+		__atomic_store_n(&r->tail, r->tail + 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static void run_remote_free(unsigned int cache, uint64_t last)
+{
+	struct uiommu_iova_config cfg = { 0, last, K4, cache };
+	static struct ring r;
+	struct uiommu_iova_stats st;
+	pthread_t p, c;
+
+	memset(&r, 0, sizeof(r));
+	tu_alloc_install(0);
+	assert_int_equal(uiommu_iova_domain_create(&cfg, &r.d), 0);
+	assert_int_equal(pthread_create(&p, NULL, producer, &r), 0);
+	assert_int_equal(pthread_create(&c, NULL, consumer, &r), 0);
+	pthread_join(p, NULL);
+	pthread_join(c, NULL);
+	assert_int_equal(uiommu_iova_check(r.d), 0);
+	assert_int_equal(uiommu_iova_get_stats(r.d, &st), 0);
+	assert_int_equal(st.live_ranges, 0);
+	uiommu_iova_domain_destroy(r.d);
+	assert_int_equal(tu_alloc_live_blocks(), 0);
+	tu_alloc_uninstall();
+}
+
+static void test_alloc_on_one_thread_free_on_another(void **state)
+{
+	(void)state;
+	tu_log_capture(UIOMMU_LOG_ERR);
+	run_remote_free(4, 0xffffffffffffull);		/* cached */
+	run_remote_free(UIOMMU_IOVA_CACHE_OFF, 0xffffffffffffull);
+	run_remote_free(4, 0x3ffffff);	/* tight: ENOSPC and flushes */
+	tu_log_release();
+}
+
+struct both {
+	struct uiommu_iova_domain *d;
+	unsigned int seed;
+};
+
+/* Each thread allocates and frees its own ranges, all sizes. */
+static void *churn(void *arg)
+{
+	struct both *b = arg;
+	uint64_t held[64] = { 0 }, iova;
+	unsigned long i;
+
+	tu_rand_seed(b->seed);
+	for (i = 0; i < OPS / 2; i++) {
+		unsigned int k = (unsigned int)tu_rand_range(0, 63);
+
+		if (held[k]) {
+			CHECK_EQ(uiommu_iova_free(b->d, held[k]), 0);
+			held[k] = 0;
+		} else if (!uiommu_iova_alloc(b->d, tu_rand_range(1, 40) * K4,
+					      tu_rand_range(0, 1) ? ~0ull :
+					      0xffffffffull, 0, &iova)) {
+			held[k] = iova;
+		}
+	}
+	for (i = 0; i < 64; i++)
+		if (held[i])
+			CHECK_EQ(uiommu_iova_free(b->d, held[i]), 0);
+	return NULL;	/* the thread's caches go back to the depot */
+}
+
+static void test_two_threads_churn_then_exit(void **state)
+{
+	struct uiommu_iova_config cfg = { 0, 0xffffffffffffull, K4, 5 };
+	struct both b[2];
+	struct uiommu_iova_stats st;
+	pthread_t t[2];
+	int i;
+
+	(void)state;
+	tu_alloc_install(0);
+	assert_int_equal(uiommu_iova_domain_create(&cfg, &b[0].d), 0);
+	b[1].d = b[0].d;
+	for (i = 0; i < 2; i++) {
+		b[i].seed = 1234u + (unsigned int)i;
+		assert_int_equal(pthread_create(&t[i], NULL, churn, &b[i]), 0);
+	}
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	assert_int_equal(uiommu_iova_check(b[0].d), 0);
+	assert_int_equal(uiommu_iova_get_stats(b[0].d, &st), 0);
+	assert_int_equal(st.live_ranges, 0);
+	assert_true(st.cache_hits > 0);
+	uiommu_iova_domain_destroy(b[0].d);
+	assert_int_equal(tu_alloc_live_blocks(), 0);
+	tu_alloc_uninstall();
+}
+
+struct parked {
+	struct uiommu_iova_domain *d;
+	pthread_mutex_t m;
+	pthread_cond_t cv;
+	int phase;
+};
+
+/* Uses the domain, then waits while the main thread destroys it, then
+ * uses a new domain and exits: its stale TLS slot must be harmless. */
+static void *parker(void *arg)
+{
+	struct parked *p = arg;
+	struct uiommu_iova_config cfg = { 0, 0xffffffffull, K4, 2 };
+	struct uiommu_iova_domain *d2;
+	uint64_t iova;
+	int i;
+
+	for (i = 0; i < 500; i++) {
+		CHECK_EQ(uiommu_iova_alloc(p->d, K4, ~0ull, 0, &iova), 0);
+		CHECK_EQ(uiommu_iova_free(p->d, iova), 0);
+	}
+	pthread_mutex_lock(&p->m);
+	p->phase = 1;
+	pthread_cond_broadcast(&p->cv);
+	while (p->phase != 2)
+		pthread_cond_wait(&p->cv, &p->m);
+	pthread_mutex_unlock(&p->m);
+	CHECK_EQ(uiommu_iova_domain_create(&cfg, &d2), 0);
+	for (i = 0; i < 500; i++) {
+		CHECK_EQ(uiommu_iova_alloc(d2, K4, ~0ull, 0, &iova), 0);
+		CHECK_EQ(uiommu_iova_free(d2, iova), 0);
+	}
+	uiommu_iova_domain_destroy(d2);
+	return NULL;
+}
+
+static void test_destroy_while_thread_caches_it(void **state)
+{
+	struct uiommu_iova_config cfg = { 0, 0xffffffffull, K4, 2 };
+	static struct parked p;
+	pthread_t t;
+
+	(void)state;
+	tu_alloc_install(0);
+	pthread_mutex_init(&p.m, NULL);
+	pthread_cond_init(&p.cv, NULL);
+	p.phase = 0;
+	assert_int_equal(uiommu_iova_domain_create(&cfg, &p.d), 0);
+	assert_int_equal(pthread_create(&t, NULL, parker, &p), 0);
+	pthread_mutex_lock(&p.m);
+	while (p.phase != 1)
+		pthread_cond_wait(&p.cv, &p.m);
+	uiommu_iova_domain_destroy(p.d);	/* drains the parked cache */
+	assert_int_equal(tu_alloc_live_blocks(), 0);
+	p.phase = 2;
+	pthread_cond_broadcast(&p.cv);
+	pthread_mutex_unlock(&p.m);
+	pthread_join(t, NULL);
+	assert_int_equal(tu_alloc_live_blocks(), 0);
+	tu_alloc_uninstall();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_alloc_on_one_thread_free_on_another),
+		cmocka_unit_test(test_two_threads_churn_then_exit),
+		cmocka_unit_test(test_destroy_while_thread_caches_it),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
