@@ -1127,11 +1127,26 @@ struct sweep {
 	struct uiommu_domain *dom;
 	struct uiommu_msi_vector *v[3];
 	struct uiommu_msi_vector *nv;
+	struct uiommu_device *extra_dev;
+	struct uiommu_domain *extra_dom;
+	struct uiommu_sg sg[2];
+	uint64_t def_mapped;
 	uint64_t iova[3];
 	int op;
 };
 
-enum { OP_ATTACH, OP_MAP, OP_PREPARE, OP_DETACH };
+enum {
+	OP_ATTACH, OP_MAP, OP_PREPARE, OP_DETACH,	/* group in dom after? */
+	OP_DMA_MAP, OP_DEVICE_CREATE, OP_DOMAIN_ALLOC,	/* default domain */
+};
+
+static uint64_t mapped_bytes(struct uiommu_domain *dom)
+{
+	struct uiommu_domain_info info;
+
+	uiommu_domain_get_info(dom, &info);
+	return info.mapped_bytes;
+}
 
 static void sweep_setup(struct sweep *s)
 {
@@ -1154,6 +1169,8 @@ static void sweep_setup(struct sweep *s)
 					 uiommu_device_group(s->f0), s->dom), 0);
 	for (i = 0; i < 3; i++)
 		s->iova[i] = uiommu_msi_vector_iova(s->v[i]);
+	s->def_mapped = mapped_bytes(
+		uiommu_group_default_domain(uiommu_device_group(s->f0)));
 }
 
 static void sweep_teardown(struct sweep *s)
@@ -1163,6 +1180,12 @@ static void sweep_teardown(struct sweep *s)
 	if (s->nv)
 		uiommu_msi_release(s->nv);
 	s->nv = NULL;
+	if (s->op == OP_DMA_MAP)
+		assert_int_equal(uiommu_dma_unmap_sg(s->f0, s->sg, 2,
+						     UIOMMU_DMA_TO_DEVICE), 0);
+	if (s->extra_dev)
+		destroy_dev(s->extra_dev);
+	assert_int_equal(uiommu_domain_free(s->extra_dom), 0);
 	for (i = 0; i < 3; i++)
 		uiommu_msi_release(s->v[i]);
 	assert_int_equal(uiommu_group_detach(uiommu_device_group(s->f0)), 0);
@@ -1171,6 +1194,11 @@ static void sweep_teardown(struct sweep *s)
 	destroy_dev(s->f1);
 	world_fini(&s->w);
 }
+
+static const struct uiommu_resv_region sweep_resv[] = {
+	{ 0x3e000000, 0x3e003fff, UIOMMU_PROT_READ | UIOMMU_PROT_WRITE,
+	  UIOMMU_RESV_DIRECT, 0 },
+};
 
 static int sweep_op(void *ctx)
 {
@@ -1186,8 +1214,28 @@ static int sweep_op(void *ctx)
 	case OP_PREPARE:
 		return uiommu_msi_prepare(s->f1, V2M_FRAME1 + 0x40, NULL, NULL,
 					  &s->nv);
-	default:
+	case OP_DETACH:
 		return uiommu_group_detach(g);
+	case OP_DMA_MAP:
+		s->sg[0] = (struct uiommu_sg){ .pa = BUF_PA + 8, .len = 0x3000 };
+		s->sg[1] = (struct uiommu_sg){ .pa = BUF_PA, .len = 0x100 };
+		return uiommu_dma_map_sg(s->f0, s->sg, 2, UIOMMU_DMA_TO_DEVICE);
+	case OP_DEVICE_CREATE: {
+		/* A third function without ACS joins the group; a failure
+		 * must leave the group as it was. */
+		uint32_t sid = 0x12;
+		struct uiommu_msi_ctrl *ctrls[1] = { s->w.its };
+		struct uiommu_device_desc d = {
+			.name = "0000:00:02.2", .ids = &sid, .nids = 1,
+			.pci = true, .pci_rid = 0x12, .msi_ctrls = ctrls,
+			.nmsi_ctrls = 1, .resv = sweep_resv, .nresv = 1,
+		};
+
+		return uiommu_device_create(s->w.iommu, &d, &s->extra_dev);
+	}
+	default:
+		return uiommu_domain_alloc(s->f0, UIOMMU_DOMAIN_DMA,
+					   &s->extra_dom);
 	}
 }
 
@@ -1207,7 +1255,19 @@ static void sweep_check(void *ctx, int ret)
 	uiommu_domain_get_msi_window(s->dom, &wi);
 	for (i = 0; i < 3; i++)
 		assert_int_equal(uiommu_msi_vector_iova(s->v[i]), s->iova[i]);
-	if (s->op == OP_ATTACH || s->op == OP_MAP) {
+	assert_int_equal(mapped_bytes(uiommu_group_default_domain(g)),
+			 s->def_mapped);
+	assert_null(s->extra_dev);
+	assert_null(s->extra_dom);
+	if (s->op == OP_DEVICE_CREATE) {
+		char buf[256];
+
+		assert_int_equal(uiommu_group_resv_print(g, 0, buf, sizeof(buf),
+							 NULL), 0);
+		assert_string_equal(buf, "0x0000000008000000 "
+				    "0x00000000080fffff msi\n");
+	}
+	if (s->op != OP_PREPARE && s->op != OP_DETACH) {
 		assert_ptr_not_equal(uiommu_group_domain(g), s->dom);
 		assert_int_equal(wi.pages_used, 0);
 	} else {
@@ -1252,6 +1312,24 @@ static void test_fail_nth_prepare(void **state)
 {
 	(void)state;
 	run_sweep(OP_PREPARE);
+}
+
+static void test_fail_nth_dma_map(void **state)
+{
+	(void)state;
+	run_sweep(OP_DMA_MAP);
+}
+
+static void test_fail_nth_device_create(void **state)
+{
+	(void)state;
+	run_sweep(OP_DEVICE_CREATE);
+}
+
+static void test_fail_nth_domain_alloc(void **state)
+{
+	(void)state;
+	run_sweep(OP_DOMAIN_ALLOC);
 }
 
 static void test_fail_nth_detach(void **state)
@@ -1351,6 +1429,9 @@ int main(void)
 		cmocka_unit_test(test_fail_nth_map),
 		cmocka_unit_test(test_fail_nth_prepare),
 		cmocka_unit_test(test_fail_nth_detach),
+		cmocka_unit_test(test_fail_nth_dma_map),
+		cmocka_unit_test(test_fail_nth_device_create),
+		cmocka_unit_test(test_fail_nth_domain_alloc),
 		cmocka_unit_test(test_threads_concurrent_msi_setup),
 	};
 
