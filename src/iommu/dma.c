@@ -115,22 +115,25 @@ int uio_dma_domain_reserve(struct uiommu_domain *dom,
 			first = dom->hw.aperture_start;
 		if (last > dom->hw.aperture_last)
 			last = dom->hw.aperture_last;
-		/* Record first, so that the allocator and the record agree. */
-		cover = (struct uiommu_resv_region){
-			.start = first, .last = last,
-			.type = UIOMMU_RESV_RESERVED,
-		};
-		err = uio_resv_list_insert(&dom->dma_reserved, &cover);
-		if (err)
-			return err;
+		/*
+		 * Reserve, then record: reserving a reserved range again is
+		 * harmless, so a failed record only costs a repeat later.
+		 */
 		err = uiommu_iova_reserve(dom->iovad, first, last);
-		if (err == -EBUSY || err == -EEXIST)
+		if (err == -EBUSY)
 			return uio_fail(-EEXIST, IOMMU_SUBSYS,
 					"domain %u: %s region [0x%" PRIx64
 					", 0x%" PRIx64 "] overlaps live DMA "
 					"mappings", dom->id,
 					uiommu_resv_type_name(r->type),
 					r->start, r->last);
+		if (err)
+			return err;
+		cover = (struct uiommu_resv_region){
+			.start = first, .last = last,
+			.type = UIOMMU_RESV_RESERVED,
+		};
+		err = uio_resv_list_insert(&dom->dma_reserved, &cover);
 		if (err)
 			return err;
 	}
