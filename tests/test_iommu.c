@@ -207,6 +207,14 @@ static struct uiommu_domain *unmanaged(struct uiommu_device *dev)
 	return dom;
 }
 
+static uint64_t mapped_bytes(struct uiommu_domain *dom)
+{
+	struct uiommu_domain_info info;
+
+	uiommu_domain_get_info(dom, &info);
+	return info.mapped_bytes;
+}
+
 /* Return @dev's group to its default domain and free @dom. */
 static void detach_free(struct uiommu_device *dev, struct uiommu_domain *dom)
 {
@@ -492,6 +500,90 @@ static void test_map_unmap_and_reserved(void **state)
 	uiommu_domain_get_info(dom, &info);
 	assert_int_equal(info.mapped_bytes, 0);
 	assert_int_equal(uiommu_domain_check(dom), 0);
+	detach_free(dev, dom);
+	destroy_dev(dev);
+	world_fini(&w);
+}
+
+/*
+ * Random map/unmap against a reference model (one entry per page), over a
+ * range that straddles the sw-msi window; replay with UIOMMU_TEST_SEED.
+ */
+#define RND_BASE  UINT64_C(0x7f00000)
+#define RND_PAGES 768
+
+static void test_random_map_unmap_vs_model(void **state)
+{
+	static uint64_t model[RND_PAGES];	/* PA + 1, 0 = unmapped */
+	struct uiommu_device *dev;
+	struct uiommu_domain *dom;
+	struct world w;
+	uint64_t seed = tu_seed_from_env(0x1e55);
+	uint64_t total = 0, pa, n;
+	int i, p;
+
+	(void)state;
+	printf("# seed %llu\n", (unsigned long long)seed);
+	tu_rand_seed(seed);
+	memset(model, 0, sizeof(model));
+	world_init(&w, NULL);
+	dev = make_dev(&w, "dev0", 1, w.its, NULL, 0);
+	dom = unmanaged(dev);
+	assert_int_equal(uiommu_group_attach(uiommu_device_group(dev), dom), 0);
+	tu_log_capture(UIOMMU_LOG_ERR);
+	for (i = 0; i < 3000; i++) {
+		int first = (int)tu_rand_range(0, RND_PAGES - 1);
+		int count = (int)tu_rand_range(1, 16);
+		uint64_t iova = RND_BASE + (uint64_t)first * 0x1000;
+		uint64_t mpa = BUF_PA + tu_rand_range(0, 255) * 0x1000;
+		bool resv = false, busy = false;
+		int err;
+
+		if (first + count > RND_PAGES)
+			count = RND_PAGES - first;
+		for (p = first; p < first + count; p++) {
+			uint64_t a = RND_BASE + (uint64_t)p * 0x1000;
+
+			resv |= a >= 0x8000000 && a <= 0x80fffff;
+			busy |= model[p] != 0;
+		}
+		if (tu_rand() & 1) {
+			err = uiommu_map(dom, iova, mpa, (uint64_t)count * 0x1000,
+					 UIOMMU_PROT_READ);
+			assert_int_equal(err, resv ? -EINVAL :
+					 busy ? -EEXIST : 0);
+			for (p = first; !err && p < first + count; p++) {
+				model[p] = mpa + (uint64_t)(p - first) * 0x1000 + 1;
+				total += 0x1000;
+			}
+		} else {
+			uint64_t expect = 0;
+
+			for (p = first; p < first + count; p++) {
+				expect += model[p] ? 0x1000 : 0;
+				model[p] = 0;
+			}
+			assert_int_equal(uiommu_unmap(dom, iova,
+						      (uint64_t)count * 0x1000,
+						      &n), 0);
+			assert_int_equal(n, expect);
+			total -= expect;
+		}
+		if (i % 100)
+			continue;
+		assert_int_equal(uiommu_domain_check(dom), 0);
+		assert_int_equal(mapped_bytes(dom), total);
+		for (p = 0; p < RND_PAGES; p++) {
+			int err2 = uiommu_iova_to_phys(dom, RND_BASE +
+						       (uint64_t)p * 0x1000,
+						       &pa);
+
+			assert_int_equal(err2, model[p] ? 0 : -ENOENT);
+			if (model[p])
+				assert_int_equal(pa, model[p] - 1);
+		}
+	}
+	tu_log_release();
 	detach_free(dev, dom);
 	destroy_dev(dev);
 	world_fini(&w);
@@ -1140,14 +1232,6 @@ enum {
 	OP_DMA_MAP, OP_DEVICE_CREATE, OP_DOMAIN_ALLOC,	/* default domain */
 };
 
-static uint64_t mapped_bytes(struct uiommu_domain *dom)
-{
-	struct uiommu_domain_info info;
-
-	uiommu_domain_get_info(dom, &info);
-	return info.mapped_bytes;
-}
-
 static void sweep_setup(struct sweep *s)
 {
 	struct world_cfg c = { .pci_groups = true };
@@ -1415,6 +1499,7 @@ int main(void)
 		cmocka_unit_test(test_hw_msi_region_no_binding),
 		cmocka_unit_test(test_group_devices_follow_domain),
 		cmocka_unit_test(test_map_unmap_and_reserved),
+		cmocka_unit_test(test_random_map_unmap_vs_model),
 		cmocka_unit_test(test_attach_overlapping_mapping_fails),
 		cmocka_unit_test(test_attach_driver_failure_rolls_back),
 		cmocka_unit_test(test_dma_api_mask_and_flush_queue),
