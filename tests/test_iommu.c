@@ -1077,6 +1077,34 @@ static void test_domain_switch_with_live_msis(void **state)
 	world_fini(&w);
 }
 
+/* DMA domains put doorbells below 4 GiB; a narrower device cannot share. */
+static void test_msi_dma_domain_masks(void **state)
+{
+	struct world_cfg c = { .pci_groups = true };
+	struct uiommu_msi_vector *va, *vb;
+	struct uiommu_device *a, *b;
+	struct world w;
+
+	(void)state;
+	world_init(&w, &c);
+	a = make_pci_dev(&w, "0000:00:02.0", 0x10, false);
+	b = make_pci_dev(&w, "0000:00:02.1", 0x11, false);
+	assert_int_equal(uiommu_msi_prepare(a, ITS_DOORBELL, NULL, NULL, &va),
+			 0);
+	assert_int_equal(compose(va, ITS_DOORBELL), 0xfffff040);
+	assert_int_equal(uiommu_device_set_dma_mask(b, 0xffffff), 0);
+	assert_int_equal(uiommu_msi_prepare(b, ITS_DOORBELL, NULL, NULL, &vb),
+			 -ERANGE);
+	assert_int_equal(uiommu_msi_prepare(b, V2M_DOORBELL, NULL, NULL, &vb),
+			 0);
+	assert_int_equal(compose(vb, V2M_DOORBELL), 0xfff040);
+	uiommu_msi_release(va);
+	uiommu_msi_release(vb);
+	destroy_dev(a);
+	destroy_dev(b);
+	world_fini(&w);
+}
+
 static void test_isolation_verdicts(void **state)
 {
 	struct world_cfg remap = { .intr_remap = true };
@@ -1508,6 +1536,7 @@ int main(void)
 		cmocka_unit_test(test_msi_refcount_to_zero_unmaps_and_invalidates),
 		cmocka_unit_test(test_msi_window_exhaustion_and_explicit_window),
 		cmocka_unit_test(test_domain_switch_with_live_msis),
+		cmocka_unit_test(test_msi_dma_domain_masks),
 		cmocka_unit_test(test_isolation_verdicts),
 		cmocka_unit_test(test_exposure_report_64k_over_v2m),
 		cmocka_unit_test(test_fail_nth_attach),

@@ -440,8 +440,13 @@ typedef void (*uiommu_msi_rewrite_fn)(void *opaque,
  * (identity, blocked, no IOMMU) or when a hardware msi region covers the
  * doorbell.
  *
+ * In a DMA domain doorbell pages are placed below 4 GiB (and below the
+ * device's mask), so that devices of the domain can share them.
+ *
  * Return: 0; -EINVAL for a NULL argument; -ENOSPC if the window is full or
- * the domain has no MSI window; -ENOMEM; the driver's map errors.
+ * the domain has no MSI window; -ERANGE if the page is already bound, in a
+ * DMA domain, above this device's DMA mask; -ENOMEM; the driver's map
+ * errors.
  */
 UIOMMU_API UIOMMU_MUST_CHECK int
 uiommu_msi_prepare(struct uiommu_device *dev, uint64_t doorbell_pa,

@@ -69,6 +69,18 @@ static uint64_t win_mirror(const struct uiommu_domain *dom, uint64_t a)
 	return dom->win_iovad_last + 1 - dom->granule - a;
 }
 
+static uint64_t msi_dma_limit(const struct uiommu_domain *dom,
+			      struct uiommu_device *dev)
+{
+	uint64_t limit = atomic_load(&dev->dma_mask);
+
+	if (limit > UINT32_MAX)
+		limit = UINT32_MAX;
+	if (limit > dom->hw.aperture_last)
+		limit = dom->hw.aperture_last;
+	return limit;
+}
+
 /* IOVA for a new doorbell page in @dom. */
 static int msi_alloc_iova(struct uiommu_domain *dom,
 			  struct uiommu_device *dev, uint64_t doorbell_pa,
@@ -78,9 +90,9 @@ static int msi_alloc_iova(struct uiommu_domain *dom,
 	int err;
 
 	if (dom->type == UIOMMU_DOMAIN_DMA) {
-		limit = atomic_load(&dev->dma_mask);
-		if (limit > dom->hw.aperture_last)
-			limit = dom->hw.aperture_last;
+		/* Under 4 GiB, so that every device of the domain with a
+		 * 32-bit or wider mask can reach the shared page. */
+		limit = msi_dma_limit(dom, dev);
 		*in_window = false;
 		err = uiommu_iova_alloc(dom->iovad, dom->granule, limit, 0,
 					iova);
@@ -188,6 +200,10 @@ int uio_msi_bind(struct uiommu_domain *dom, struct uiommu_device *dev,
 	dom->nbindings++;
 	trace_iommu_msi_bind(dom->id, page, b->iova);
 found:
+	if (!b->in_window && b->iova + b->size - 1 > msi_dma_limit(dom, dev))
+		return uio_fail(-ERANGE, IOMMU_SUBSYS,
+				"%s: doorbell page IOVA 0x%" PRIx64 " beyond "
+				"its DMA mask", dev->name, b->iova);
 	b->refs++;
 	dom->nvec_refs++;
 	*out = b;
