@@ -9,5 +9,7 @@
 #include <uiommu/pgtable.h>
 #include <uiommu/gic.h>
 #include <uiommu/smmuv3.h>
+#include <uiommu/iommu.h>
+#include <uiommu/iommu-driver.h>
 
 #endif /* UIOMMU_UIOMMU_H */

@@ -72,6 +72,42 @@ UIO_TRACE_EVENT(pgtable_walk_fault, (uint64_t iova, const char *type, int level,
 		"iova=0x%" PRIx64 " type=%s level=%d stage=%d")
 
 /* iommu core */
+UIO_TRACE_EVENT(iommu_domain_alloc, (unsigned int dom, const char *type),
+		(dom, type), "domain=%u type=%s")
+UIO_TRACE_EVENT(iommu_domain_free, (unsigned int dom), (dom), "domain=%u")
+UIO_TRACE_EVENT(iommu_device_add, (const char *dev, unsigned int group),
+		(dev, group), "dev=%s group=%u")
+UIO_TRACE_EVENT(iommu_attach, (unsigned int group, unsigned int from,
+				unsigned int to), (group, from, to),
+		"group=%u domain=%u->%u")
+UIO_TRACE_EVENT(iommu_map, (unsigned int dom, uint64_t iova, uint64_t pa,
+			     uint64_t size, unsigned int prot),
+		(dom, iova, pa, size, prot),
+		"domain=%u iova=0x%" PRIx64 " pa=0x%" PRIx64 " size=0x%" PRIx64
+		" prot=0x%x")
+UIO_TRACE_EVENT(iommu_unmap, (unsigned int dom, uint64_t iova, uint64_t size,
+			       uint64_t unmapped), (dom, iova, size, unmapped),
+		"domain=%u iova=0x%" PRIx64 " size=0x%" PRIx64
+		" unmapped=0x%" PRIx64)
+UIO_TRACE_EVENT(iommu_iotlb_sync, (unsigned int dom, uint64_t start,
+				    uint64_t last), (dom, start, last),
+		"domain=%u start=0x%" PRIx64 " last=0x%" PRIx64)
+UIO_TRACE_EVENT(iommu_fq_flush, (unsigned int dom, unsigned int n), (dom, n),
+		"domain=%u entries=%u")
+UIO_TRACE_EVENT(iommu_dma_map, (const char *dev, uint64_t iova, uint64_t size),
+		(dev, iova, size), "dev=%s iova=0x%" PRIx64 " size=0x%" PRIx64)
+UIO_TRACE_EVENT(iommu_dma_unmap, (const char *dev, uint64_t iova,
+				   uint64_t size), (dev, iova, size),
+		"dev=%s iova=0x%" PRIx64 " size=0x%" PRIx64)
+UIO_TRACE_EVENT(iommu_msi_bind, (unsigned int dom, uint64_t pa, uint64_t iova),
+		(dom, pa, iova), "domain=%u page=0x%" PRIx64 " iova=0x%" PRIx64)
+UIO_TRACE_EVENT(iommu_msi_unbind, (unsigned int dom, uint64_t pa,
+				    uint64_t iova), (dom, pa, iova),
+		"domain=%u page=0x%" PRIx64 " iova=0x%" PRIx64)
+UIO_TRACE_EVENT(iommu_fault, (unsigned int dom, uint32_t sid, uint64_t iova,
+			       unsigned int flags, unsigned int reason),
+		(dom, sid, iova, flags, reason),
+		"domain=%u sid=0x%x iova=0x%" PRIx64 " flags=0x%x reason=%u")
 
 /* hw: smmuv3 */
 UIO_TRACE_EVENT(smmuv3_mmio_read, (uint64_t off, unsigned int size, uint64_t val),
