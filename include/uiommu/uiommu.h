@@ -5,5 +5,6 @@
 
 #include <uiommu/base.h>
 #include <uiommu/physmem.h>
+#include <uiommu/pci.h>
 
 #endif /* UIOMMU_UIOMMU_H */
