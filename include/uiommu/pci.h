@@ -221,6 +221,31 @@ uiommu_pci_host_cfg_write(struct uiommu_pci_host *host, unsigned int bus,
 			  unsigned int size, uint32_t val);
 
 /**
+ * struct uiommu_pci_cfg_ops - configuration space accessors for an OS
+ * @read:  like uiommu_pci_host_cfg_read()
+ * @write: like uiommu_pci_host_cfg_write()
+ *
+ * The OS-side PCI core (pci-core.h) reaches configuration space through
+ * these, as Linux's struct pci_ops.
+ */
+struct uiommu_pci_cfg_ops {
+	int (*read)(void *opaque, unsigned int bus, unsigned int devfn,
+		    unsigned int offset, unsigned int size, uint32_t *val);
+	int (*write)(void *opaque, unsigned int bus, unsigned int devfn,
+		     unsigned int offset, unsigned int size, uint32_t val);
+};
+
+/**
+ * uiommu_pci_host_cfg_ops() - accessors that reach a host bridge model
+ *
+ * Use with the struct uiommu_pci_host as opaque.  Equivalent to ECAM
+ * accesses, except that BAR decoding changes are applied immediately.
+ *
+ * Return: the ops (static).
+ */
+UIOMMU_API const struct uiommu_pci_cfg_ops *uiommu_pci_host_cfg_ops(void);
+
+/**
  * uiommu_pci_host_update_decode() - apply BAR decoding changes
  *
  * Adds the regions of BARs that became decoded and removes those that no

@@ -6,5 +6,6 @@
 #include <uiommu/base.h>
 #include <uiommu/physmem.h>
 #include <uiommu/pci.h>
+#include <uiommu/pci-core.h>
 
 #endif /* UIOMMU_UIOMMU_H */

@@ -261,6 +261,28 @@ UIOMMU_API int uiommu_pci_host_cfg_write(struct uiommu_pci_host *host,
 	return ret;
 }
 
+static int ops_read(void *opaque, unsigned int bus, unsigned int devfn,
+		    unsigned int offset, unsigned int size, uint32_t *val)
+{
+	return uiommu_pci_host_cfg_read(opaque, bus, devfn, offset, size, val);
+}
+
+static int ops_write(void *opaque, unsigned int bus, unsigned int devfn,
+		     unsigned int offset, unsigned int size, uint32_t val)
+{
+	return uiommu_pci_host_cfg_write(opaque, bus, devfn, offset, size, val);
+}
+
+static const struct uiommu_pci_cfg_ops host_cfg_ops = {
+	.read = ops_read,
+	.write = ops_write,
+};
+
+UIOMMU_API const struct uiommu_pci_cfg_ops *uiommu_pci_host_cfg_ops(void)
+{
+	return &host_cfg_ops;
+}
+
 /* ECAM region callbacks: 8-byte accesses are split into two DWORDs. */
 static int ecam_read(void *opaque, uint64_t offset, unsigned int size,
 		     uint64_t *val, const struct uiommu_memattrs *attrs)
@@ -419,7 +441,7 @@ static void update_multifunction(struct uiommu_pci_host *host,
 	if (!f0)
 		return;
 	uio_lock(&f0->lock);
-	f0->cfg[PCI_HEADER_TYPE] = multi ? 0x80 : 0;
+	f0->cfg[PCI_HEADER_TYPE] = (uint8_t)UIO_FDP32(0, PCI_HDR, MULTI, multi);
 	uio_unlock(&f0->lock);
 }
 
