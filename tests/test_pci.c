@@ -6,6 +6,7 @@
  * through the ECAM window, BARs through physical memory.  A fake doorbell
  * region records every MSI write with its source ID.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@ struct db_write {
 };
 
 struct doorbell {
+	pthread_mutex_t lock;
 	uint64_t base;
 	struct db_write w[4096];
 	unsigned int n;
@@ -51,10 +53,12 @@ static int db_write(void *opaque, uint64_t offset, unsigned int size,
 	struct doorbell *db = opaque;
 
 	assert_int_equal(size, 4);
+	pthread_mutex_lock(&db->lock);
 	assert_true(db->n < 4096);
 	db->w[db->n++] = (struct db_write){ db->base + offset, (uint32_t)val,
 					    attrs ? attrs->source_id : 0,
 					    attrs ? attrs->flags : 0 };
+	pthread_mutex_unlock(&db->lock);
 	return 0;
 }
 
@@ -105,6 +109,7 @@ static void add_doorbell(struct env *e, struct doorbell *db, uint64_t base,
 	};
 
 	db->base = base;
+	pthread_mutex_init(&db->lock, NULL);
 	assert_int_equal(uiommu_physmem_add_mmio(e->pm, base, &d), 0);
 }
 
@@ -936,6 +941,59 @@ static void test_fail_nth_device_and_host_creation(void **state)
 	tu_alloc_uninstall();
 }
 
+/* ------------------------------------------------------------- threads */
+
+struct raiser {
+	struct env *e;
+	unsigned int first, count;
+};
+
+static void *raise_thread(void *opaque)
+{
+	struct raiser *r = opaque;
+
+	for (unsigned int v = r->first; v < r->first + r->count; v++) {
+		int ret = uiommu_pci_dev_notify(r->e->td, v);
+
+		assert_true(ret == 0 || ret == 1);
+	}
+	return NULL;
+}
+
+/* Raises racing with function mask toggles: each vector arrives once. */
+static void test_msix_concurrent_raise_and_mask(void **state)
+{
+	struct env *e = env_new(0, 2048);
+	unsigned int c = find_cap(e, TD_DEVFN, PCI_CAP_ID_MSIX);
+	struct raiser r[4];
+	pthread_t t[4];
+	unsigned int seen[2048] = { 0 };
+
+	(void)state;
+	td_enable(e, true);
+	cfg_wr(e, TD_DEVFN, c + PCI_MSIX_FLAGS, 2, 0xc000);
+	for (unsigned int v = 0; v < 2048; v++) {
+		msix_program(e, v, DOORBELL, v);
+		mmio_wr(e, entry(v) + 12, 4, 0);
+	}
+	for (unsigned int i = 0; i < 4; i++) {
+		r[i] = (struct raiser){ e, i * 512, 512 };
+		assert_int_equal(pthread_create(&t[i], NULL, raise_thread, &r[i]), 0);
+	}
+	for (unsigned int k = 0; k < 200; k++)
+		assert_int_equal(uiommu_pci_host_cfg_write(e->host, 0, TD_DEVFN,
+				 c + PCI_MSIX_FLAGS, 2, k & 1 ? 0xc000 : 0x8000), 0);
+	for (unsigned int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	cfg_wr(e, TD_DEVFN, c + PCI_MSIX_FLAGS, 2, 0x8000);
+	assert_int_equal(e->db.n, 2048);
+	for (unsigned int i = 0; i < 2048; i++)
+		seen[e->db.w[i].data]++;
+	for (unsigned int v = 0; v < 2048; v++)
+		assert_int_equal(seen[v], 1);
+	env_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -954,6 +1012,7 @@ int main(void)
 		cmocka_unit_test(test_host_bus_range_and_multifunction),
 		cmocka_unit_test(test_map_id_linux_semantics),
 		cmocka_unit_test(test_fail_nth_device_and_host_creation),
+		cmocka_unit_test(test_msix_concurrent_raise_and_mask),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
