@@ -292,6 +292,14 @@ static void bar0_store(struct testdev *td, uint64_t off, unsigned int size,
 	}
 }
 
+/*
+ * A DMA or MSI the device sends may land on its own (or a peer's) BAR0 and
+ * start another transfer there.  The chain runs on this thread's stack, so
+ * it is cut at a small depth: the write that would go deeper is dropped.
+ */
+#define MAX_NESTING 4
+static __thread unsigned int nesting;
+
 static int bar0_write(void *opaque, uint64_t off, unsigned int size,
 		      uint64_t val, const struct uiommu_memattrs *attrs)
 {
@@ -301,11 +309,19 @@ static int bar0_write(void *opaque, uint64_t off, unsigned int size,
 	uio_lock(&td->lock);
 	bar0_store(td, off, size, val, &cmd, &irq);
 	uio_unlock(&td->lock);
+	if ((cmd || irq != UINT32_MAX) && nesting >= MAX_NESTING) {
+		uio_guest_error(SUBSYS, "%s: DMA loops back into a device "
+				"register (0x%" PRIx64 "); dropped",
+				td->pdev.name, off);
+		return 0;
+	}
 	/* Both run without the lock: they master the bus. */
+	nesting++;
 	if (cmd)
 		start(td, cmd);
 	if (irq != UINT32_MAX)
 		raise_irq(td, irq);
+	nesting--;
 	return 0;
 }
 
