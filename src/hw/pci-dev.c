@@ -462,6 +462,8 @@ int uio_pci_dev_send(struct uiommu_pci_dev *dev, uint64_t addr, uint32_t data)
 UIOMMU_API void uiommu_pci_dev_get_stats(struct uiommu_pci_dev *dev,
 					 struct uiommu_pci_dev_stats *st)
 {
+	if (!dev || !st)
+		return;
 	uio_lock(&dev->lock);
 	*st = dev->stats;
 	uio_unlock(&dev->lock);

@@ -425,6 +425,8 @@ UIOMMU_API void uiommu_pci_host_set_dma(struct uiommu_pci_host *host,
 					const struct uiommu_pci_dma_ops *ops,
 					void *opaque)
 {
+	if (!host)
+		return;
 	host->dma_ops = ops;
 	host->dma_opaque = opaque;
 }
