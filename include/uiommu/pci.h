@@ -520,8 +520,8 @@ struct uiommu_id_map {
  * @map:     the property
  * @id:      input ID (a PCI requester ID)
  * @target:  in: 0 for any target, or a phandle to consider only entries
- *           for it; out: the matching entry's phandle (unchanged on
- *           pass-through); may be NULL
+ *           for it (0 is never a valid phandle); out: the matching entry's
+ *           phandle (unchanged on pass-through); may be NULL
  * @id_out:  receives the output ID
  * @matched: if not NULL, whether an entry matched (false: pass-through)
  *
