@@ -765,6 +765,17 @@ static void test_bus_master_off_refuses_dma_and_msi(void **state)
 	env_free(e);
 }
 
+/* for_each callback: RIDs into rids[0..2], count in rids[3]. */
+static int collect_rid(void *opaque, struct uiommu_pci_dev *dev,
+		       unsigned int bus, unsigned int devfn)
+{
+	unsigned int *rids = opaque;
+
+	assert_int_equal(uiommu_pci_dev_rid(dev), UIOMMU_PCI_RID(bus, devfn));
+	rids[rids[3]++] = UIOMMU_PCI_RID(bus, devfn);
+	return 0;
+}
+
 static void test_host_bus_range_and_multifunction(void **state)
 {
 	struct uiommu_physmem *pm;
@@ -803,6 +814,15 @@ static void test_host_bus_range_and_multifunction(void **state)
 					8, &v, NULL), 0);
 	assert_int_equal(v & 0xffffffff, 0x00017569);
 	assert_int_equal(uiommu_pci_host_check(host), 0);
+	{
+		unsigned int rids[4] = { 0 }, n;
+
+		assert_int_equal(uiommu_pci_host_for_each(host, collect_rid, rids), 0);
+		n = rids[3];
+		assert_int_equal(n, 2);
+		assert_int_equal(rids[0], 0x1108);
+		assert_int_equal(rids[1], 0x110b);
+	}
 	uiommu_pci_host_destroy(host);
 	/* Bad descriptions. */
 	hd.bus_end = 0x0f;

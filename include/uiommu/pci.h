@@ -192,6 +192,19 @@ uiommu_pci_host_find(struct uiommu_pci_host *host, unsigned int bus,
 		     unsigned int devfn);
 
 /**
+ * uiommu_pci_host_for_each() - visit the plugged functions in bus/devfn order
+ * @fn: called with each function and its bus and devfn; a non-zero return
+ *      stops the walk and is returned.  It must not plug or unplug.
+ *
+ * Return: 0 after visiting all, or @fn's non-zero value.
+ */
+UIOMMU_API int
+uiommu_pci_host_for_each(struct uiommu_pci_host *host,
+			 int (*fn)(void *opaque, struct uiommu_pci_dev *dev,
+				   unsigned int bus, unsigned int devfn),
+			 void *opaque);
+
+/**
  * uiommu_pci_host_cfg_read() - configuration read, as through ECAM
  * @host:   host bridge
  * @bus:    bus number

@@ -454,6 +454,25 @@ uiommu_pci_host_find(struct uiommu_pci_host *host, unsigned int bus,
 	return host ? lookup(host, bus, devfn) : NULL;
 }
 
+UIOMMU_API int
+uiommu_pci_host_for_each(struct uiommu_pci_host *host,
+			 int (*fn)(void *opaque, struct uiommu_pci_dev *dev,
+				   unsigned int bus, unsigned int devfn),
+			 void *opaque)
+{
+	if (!host || !fn)
+		return uio_fail(-EINVAL, SUBSYS, "for_each: NULL argument");
+	for (unsigned int bus = host->bus_start; bus <= host->bus_end; bus++)
+		for (unsigned int devfn = 0; devfn < 256; devfn++) {
+			struct uiommu_pci_dev *d = lookup(host, bus, devfn);
+			int ret = d ? fn(opaque, d, bus, devfn) : 0;
+
+			if (ret)
+				return ret;
+		}
+	return 0;
+}
+
 UIOMMU_API int uiommu_pci_host_plug(struct uiommu_pci_host *host,
 				    unsigned int bus, unsigned int devfn,
 				    struct uiommu_pci_dev *dev)
