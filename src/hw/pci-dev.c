@@ -349,6 +349,9 @@ static int bar_write(void *opaque, uint64_t offset, unsigned int size,
 	}
 	if (uio_pci_msix_owns(dev, b->index, offset)) {
 		ret = uio_pci_msix_mmio_write(dev, b->index, offset, size, val);
+#if UIOMMU_DEBUG >= 2
+		assert(uiommu_pci_dev_check(dev) == 0);
+#endif
 		uio_unlock(&dev->lock);
 		uio_pci_msi_flush_pending(dev);
 		return ret;
