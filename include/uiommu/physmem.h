@@ -22,6 +22,13 @@
  * Thread safety: accesses and lookups may run concurrently with each other
  * and with adding or removing regions.  A region's callbacks may be called
  * from several threads at once; the model behind them serialises itself.
+ * Removing a region while another thread still accesses that same region
+ * is the caller's race (pin RAM that DMA may reach, see
+ * uiommu_physmem_pin()); accesses to other regions are never disturbed.
+ *
+ * Lookups are lock-free: each thread caches the last regions it used, so
+ * a page-table walk pays a few nanoseconds per table entry.  The cache
+ * serves one address space per thread at a time.
  */
 #ifndef UIOMMU_PHYSMEM_H
 #define UIOMMU_PHYSMEM_H
@@ -57,10 +64,14 @@ struct uiommu_reg_desc {
 /**
  * struct uiommu_mmio_ops - callbacks of an MMIO region
  * @read:  load @size bytes (1, 2, 4 or 8, naturally aligned) at @offset
- *         into *@val; return 0, or -EFAULT for a slave error
+ *         into *@val; return 0, or -EFAULT for a slave error (any non-zero
+ *         return is reported to the requester as -EFAULT)
  * @write: store the low @size bytes of @val at @offset; 0 or -EFAULT
  *
- * Callbacks must not add or remove regions of the same address space.
+ * @attrs is never NULL: an access made without attributes passes zeroed
+ * ones (no UIOMMU_MEMATTR_SOURCE_VALID).  Bits of *@val above @size bytes
+ * are ignored.  Callbacks may access the address space (e.g. a model
+ * fetching a table from RAM) but must not add or remove regions of it.
  */
 struct uiommu_mmio_ops {
 	int (*read)(void *opaque, uint64_t offset, unsigned int size,
@@ -137,11 +148,13 @@ UIOMMU_API void uiommu_physmem_destroy(struct uiommu_physmem *pm);
  * @base: physical base, 4 KiB aligned, or UIOMMU_PHYS_ANY for the lowest free
  *        4 KiB-aligned range that fits
  * @size: bytes, a non-zero multiple of 4 KiB
- * @host: the caller's buffer of @size bytes backing the region (it must stay
- *        valid until the region is removed), or NULL to allocate zeroed memory
+ * @host: the caller's buffer of @size bytes backing the region, 8-byte
+ *        aligned (4 KiB recommended; it must stay valid until the region
+ *        is removed), or NULL to allocate zeroed memory
  * @base_out: if not NULL, receives the base actually used
  *
- * Return: 0; -EINVAL for a misaligned or zero @base/@size or a NULL @name;
+ * Return: 0; -EINVAL for a misaligned or zero @base/@size, a NULL @pm or
+ * @name, or a @host that is not 8-byte aligned;
  * -ERANGE if the range does not fit in the address width; -EEXIST if it
  * overlaps a region; -ENOSPC if UIOMMU_PHYS_ANY finds no room; -ENOMEM.
  */
@@ -157,8 +170,9 @@ uiommu_physmem_add_ram(struct uiommu_physmem *pm, const char *name,
  * @desc: description (copied, but @desc->regs and the strings it points to
  *        must stay valid while the region exists)
  *
- * Return: 0; -EINVAL for bad alignment, zero size, missing callbacks or a
- * register map entry outside the region; -ERANGE beyond the address width;
+ * Return: 0; -EINVAL for bad alignment (UIOMMU_PHYS_ANY is not accepted),
+ * zero size, a missing name or callback, or a register map entry that is
+ * empty, outside the region or out of order; -ERANGE beyond the address width;
  * -EEXIST on overlap; -ENOMEM.
  */
 UIOMMU_API UIOMMU_MUST_CHECK int
@@ -170,8 +184,11 @@ uiommu_physmem_add_mmio(struct uiommu_physmem *pm, uint64_t base,
  * @pm:   address space
  * @base: exact base of a region
  *
+ * Never allocates, so it cannot fail for lack of memory.  Library-allocated
+ * RAM is released.
+ *
  * Return: 0; -ENOENT if no region starts at @base; -EBUSY if the region is
- * pinned (uiommu_physmem_pin()) or holds a pool.
+ * pinned (uiommu_physmem_pin()) or holds a pool; -EINVAL for a NULL @pm.
  */
 UIOMMU_API UIOMMU_MUST_CHECK int
 uiommu_physmem_remove(struct uiommu_physmem *pm, uint64_t base);
@@ -183,9 +200,11 @@ uiommu_physmem_remove(struct uiommu_physmem *pm, uint64_t base);
  * @size: bytes; the whole range must be RAM (one or more regions)
  *
  * An IOMMU mapping pins the RAM it targets; uiommu_physmem_remove() refuses
- * a pinned region with -EBUSY.
+ * a pinned region with -EBUSY.  Pins are counted per region: each region
+ * the range touches gains one reference.  Never allocates.
  *
- * Return: 0; -EINVAL for zero @size; -EFAULT if part of the range is not RAM.
+ * Return: 0; -EINVAL for zero @size; -EFAULT if part of the range is not RAM
+ * (nothing is pinned then).
  */
 UIOMMU_API UIOMMU_MUST_CHECK int
 uiommu_physmem_pin(struct uiommu_physmem *pm, uint64_t base, uint64_t size);
@@ -193,7 +212,10 @@ uiommu_physmem_pin(struct uiommu_physmem *pm, uint64_t base, uint64_t size);
 /**
  * uiommu_physmem_unpin() - drop a reference taken by uiommu_physmem_pin()
  *
- * Return: 0; -EINVAL if the range was not pinned.
+ * Drops one reference of each region the range touches.
+ *
+ * Return: 0; -EINVAL for zero @size, or if a byte of the range is not RAM or
+ * lies in a region without pins (nothing is unpinned then).
  */
 UIOMMU_API UIOMMU_MUST_CHECK int
 uiommu_physmem_unpin(struct uiommu_physmem *pm, uint64_t base, uint64_t size);
@@ -207,7 +229,10 @@ uiommu_physmem_unpin(struct uiommu_physmem *pm, uint64_t base, uint64_t size);
  * @attrs: transaction attributes, or NULL for none
  *
  * MMIO parts are read with the largest naturally aligned accesses of at most
- * 8 bytes.  On error @buf may be partly written but no state changes.
+ * 8 bytes.  RAM is copied so that each naturally aligned 8-byte word is
+ * read single-copy atomically.  On error @buf may be partly written but no
+ * state changes (beyond the side effects of MMIO reads already made).
+ * A bus error fires the trace event physmem_bus_error.
  *
  * Return: 0; -EFAULT if any byte is not backed (bus error) or a device
  * returns a slave error.
@@ -232,8 +257,8 @@ uiommu_phys_write(struct uiommu_physmem *pm, uint64_t pa, const void *buf,
  * uiommu_phys_ld() - one naturally aligned load of 1, 2, 4 or 8 bytes
  * @val: receives the value, little-endian as the emulated machine sees it
  *
- * RAM loads of 8 bytes are single-copy atomic, as an SMMU's descriptor
- * fetch is.
+ * RAM loads are single-copy atomic (and acquire), as an SMMU's descriptor
+ * fetch is; uiommu_phys_st() stores are single-copy atomic (and release).
  *
  * Return: 0; -EINVAL for a bad size or misalignment; -EFAULT.
  */
@@ -260,8 +285,11 @@ uiommu_phys_st(struct uiommu_physmem *pm, uint64_t pa, unsigned int size,
  * queue producers) and for table walkers.  The pointer stays valid while the
  * region exists.
  *
+ * Code writing through the pointer while devices read the same words should
+ * use __atomic stores of aligned words, as uiommu_phys_st() does.
+ *
  * Return: the host address, or NULL if [@pa, @pa + @size) is not inside a
- * single RAM region.
+ * single RAM region (@size 0 is treated as 1).
  */
 UIOMMU_API void *uiommu_phys_host_ptr(struct uiommu_physmem *pm, uint64_t pa,
 				      uint64_t size);
@@ -270,7 +298,8 @@ UIOMMU_API void *uiommu_phys_host_ptr(struct uiommu_physmem *pm, uint64_t pa,
  * uiommu_physmem_lookup() - describe the region containing @pa
  * @info: filled on success
  *
- * Return: 0; -EFAULT if no region contains @pa.
+ * Return: 0; -EFAULT if no region contains @pa; -EINVAL for NULL @pm or
+ * @info.
  */
 UIOMMU_API UIOMMU_MUST_CHECK int
 uiommu_physmem_lookup(struct uiommu_physmem *pm, uint64_t pa,
@@ -281,9 +310,11 @@ uiommu_physmem_lookup(struct uiommu_physmem *pm, uint64_t pa,
  * @fn: called for each region; a non-zero return stops the walk and is
  *      returned
  *
- * @fn must not add or remove regions.
+ * @fn must not add or remove regions.  Regions added or removed by other
+ * threads during the walk may or may not be visited.
  *
- * Return: 0 after visiting all regions, or @fn's non-zero value.
+ * Return: 0 after visiting all regions, or @fn's non-zero value; -EINVAL
+ * for NULL @pm or @fn.
  */
 UIOMMU_API int
 uiommu_physmem_for_each(struct uiommu_physmem *pm,
@@ -320,8 +351,12 @@ struct uiommu_phys_pool_stats {
  * @size: bytes, a non-zero multiple of 4 KiB
  * @out:  the pool
  *
- * Return: 0; -EINVAL for misalignment or zero size; -EFAULT if the range is
- * not inside one RAM region; -EBUSY if it overlaps another pool; -ENOMEM.
+ * The allocator's bookkeeping lives outside emulated RAM (16 bytes per
+ * 4 KiB page), so a device writing over free pool memory cannot corrupt it.
+ *
+ * Return: 0; -EINVAL for misalignment, zero size, a range of 2^32 pages or
+ * more, or NULL @pm/@out; -EFAULT if the range is not inside one RAM
+ * region; -EBUSY if it overlaps another pool; -ENOMEM.
  */
 UIOMMU_API UIOMMU_MUST_CHECK int
 uiommu_phys_pool_create(struct uiommu_physmem *pm, uint64_t base,
@@ -329,6 +364,9 @@ uiommu_phys_pool_create(struct uiommu_physmem *pm, uint64_t base,
 
 /**
  * uiommu_phys_pool_destroy() - release a pool (its blocks need not be freed)
+ * @pool: the pool, or NULL
+ *
+ * Its RAM region may be removed afterwards.
  */
 UIOMMU_API void uiommu_phys_pool_destroy(struct uiommu_phys_pool *pool);
 
@@ -355,7 +393,10 @@ uiommu_phys_pool_alloc(struct uiommu_phys_pool *pool, uint64_t size,
  * @pa:   the address uiommu_phys_pool_alloc() returned
  * @size: the size it was allocated with
  *
- * Return: 0; -EINVAL if (@pa, @size) is not an allocated block.
+ * Thread-safe.
+ *
+ * Return: 0; -EINVAL if (@pa, @size) is not an allocated block (nothing
+ * changes).
  */
 UIOMMU_API UIOMMU_MUST_CHECK int
 uiommu_phys_pool_free(struct uiommu_phys_pool *pool, uint64_t pa,
@@ -366,6 +407,18 @@ uiommu_phys_pool_free(struct uiommu_phys_pool *pool, uint64_t pa,
  */
 UIOMMU_API void uiommu_phys_pool_get_stats(struct uiommu_phys_pool *pool,
 					   struct uiommu_phys_pool_stats *st);
+
+/**
+ * uiommu_phys_pool_check() - verify a pool's invariants
+ *
+ * Every page belongs to exactly one free or allocated block, blocks are
+ * naturally aligned, free buddies are merged, free lists and accounting
+ * agree.  Meant for tests and debug builds.
+ *
+ * Return: 0, or -EUCLEAN (with a log message) if an invariant is broken.
+ */
+UIOMMU_API UIOMMU_MUST_CHECK int
+uiommu_phys_pool_check(struct uiommu_phys_pool *pool);
 
 /**
  * uiommu_phys_pool_physmem() - the address space a pool belongs to
