@@ -426,16 +426,11 @@ static int dev_access(struct uiommu_pci_dev *dev, uint64_t iova, void *buf,
 		return ret;
 	ret = port.ops->access(port.opaque, rid, iova, buf, len, write, fault);
 	trace_pci_dma(rid, iova, (uint64_t)len, write, ret);
-	uio_lock(&dev->lock);
-	if (is_msi && ret)
-		dev->stats.msi_faults++;
-	else if (is_msi)
-		dev->stats.msi_sent++;
-	else if (ret)
-		dev->stats.dma_faults++;
-	else
-		dev->stats.dma_ok++;
-	uio_unlock(&dev->lock);
+	/* These four counters are only ever changed here, atomically. */
+	__atomic_fetch_add(is_msi ? (ret ? &dev->stats.msi_faults :
+				     &dev->stats.msi_sent) :
+			   (ret ? &dev->stats.dma_faults : &dev->stats.dma_ok),
+			   1, __ATOMIC_RELAXED);
 	return ret;
 }
 
@@ -468,7 +463,19 @@ UIOMMU_API void uiommu_pci_dev_get_stats(struct uiommu_pci_dev *dev,
 	if (!dev || !st)
 		return;
 	uio_lock(&dev->lock);
-	*st = dev->stats;
+	*st = (struct uiommu_pci_dev_stats){
+		.dma_ok = __atomic_load_n(&dev->stats.dma_ok, __ATOMIC_RELAXED),
+		.dma_faults = __atomic_load_n(&dev->stats.dma_faults,
+					      __ATOMIC_RELAXED),
+		.dma_refused = dev->stats.dma_refused,
+		.msi_sent = __atomic_load_n(&dev->stats.msi_sent,
+					    __ATOMIC_RELAXED),
+		.msi_pended = dev->stats.msi_pended,
+		.msi_dropped = dev->stats.msi_dropped,
+		.msi_faults = __atomic_load_n(&dev->stats.msi_faults,
+					      __ATOMIC_RELAXED),
+		.guest_errors = dev->stats.guest_errors,
+	};
 	uio_unlock(&dev->lock);
 }
 
