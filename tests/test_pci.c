@@ -379,9 +379,17 @@ static void test_capability_list_walk(void **state)
 		ids[n++] = cfg_rd(e, TD_DEVFN, off, 1);
 		off = cfg_rd(e, TD_DEVFN, off + 1, 1);
 	}
-	assert_int_equal(n, 2);
-	assert_int_equal(ids[0], PCI_CAP_ID_MSI);
-	assert_int_equal(ids[1], PCI_CAP_ID_MSIX);
+	assert_int_equal(n, 3);
+	assert_int_equal(ids[0], PCI_CAP_ID_EXP);
+	assert_int_equal(ids[1], PCI_CAP_ID_MSI);
+	assert_int_equal(ids[2], PCI_CAP_ID_MSIX);
+	/* PCI Express Capability: version 2, Root Complex Integrated EP. */
+	off = find_cap(e, TD_DEVFN, PCI_CAP_ID_EXP);
+	assert_int_equal(cfg_rd(e, TD_DEVFN, off + PCI_EXP_FLAGS, 2), 0x92);
+	cfg_wr(e, TD_DEVFN, off + PCI_EXP_DEVCTL, 4, 0xffffffff);
+	assert_int_equal(cfg_rd(e, TD_DEVFN, off + PCI_EXP_DEVCTL, 4), 0x7fff);
+	/* No ACS on this one: the extended space is empty. */
+	assert_int_equal(cfg_rd(e, TD_DEVFN, PCI_EXT_CAP_START, 4), 0);
 	off = find_cap(e, TD_DEVFN, PCI_CAP_ID_MSIX);
 	assert_int_equal(cfg_rd(e, TD_DEVFN, off + PCI_MSIX_FLAGS, 2), 15);
 	assert_int_equal(cfg_rd(e, TD_DEVFN, off + PCI_MSIX_TABLE, 4), 2);
@@ -389,6 +397,38 @@ static void test_capability_list_walk(void **state)
 	/* The control word's read-only part survives writes. */
 	cfg_wr(e, TD_DEVFN, off + PCI_MSIX_FLAGS, 2, 0x3fff);
 	assert_int_equal(cfg_rd(e, TD_DEVFN, off + PCI_MSIX_FLAGS, 2), 15);
+	env_free(e);
+}
+
+static void test_acs_extended_capability(void **state)
+{
+	struct env *e = env_new(0, 0);
+	struct uiommu_testdev_config tc = { "acs", 0, 0,
+		UIOMMU_PCI_ACS_SV | UIOMMU_PCI_ACS_RR | UIOMMU_PCI_ACS_CR |
+		UIOMMU_PCI_ACS_UF };
+	struct uiommu_pci_dev_desc gd = { .name = "plain", .vendor_id = 1 };
+	struct uiommu_pci_dev *d;
+	unsigned int fn = UIOMMU_PCI_DEVFN(5, 0);
+
+	(void)state;
+	assert_int_equal(uiommu_testdev_create(&tc, &d), 0);
+	assert_int_equal(uiommu_pci_dev_add_acs(d, 1), -EEXIST);
+	assert_int_equal(uiommu_pci_host_plug(e->host, 0, fn, d), 0);
+	/* Header: ID 0x000d, version 1, no next. */
+	assert_int_equal(cfg_rd(e, fn, PCI_EXT_CAP_START, 4), 0x0001000d);
+	assert_int_equal(cfg_rd(e, fn, PCI_EXT_CAP_START + PCI_ACS_CAP, 2), 0x1d);
+	assert_int_equal(cfg_rd(e, fn, PCI_EXT_CAP_START + PCI_ACS_CTRL, 2), 0);
+	cfg_wr(e, fn, PCI_EXT_CAP_START + PCI_ACS_CTRL, 2, 0xffff);
+	assert_int_equal(cfg_rd(e, fn, PCI_EXT_CAP_START + PCI_ACS_CTRL, 2), 0x1d);
+	assert_int_equal(uiommu_pci_dev_check(d), 0);
+	/* ACS needs a PCIe capability; EC is not modelled. */
+	assert_int_equal(uiommu_pci_dev_create(&gd, &d), 0);
+	assert_int_equal(uiommu_pci_dev_add_acs(d, 1), -EINVAL);
+	assert_int_equal(uiommu_pci_dev_add_pcie(d, 3), -EINVAL);
+	assert_int_equal(uiommu_pci_dev_add_pcie(d, UIOMMU_PCI_EXP_ENDPOINT), 0);
+	assert_int_equal(uiommu_pci_dev_add_acs(d, UIOMMU_PCI_ACS_SV << 5), -EINVAL);
+	assert_int_equal(uiommu_pci_dev_add_acs(d, 0x80), -EINVAL);
+	uiommu_pci_dev_destroy(d);
 	env_free(e);
 }
 
@@ -809,6 +849,9 @@ static void test_host_bus_range_and_multifunction(void **state)
 	assert_int_equal(uiommu_phys_ld(pm, ECAM_BASE + (1 << 20) + (8 << 12) +
 					PCI_HEADER_TYPE, 1, &v, NULL), 0);
 	assert_int_equal(v, 0x80);
+	assert_int_equal(uiommu_phys_ld(pm, ECAM_BASE + (1 << 20) + (11 << 12) +
+					PCI_HEADER_TYPE, 1, &v, NULL), 0);
+	assert_int_equal(v, 0x80);
 	/* 8-byte ECAM read covers two DWORDs. */
 	assert_int_equal(uiommu_phys_ld(pm, ECAM_BASE + (1 << 20) + (11 << 12),
 					8, &v, NULL), 0);
@@ -1138,6 +1181,7 @@ int main(void)
 		cmocka_unit_test(test_bar_sizing_32_and_64_bit),
 		cmocka_unit_test(test_bar_decoding_follows_command_and_address),
 		cmocka_unit_test(test_capability_list_walk),
+		cmocka_unit_test(test_acs_extended_capability),
 		cmocka_unit_test(test_msi_multiple_message_mask_pending),
 		cmocka_unit_test(test_msi_32bit_capability_layout),
 		cmocka_unit_test(test_msix_table_pba_function_and_vector_mask),

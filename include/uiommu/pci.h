@@ -348,6 +348,41 @@ UIOMMU_API UIOMMU_MUST_CHECK int
 uiommu_pci_dev_add_bar(struct uiommu_pci_dev *dev, unsigned int bar,
 		       const struct uiommu_pci_bar_desc *desc);
 
+#define UIOMMU_PCI_EXP_ENDPOINT	0x0	/* PCI Express Endpoint */
+#define UIOMMU_PCI_EXP_RC_END	0x9	/* Root Complex Integrated Endpoint */
+
+/**
+ * uiommu_pci_dev_add_pcie() - add a PCI Express Capability (version 2)
+ * @port_type: UIOMMU_PCI_EXP_ENDPOINT or UIOMMU_PCI_EXP_RC_END
+ *
+ * Return: 0; -EINVAL for a bad type; -EEXIST if present; -ENOSPC if
+ * configuration space is full; -EBUSY if plugged.
+ */
+UIOMMU_API UIOMMU_MUST_CHECK int
+uiommu_pci_dev_add_pcie(struct uiommu_pci_dev *dev, unsigned int port_type);
+
+/* ACS Capability bits (PCIe 6.0, ACS Extended Capability) */
+#define UIOMMU_PCI_ACS_SV	(1u << 0)	/* Source Validation */
+#define UIOMMU_PCI_ACS_TB	(1u << 1)	/* Translation Blocking */
+#define UIOMMU_PCI_ACS_RR	(1u << 2)	/* P2P Request Redirect */
+#define UIOMMU_PCI_ACS_CR	(1u << 3)	/* P2P Completion Redirect */
+#define UIOMMU_PCI_ACS_UF	(1u << 4)	/* Upstream Forwarding */
+#define UIOMMU_PCI_ACS_DT	(1u << 6)	/* Direct Translated P2P */
+
+/**
+ * uiommu_pci_dev_add_acs() - add an ACS Extended Capability
+ * @acs_cap: the features implemented (UIOMMU_PCI_ACS_*); their controls
+ *           are writable, and read 0 after reset
+ *
+ * The model records the controls for software (grouping decisions); it
+ * has no peer-to-peer paths to redirect.
+ *
+ * Return: 0; -EINVAL without a PCIe capability or for unknown bits
+ * (Egress Control is not modelled); -EEXIST if present; -EBUSY if plugged.
+ */
+UIOMMU_API UIOMMU_MUST_CHECK int
+uiommu_pci_dev_add_acs(struct uiommu_pci_dev *dev, uint16_t acs_cap);
+
 #define UIOMMU_PCI_MSI_64BIT	(1u << 0)	/* 64-bit message address */
 #define UIOMMU_PCI_MSI_MASKABLE	(1u << 1)	/* per-vector masking */
 
@@ -491,11 +526,17 @@ UIOMMU_API UIOMMU_MUST_CHECK int uiommu_pci_dev_check(struct uiommu_pci_dev *dev
  * @name:         instance name (copied), e.g. "testdev0"
  * @msi_vectors:  MSI vectors (0 for no MSI capability, or 1..32 power of 2)
  * @msix_vectors: MSI-X table size (0 for no MSI-X, or 1..2048)
+ * @acs:          ACS features to offer (UIOMMU_PCI_ACS_*), 0 for no ACS
+ *                capability
+ *
+ * The device always has a PCI Express Capability (Root Complex Integrated
+ * Endpoint), then MSI, then MSI-X.
  */
 struct uiommu_testdev_config {
 	const char *name;
 	unsigned int msi_vectors;
 	unsigned int msix_vectors;
+	uint16_t acs;
 };
 
 /**

@@ -121,6 +121,7 @@ int uio_pci_dev_init(struct uiommu_pci_dev *dev,
 	uio_pci_cfg_set16(dev, PCI_SUBSYSTEM_ID, desc->subsystem_id, 0, 0);
 	uio_pci_cfg_set8(dev, PCI_INTERRUPT_LINE, 0, 0xff, 0);
 	dev->cap_next = PCI_CAP_START;
+	dev->ext_next = PCI_EXT_CAP_START;
 	for (unsigned int i = 0; i < PCI_NUM_BARS; i++) {
 		dev->bar[i].dev = dev;
 		dev->bar[i].index = i;
@@ -234,6 +235,95 @@ UIOMMU_API int uiommu_pci_dev_add_bar(struct uiommu_pci_dev *dev,
 			  (uint32_t)wmask & (uint32_t)PCI_BAR_ADDR_MASK, 0);
 	if (is64)
 		uio_pci_cfg_set32(dev, off + 4, 0, (uint32_t)(wmask >> 32), 0);
+	return 0;
+}
+
+UIOMMU_API int uiommu_pci_dev_add_pcie(struct uiommu_pci_dev *dev,
+				       unsigned int port_type)
+{
+	/* Device Control after reset: Relaxed Ordering, No Snoop, 512-byte
+	 * Max_Read_Request_Size (PCIe 6.0, 7.5.3.4). */
+	const uint16_t devctl = 0x2810;
+	uint16_t flags = 0;
+	unsigned int off = 0;
+	int ret;
+
+	if (!dev)
+		return uio_fail(-EINVAL, SUBSYS, "add_pcie: NULL device");
+	if (dev->host)
+		return uio_fail(-EBUSY, SUBSYS, "%s: add capabilities before "
+				"plugging", dev->name);
+	if (port_type != UIOMMU_PCI_EXP_ENDPOINT &&
+	    port_type != UIOMMU_PCI_EXP_RC_END)
+		return uio_fail(-EINVAL, SUBSYS, "%s: port type %u",
+				dev->name, port_type);
+	if (dev->pcie_cap)
+		return uio_fail(-EEXIST, SUBSYS, "%s: PCIe capability exists",
+				dev->name);
+	ret = uio_pci_add_cap(dev, PCI_CAP_ID_EXP, PCI_EXP_CAP_SIZE, &off);
+	if (ret)
+		return ret;
+	dev->pcie_cap = off;
+	flags = (uint16_t)UIO_FDP32(flags, PCI_EXP_FLAGS, VERS, 2);
+	flags = (uint16_t)UIO_FDP32(flags, PCI_EXP_FLAGS, TYPE, port_type);
+	uio_pci_cfg_set16(dev, off + PCI_EXP_FLAGS, flags, 0, 0);
+	uio_pci_cfg_set16(dev, off + PCI_EXP_DEVCTL, devctl,
+			  PCI_EXP_DEVCTL_RW, 0);
+	uio_pci_cfg_set16(dev, off + PCI_EXP_DEVSTA, 0, 0, PCI_EXP_DEVSTA_W1C);
+	return 0;
+}
+
+/* Append an extended capability (PCIe 6.0, 7.6.3) of @size bytes. */
+static int add_ext_cap(struct uiommu_pci_dev *dev, uint16_t id,
+		       unsigned int ver, unsigned int size, unsigned int *off)
+{
+	unsigned int at = dev->ext_next;
+	uint32_t hdr = 0;
+
+	if (at + size > PCI_CFG_SIZE)
+		return uio_fail(-ENOSPC, SUBSYS, "%s: no room for extended "
+				"capability 0x%x", dev->name, id);
+	if (dev->ext_last) {
+		uint32_t prev = uio_pci_cfg_get(dev, dev->ext_last, 4);
+
+		uio_pci_cfg_set32(dev, dev->ext_last,
+				  UIO_FDP32(prev, PCI_EXT_CAP, NEXT, at), 0, 0);
+	}
+	hdr = UIO_FDP32(hdr, PCI_EXT_CAP, ID, id);
+	hdr = UIO_FDP32(hdr, PCI_EXT_CAP, VER, ver);
+	uio_pci_cfg_set32(dev, at, hdr, 0, 0);
+	dev->ext_last = at;
+	dev->ext_next = (unsigned int)uio_align_up(at + size, 4);
+	*off = at;
+	return 0;
+}
+
+UIOMMU_API int uiommu_pci_dev_add_acs(struct uiommu_pci_dev *dev,
+				      uint16_t acs_cap)
+{
+	unsigned int off = 0;
+	int ret;
+
+	if (!dev)
+		return uio_fail(-EINVAL, SUBSYS, "add_acs: NULL device");
+	if (dev->host)
+		return uio_fail(-EBUSY, SUBSYS, "%s: add capabilities before "
+				"plugging", dev->name);
+	/* Egress Control would need an Egress Control Vector: not modelled. */
+	if (!dev->pcie_cap || (acs_cap & ~(uint16_t)PCI_ACS_ALL) ||
+	    (acs_cap & PCI_ACS_EC_MASK))
+		return uio_fail(-EINVAL, SUBSYS, "%s: ACS 0x%x (needs a PCIe "
+				"capability; EC unsupported)", dev->name,
+				acs_cap);
+	if (dev->acs_cap)
+		return uio_fail(-EEXIST, SUBSYS, "%s: ACS exists", dev->name);
+	ret = add_ext_cap(dev, PCI_EXT_CAP_ID_ACS, 1, PCI_ACS_SIZE, &off);
+	if (ret)
+		return ret;
+	dev->acs_cap = off;
+	/* Only the controls of implemented features are writable. */
+	uio_pci_cfg_set16(dev, off + PCI_ACS_CAP, acs_cap, 0, 0);
+	uio_pci_cfg_set16(dev, off + PCI_ACS_CTRL, 0, acs_cap, 0);
 	return 0;
 }
 
@@ -496,6 +586,25 @@ static int check_cap_list(struct uiommu_pci_dev *dev)
 	return 0;
 }
 
+static int check_ext_cap_list(struct uiommu_pci_dev *dev)
+{
+	unsigned int off = PCI_EXT_CAP_START, n = 0;
+
+	while (off) {
+		uint32_t hdr = uio_pci_cfg_get(dev, off, 4);
+
+		if (!hdr && off == PCI_EXT_CAP_START)
+			return 0;
+		if (off < PCI_EXT_CAP_START || off > PCI_CFG_SIZE - 4 ||
+		    (off & 3) || ++n > (PCI_CFG_SIZE - PCI_EXT_CAP_START) / 4)
+			return uio_fail(-EUCLEAN, SUBSYS, "%s: extended "
+					"capability list broken at 0x%x",
+					dev->name, off);
+		off = UIO_FEX32(hdr, PCI_EXT_CAP, NEXT);
+	}
+	return 0;
+}
+
 static int check_bars(struct uiommu_pci_dev *dev)
 {
 	for (unsigned int i = 0; i < PCI_NUM_BARS; i++) {
@@ -532,6 +641,8 @@ UIOMMU_API int uiommu_pci_dev_check(struct uiommu_pci_dev *dev)
 		return uio_fail(-EUCLEAN, SUBSYS, "%s: vendor ID changed",
 				dev->name);
 	ret = check_cap_list(dev);
+	if (!ret)
+		ret = check_ext_cap_list(dev);
 	if (!ret)
 		ret = check_bars(dev);
 	if (!ret)

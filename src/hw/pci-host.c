@@ -431,20 +431,28 @@ UIOMMU_API void uiommu_pci_host_set_dma(struct uiommu_pci_host *host,
 	host->dma_opaque = opaque;
 }
 
-/* Header Type bit 7 of function 0: the device has other functions. */
+/*
+ * Header Type bit 7 (Multi-Function Device) of every function of the
+ * device: set when a function other than 0 is present, as Linux reads it
+ * per function (for scanning and for grouping).
+ */
 static void update_multifunction(struct uiommu_pci_host *host,
 				 unsigned int bus, unsigned int devfn)
 {
-	struct uiommu_pci_dev *f0 = lookup(host, bus, devfn & ~7u);
 	bool multi = false;
 
 	for (unsigned int fn = 1; fn < 8; fn++)
 		multi |= lookup(host, bus, (devfn & ~7u) | fn) != NULL;
-	if (!f0)
-		return;
-	uio_lock(&f0->lock);
-	f0->cfg[PCI_HEADER_TYPE] = (uint8_t)UIO_FDP32(0, PCI_HDR, MULTI, multi);
-	uio_unlock(&f0->lock);
+	for (unsigned int fn = 0; fn < 8; fn++) {
+		struct uiommu_pci_dev *d = lookup(host, bus, (devfn & ~7u) | fn);
+
+		if (!d)
+			continue;
+		uio_lock(&d->lock);
+		d->cfg[PCI_HEADER_TYPE] =
+			(uint8_t)UIO_FDP32(0, PCI_HDR, MULTI, multi);
+		uio_unlock(&d->lock);
+	}
 }
 
 UIOMMU_API struct uiommu_pci_dev *
@@ -532,6 +540,7 @@ UIOMMU_API int uiommu_pci_host_unplug(struct uiommu_pci_dev *dev)
 	dev->host_next = NULL;
 	update_multifunction(host, dev->bus, dev->devfn);
 	uio_lock(&dev->lock);
+	dev->cfg[PCI_HEADER_TYPE] = 0;
 	dev->host = NULL;
 	uio_unlock(&dev->lock);
 	uio_unlock(&host->lock);

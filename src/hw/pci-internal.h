@@ -64,6 +64,11 @@ struct uiommu_pci_dev {
 
 	struct uio_pci_bar bar[PCI_NUM_BARS];
 
+	unsigned int pcie_cap;		/* 0: none */
+	unsigned int acs_cap;		/* extended, 0: none */
+	unsigned int ext_next;		/* where the next extended cap goes */
+	unsigned int ext_last;		/* header of the last one, 0: none */
+
 	unsigned int msi_cap;		/* 0: none */
 	unsigned int msi_nvec;
 	bool msi_64, msi_pvm;

@@ -60,6 +60,43 @@ UIO_FIELD(PCI_BAR, ADDR, 4, 28);	/* Base Address [31:4] */
 #define PCI_CAP_NEXT		1
 #define PCI_CAP_ID_MSI		0x05
 #define PCI_CAP_ID_MSIX		0x11
+#define PCI_CAP_ID_EXP		0x10
+
+/* PCI Express Capability (PCIe 6.0, 7.5.3); version 2 layout */
+#define PCI_EXP_FLAGS		2	/* PCI Express Capabilities Register */
+#define PCI_EXP_DEVCAP		4	/* Device Capabilities */
+#define PCI_EXP_DEVCTL		8	/* Device Control */
+#define PCI_EXP_DEVSTA		10	/* Device Status */
+#define PCI_EXP_CAP_SIZE	0x3c
+/* PCI Express Capabilities Register (PCIe 6.0, 7.5.3.2) */
+UIO_FIELD(PCI_EXP_FLAGS, VERS, 0, 4);	/* Capability Version: 2 */
+UIO_FIELD(PCI_EXP_FLAGS, TYPE, 4, 4);	/* Device/Port Type */
+#define PCI_EXP_TYPE_ENDPOINT	0x0	/* PCI Express Endpoint */
+#define PCI_EXP_TYPE_RC_END	0x9	/* Root Complex Integrated Endpoint */
+/* Device Control (PCIe 6.0, 7.5.3.4): [14:0] RW, [15] Initiate FLR */
+#define PCI_EXP_DEVCTL_RW	0x7fff
+/* Device Status (PCIe 6.0, 7.5.3.5): error detected bits are RW1C */
+#define PCI_EXP_DEVSTA_W1C	0x000f
+
+/* Extended Capability header (PCIe 6.0, 7.6.3) */
+#define PCI_EXT_CAP_START	0x100
+UIO_FIELD(PCI_EXT_CAP, ID, 0, 16);
+UIO_FIELD(PCI_EXT_CAP, VER, 16, 4);
+UIO_FIELD(PCI_EXT_CAP, NEXT, 20, 12);
+#define PCI_EXT_CAP_ID_ACS	0x000d
+
+/* ACS Extended Capability (PCIe 6.0, 7.7, "ACS Extended Capability") */
+#define PCI_ACS_CAP		4	/* ACS Capability Register, 16 bits */
+#define PCI_ACS_CTRL		6	/* ACS Control Register, 16 bits */
+#define PCI_ACS_SIZE		8	/* without an Egress Control Vector */
+UIO_FIELD(PCI_ACS, SV, 0, 1);		/* Source Validation */
+UIO_FIELD(PCI_ACS, TB, 1, 1);		/* Translation Blocking */
+UIO_FIELD(PCI_ACS, RR, 2, 1);		/* P2P Request Redirect */
+UIO_FIELD(PCI_ACS, CR, 3, 1);		/* P2P Completion Redirect */
+UIO_FIELD(PCI_ACS, UF, 4, 1);		/* Upstream Forwarding */
+UIO_FIELD(PCI_ACS, EC, 5, 1);		/* P2P Egress Control */
+UIO_FIELD(PCI_ACS, DT, 6, 1);		/* Direct Translated P2P */
+#define PCI_ACS_ALL		0x7f
 
 /*
  * MSI capability (PCI 3.0, 6.8.1; PCIe 6.0, 7.7.1).  Offsets from the

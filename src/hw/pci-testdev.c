@@ -361,6 +361,10 @@ static int testdev_caps(struct testdev *td,
 	ret = uiommu_pci_dev_add_bar(&td->pdev, 0, &bar0);
 	if (!ret)
 		ret = uiommu_pci_dev_add_bar(&td->pdev, 2, &bar2);
+	if (!ret)
+		ret = uiommu_pci_dev_add_pcie(&td->pdev, UIOMMU_PCI_EXP_RC_END);
+	if (!ret && cfg->acs)
+		ret = uiommu_pci_dev_add_acs(&td->pdev, cfg->acs);
 	if (!ret && cfg->msi_vectors)
 		ret = uiommu_pci_dev_add_msi(&td->pdev, cfg->msi_vectors,
 					     UIOMMU_PCI_MSI_64BIT |
