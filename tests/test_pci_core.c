@@ -209,6 +209,13 @@ static void test_enumerate_sizes_and_assigns_bars(void **state)
 	assert_non_null(uiommu_pci_core_find(e->core, 0, UIOMMU_PCI_DEVFN(4, 2)));
 	uiommu_pci_func_get_info(uiommu_pci_core_find(e->core, 2, 0), &fi);
 	assert_int_equal(fi.msix_max, 2048);
+	/* Topology facts. */
+	assert_int_equal(fi.pcie_type, 0x9);
+	assert_false(fi.multifunction);
+	uiommu_pci_func_get_info(uiommu_pci_core_find(e->core, 0,
+						      UIOMMU_PCI_DEVFN(4, 2)), &fi);
+	assert_true(fi.multifunction);
+	assert_int_equal(fi.acs_pos, 0);
 	/* The 8 GiB prefetchable BAR went to the 64-bit window. */
 	uiommu_pci_func_get_info(uiommu_pci_core_find(e->core, 0,
 						      UIOMMU_PCI_DEVFN(3, 0)), &fi);
@@ -217,11 +224,12 @@ static void test_enumerate_sizes_and_assigns_bars(void **state)
 	assert_int_equal(fi.bar[4].addr, MEM64_BASE);
 	assert_int_equal(fi.bar[1].size, 4096);
 	assert_int_equal(fi.msi_cap, 0);
+	assert_int_equal(fi.pcie_type, -1);
 	assert_int_equal(uiommu_pci_func_find_cap(uiommu_pci_core_find(e->core, 0, UIOMMU_PCI_DEVFN(3, 0)),
 						  PCI_CAP_ID_MSI, &off), -ENOENT);
 	assert_int_equal(uiommu_pci_func_find_cap(uiommu_pci_core_func(e->core, 0),
 						  PCI_CAP_ID_MSIX, &off), 0);
-	assert_int_equal(off, 0x58);
+	assert_int_equal(off, 0x94);	/* after PCIe (0x40) and MSI (0x7c) */
 	env_free(e);
 }
 
@@ -242,6 +250,38 @@ static void test_bar_that_fits_no_window_stays_unassigned(void **state)
 	assert_int_equal(uiommu_pci_func_cfg_read(uiommu_pci_core_func(e->core, 0),
 						  PCI_COMMAND, 2, &cmd), 0);
 	assert_int_equal(cmd & PCI_CMD_MEM_MASK, 0);
+	env_free(e);
+}
+
+static void test_acs_enabled_on_request(void **state)
+{
+	struct env *e = env_new(MEM_SIZE, MEM64_SIZE);
+	struct uiommu_pci_core_desc cd = {
+		.pm = e->pm, .cfg_ops = &log_ops, .cfg_opaque = e,
+		.bus_start = 0, .bus_end = 3, .mem_base = MEM_BASE,
+		.mem_size = MEM_SIZE, .request_acs = true,
+	};
+	struct uiommu_testdev_config tc = { "acs0", 0, 0,
+		UIOMMU_PCI_ACS_SV | UIOMMU_PCI_ACS_TB | UIOMMU_PCI_ACS_RR |
+		UIOMMU_PCI_ACS_CR };
+	struct uiommu_pci_func_info fi;
+	struct uiommu_pci_dev *d;
+
+	(void)state;
+	assert_int_equal(uiommu_testdev_create(&tc, &d), 0);
+	assert_int_equal(uiommu_pci_host_plug(e->host, 0, 0, d), 0);
+	tc.name = "acs1";
+	assert_int_equal(uiommu_testdev_create(&tc, &d), 0);
+	assert_int_equal(uiommu_pci_host_plug(e->host, 0, 1, d), 0);
+	uiommu_pci_core_destroy(e->core);
+	assert_int_equal(uiommu_pci_core_create(&cd, &e->core), 0);
+	assert_int_equal(uiommu_pci_core_enumerate(e->core), 0);
+	uiommu_pci_func_get_info(uiommu_pci_core_func(e->core, 1), &fi);
+	assert_true(fi.multifunction);
+	assert_int_equal(fi.acs_pos, 0x100);
+	assert_int_equal(fi.acs_cap, 0xf);
+	/* SV, RR, CR enabled; Translation Blocking left off, as Linux. */
+	assert_int_equal(fi.acs_ctrl, 0xd);
 	env_free(e);
 }
 
@@ -582,6 +622,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_enumerate_sizes_and_assigns_bars),
 		cmocka_unit_test(test_bar_that_fits_no_window_stays_unassigned),
+		cmocka_unit_test(test_acs_enabled_on_request),
 		cmocka_unit_test(test_msix_setup_order_and_delivery),
 		cmocka_unit_test(test_msix_compose_failure_rolls_back),
 		cmocka_unit_test(test_msi_setup_order_and_multiple_message),

@@ -47,6 +47,10 @@ struct uiommu_pci_func;
  * @mem_size:    its size (0: none)
  * @mem64_base:  64-bit memory window, or 0 size for none
  * @mem64_size:  its size
+ * @request_acs: enable the ACS features each function implements among
+ *               Source Validation, P2P Request / Completion Redirect and
+ *               Upstream Forwarding (what Linux does when an IOMMU asks
+ *               for ACS)
  */
 struct uiommu_pci_core_desc {
 	struct uiommu_physmem *pm;
@@ -55,6 +59,7 @@ struct uiommu_pci_core_desc {
 	unsigned int bus_start, bus_end;
 	uint64_t mem_base, mem_size;
 	uint64_t mem64_base, mem64_size;
+	bool request_acs;
 };
 
 /**
@@ -122,6 +127,11 @@ struct uiommu_pci_func_info {
 	unsigned int msi_max, msix_max;	/* vectors the function supports */
 	enum uiommu_pci_irq_mode irq_mode;
 	unsigned int nvec;		/* vectors in use */
+	/* Topology facts for IOMMU grouping. */
+	bool multifunction;		/* Header Type bit 7 */
+	int pcie_type;			/* Device/Port Type, -1: not PCIe */
+	unsigned int acs_pos;		/* ACS capability offset, 0: none */
+	uint16_t acs_cap, acs_ctrl;	/* implemented / enabled features */
 };
 
 UIOMMU_API void uiommu_pci_func_get_info(struct uiommu_pci_func *fn,

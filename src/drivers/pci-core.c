@@ -317,6 +317,62 @@ static int probe_func(struct uiommu_pci_func *fn)
 	return 0;
 }
 
+/* Find extended capability @id (PCIe 6.0, 7.6.3); 0 if absent. */
+static int find_ext_cap(struct uiommu_pci_func *fn, uint16_t id,
+			unsigned int *pos)
+{
+	unsigned int off = PCI_EXT_CAP_START, n = 0;
+	uint32_t hdr;
+	int ret;
+
+	*pos = 0;
+	while (off >= PCI_EXT_CAP_START && n++ < 960) {
+		if ((ret = rd(fn, off, 4, &hdr)))
+			return ret;
+		if (!hdr || hdr == 0xffffffff)
+			return 0;
+		if (UIO_FEX32(hdr, PCI_EXT_CAP, ID) == id) {
+			*pos = off;
+			return 0;
+		}
+		off = UIO_FEX32(hdr, PCI_EXT_CAP, NEXT) & ~3u;
+	}
+	return 0;
+}
+
+/* PCIe type, Multi-Function, ACS; enable ACS features on request. */
+static int probe_topology(struct uiommu_pci_func *fn, uint32_t hdr_type)
+{
+	unsigned int pos;
+	uint32_t v;
+	int ret;
+
+	fn->info.multifunction = UIO_FEX32(hdr_type, PCI_HDR, MULTI);
+	fn->info.pcie_type = -1;
+	if (uiommu_pci_func_find_cap(fn, PCI_CAP_ID_EXP, &pos))
+		return 0;
+	if ((ret = rd(fn, pos + PCI_EXP_FLAGS, 2, &v)))
+		return ret;
+	fn->info.pcie_type = (int)UIO_FEX32(v, PCI_EXP_FLAGS, TYPE);
+	if ((ret = find_ext_cap(fn, PCI_EXT_CAP_ID_ACS, &pos)) || !pos)
+		return ret;
+	fn->info.acs_pos = pos;
+	if ((ret = rd(fn, pos + PCI_ACS_CAP, 2, &v)))
+		return ret;
+	fn->info.acs_cap = (uint16_t)v;
+	if (fn->core->d.request_acs) {
+		uint32_t want = v & (uint32_t)(PCI_ACS_SV_MASK | PCI_ACS_RR_MASK |
+					       PCI_ACS_CR_MASK | PCI_ACS_UF_MASK);
+
+		if ((ret = rmw16(fn, pos + PCI_ACS_CTRL, 0, (uint16_t)want)))
+			return ret;
+	}
+	if ((ret = rd(fn, pos + PCI_ACS_CTRL, 2, &v)))
+		return ret;
+	fn->info.acs_ctrl = (uint16_t)v;
+	return 0;
+}
+
 static int scan(struct uiommu_pci_core *c)
 {
 	for (unsigned int bus = c->d.bus_start; bus <= c->d.bus_end; bus++) {
@@ -341,7 +397,9 @@ static int scan(struct uiommu_pci_core *c)
 					  "skipped", bus, devfn >> 3, devfn & 7,
 					  UIO_FEX32(hdr, PCI_HDR, LAYOUT));
 			else if ((ret = add_func(c, bus, devfn, id)) ||
-				 (ret = probe_func(&c->funcs[c->nfuncs - 1])))
+				 (ret = probe_func(&c->funcs[c->nfuncs - 1])) ||
+				 (ret = probe_topology(&c->funcs[c->nfuncs - 1],
+						       hdr)))
 				return ret;
 			if (!(devfn & 7) && !UIO_FEX32(hdr, PCI_HDR, MULTI))
 				devfn += 7;
