@@ -1094,6 +1094,34 @@ static void test_msix_concurrent_raise_and_mask(void **state)
 	env_free(e);
 }
 
+static char trace_text[256];
+
+static void record_trace(void *opaque, const char *event, const char *text)
+{
+	snprintf(trace_text, sizeof(trace_text), "%s %s", event, text);
+}
+
+static void test_msi_send_is_traced(void **state)
+{
+	struct env *e = env_new(1, 0);
+	unsigned int c = find_cap(e, TD_DEVFN, PCI_CAP_ID_MSI);
+
+	(void)state;
+	td_enable(e, true);
+	cfg_wr(e, TD_DEVFN, c + PCI_MSI_ADDR_LO, 4, (uint32_t)DOORBELL + 0x40);
+	cfg_wr(e, TD_DEVFN, c + PCI_MSI_DATA_64, 2, 0x2a);
+	cfg_wr(e, TD_DEVFN, c + PCI_MSI_FLAGS, 2,
+	       cfg_rd(e, TD_DEVFN, c + PCI_MSI_FLAGS, 2) | 1);
+	uiommu_set_trace_handler(record_trace, NULL);
+	assert_int_equal(uiommu_trace_enable("pci_msi_send"), 1);
+	assert_int_equal(uiommu_pci_dev_notify(e->td, 0), 0);
+	assert_int_equal(uiommu_trace_disable("*") >= 0, 1);
+	uiommu_set_trace_handler(NULL, NULL);
+	assert_string_equal(trace_text,
+			    "pci_msi_send td0 addr=0x8090040 data=0x2a");
+	env_free(e);
+}
+
 /* ------------------------------------------------------------ random */
 
 static uint64_t interesting(void)
@@ -1195,6 +1223,7 @@ int main(void)
 		cmocka_unit_test(test_fail_nth_device_and_host_creation),
 		cmocka_unit_test(test_msix_concurrent_raise_and_mask),
 		cmocka_unit_test(test_random_guest_accesses_keep_invariants),
+		cmocka_unit_test(test_msi_send_is_traced),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -70,6 +70,12 @@ UIO_TRACE_EVENT(pci_map_id, (uint32_t id, uint32_t out, uint32_t target, bool ma
 		(id, out, target, matched), "id=0x%" PRIx32 " out=0x%" PRIx32 " target=0x%" PRIx32 " matched=%d")
 
 /* drivers */
+UIO_TRACE_EVENT(pci_core_bar, (uint16_t rid, unsigned int bar, uint64_t addr, uint64_t size),
+		(rid, bar, addr, size), "rid=0x%04x bar=%u addr=0x%" PRIx64 " size=0x%" PRIx64)
+UIO_TRACE_EVENT(pci_core_irq_enable, (uint16_t rid, const char *kind, unsigned int nvec),
+		(rid, kind, nvec), "rid=0x%04x %s nvec=%u")
+UIO_TRACE_EVENT(pci_core_irq_disable, (uint16_t rid, const char *kind), (rid, kind),
+		"rid=0x%04x %s")
 
 /* machine */
 

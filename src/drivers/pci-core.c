@@ -18,6 +18,7 @@
 #include "lock.h"
 #include "log.h"
 #include "pci-regs.h"
+#include "trace.h"
 
 #define SUBSYS "pci-core"
 #define FOUR_GIB (UINT64_C(1) << 32)
@@ -477,8 +478,11 @@ static int assign(struct uiommu_pci_core *c)
 						&b->addr)) ||
 			      carve(&c->mem_next, c->d.mem_base, c->d.mem_size,
 				    b->size, &b->addr);
-		if (b->assigned)
+		if (b->assigned) {
+			trace_pci_core_bar(fn->info.rid, refs[k].bar, b->addr,
+					   b->size);
 			ret = program_bar(fn, refs[k].bar);
+		}
 		else
 			uio_err(SUBSYS, "%02x:%02x.%x: no room for BAR %u of "
 				"0x%" PRIx64 " bytes", fn->info.bus,
@@ -787,8 +791,12 @@ UIOMMU_API int uiommu_pci_alloc_irq_vectors(struct uiommu_pci_func *fn,
 		uio_err(SUBSYS, "%04x: cannot allocate %u..%u vectors: %s",
 			fn->info.rid, min, max, uiommu_strerror(ret));
 	}
-	if (!ret)
+	if (!ret) {
 		*nvec = fn->info.nvec;
+		trace_pci_core_irq_enable(fn->info.rid,
+					  fn->info.irq_mode == UIOMMU_PCI_IRQ_MSIX ?
+					  "msix" : "msi", fn->info.nvec);
+	}
 	uio_unlock(&fn->core->lock);
 	return ret;
 }
@@ -812,6 +820,9 @@ UIOMMU_API int uiommu_pci_free_irq_vectors(struct uiommu_pci_func *fn)
 		break;
 	}
 	if (!ret) {
+		trace_pci_core_irq_disable(fn->info.rid,
+					   fn->info.irq_mode == UIOMMU_PCI_IRQ_MSIX ?
+					   "msix" : "msi");
 		fn->info.irq_mode = UIOMMU_PCI_IRQ_NONE;
 		fn->info.nvec = 0;
 	}
