@@ -878,81 +878,86 @@ static void test_host_bus_range_and_multifunction(void **state)
 
 /* -------------------------------------------------------------- map_id */
 
+/* (rid-base, phandle, out-base, length) */
+static const uint32_t map_cells[] = {
+	0x0000, 1, 0x10000,  0x100,	/* bus 0 -> 0x10000.. on #1 */
+	0x0100, 2, 0x0,      0x100,	/* bus 1 -> 0.. on #2 */
+	0x0080, 3, 0x5000,   0x80,	/* shadowed by entry 0 */
+	0xff00, 3, 0xffff00, 0x100,	/* reaches the top of 16 bits */
+};
+
+struct map_case {
+	const char *what;
+	size_t first, ncells;	/* cells of map_cells used */
+	bool absent, has_mask;
+	uint32_t mask, id;
+	bool want_target;	/* pass a target pointer */
+	uint32_t target_in;
+	int ret;
+	uint32_t out, target_out;
+	bool matched;
+};
+
+static const struct map_case map_cases[] = {
+	{ "first entry", 0, 16, false, false, 0, 0x08, false, 0, 0, 0x10008, 0, true },
+	{ "first match wins over a later overlap", 0, 16, false, false, 0, 0x90,
+	  true, 0, 0, 0x10090, 1, true },
+	{ "half-open: base of the next entry", 0, 16, false, false, 0, 0x100,
+	  false, 0, 0, 0x0, 0, true },
+	{ "half-open: last ID of an entry", 0, 16, false, false, 0, 0x1ff,
+	  false, 0, 0, 0xff, 0, true },
+	{ "target filter skips other targets", 0, 16, false, false, 0, 0x90,
+	  true, 3, 0, 0x5010, 3, true },
+	{ "entry reaching the top", 0, 16, false, false, 0, 0xffff, false, 0, 0,
+	  0xffffff, 0, true },
+	{ "no match: pass-through, target unchanged", 0, 16, false, false, 0,
+	  0x300, true, 0, 0, 0x300, 0, false },
+	{ "mask first", 0, 16, false, true, 0xffff, 0x10108, false, 0, 0, 0x8, 0,
+	  true },
+	{ "pass-through gives the unmasked ID", 0, 8, false, true, 0xffff, 0x10308,
+	  false, 0, 0, 0x10308, 0, false },
+	{ "zero mask maps every ID to the base", 0, 4, false, true, 0, 0x1234,
+	  false, 0, 0, 0x10000, 0, true },
+	{ "id-base outside the mask (checked as reached)", 0, 16, false, true,
+	  0xff, 0x1, false, 0, 0, 0x10001, 0, true },
+	{ "id-base outside the mask", 4, 4, false, true, 0xff, 0x1, false, 0,
+	  -EINVAL, 0, 0, false },
+	{ "not whole entries", 0, 6, false, false, 0, 0, false, 0, -EINVAL, 0, 0,
+	  false },
+	{ "empty property", 0, 0, false, false, 0, 0, false, 0, -EINVAL, 0, 0,
+	  false },
+	{ "absent: identity", 0, 0, true, false, 0, 0x42, false, 0, 0, 0x42, 0,
+	  false },
+	{ "absent with a target: no translation", 0, 0, true, false, 0, 0x42,
+	  true, 0, -ENOENT, 0, 0, false },
+};
+
 static void test_map_id_linux_semantics(void **state)
 {
-	/* (rid-base, phandle, out-base, length) */
-	static const uint32_t cells[] = {
-		0x0000, 1, 0x10000, 0x100,	/* bus 0 -> 0x10000.. on #1 */
-		0x0100, 2, 0x0,     0x100,	/* bus 1 -> 0.. on #2 */
-		0x0080, 3, 0x5000,  0x80,	/* shadowed by entry 0 */
-		0xff00, 3, 0xffff00, 0x100,	/* reaches the top */
-	};
-	struct uiommu_id_map m = { cells, 16, false, 0, "iommu-map", "/pcie" };
-	uint32_t out, target;
-	bool matched;
-
 	(void)state;
-	assert_int_equal(uiommu_map_id(&m, 0x08, NULL, &out, &matched), 0);
-	assert_true(matched);
-	assert_int_equal(out, 0x10008);
-	/* First match wins over the overlapping third entry. */
-	target = 0;
-	assert_int_equal(uiommu_map_id(&m, 0x90, &target, &out, NULL), 0);
-	assert_int_equal(out, 0x10090);
-	assert_int_equal(target, 1);
-	/* Half-open: 0x100 is the second entry's first ID. */
-	assert_int_equal(uiommu_map_id(&m, 0x100, NULL, &out, NULL), 0);
-	assert_int_equal(out, 0x0);
-	assert_int_equal(uiommu_map_id(&m, 0x1ff, NULL, &out, NULL), 0);
-	assert_int_equal(out, 0xff);
-	/* A target filter skips the other targets' entries. */
-	target = 3;
-	assert_int_equal(uiommu_map_id(&m, 0x90, &target, &out, &matched), 0);
-	assert_int_equal(out, 0x5010);
-	assert_true(matched);
-	assert_int_equal(uiommu_map_id(&m, 0xffff, NULL, &out, NULL), 0);
-	assert_int_equal(out, 0xffffff);
-	/* No match: pass-through unmasked, with a warning. */
 	tu_log_capture(UIOMMU_LOG_WARN);
-	target = 0;
-	assert_int_equal(uiommu_map_id(&m, 0x300, &target, &out, &matched), 0);
-	assert_false(matched);
-	assert_int_equal(out, 0x300);
-	assert_int_equal(target, 0);
-	assert_non_null(strstr(tu_log_text(), "no iommu-map translation for id 0x300"));
+	for (size_t i = 0; i < UIO_ARRAY_SIZE(map_cases); i++) {
+		const struct map_case *t = &map_cases[i];
+		struct uiommu_id_map m = {
+			t->absent ? NULL : map_cells + t->first, t->ncells, t->has_mask,
+			t->mask, "iommu-map", "/pcie",
+		};
+		uint32_t out = 0xdead, target = t->target_in;
+		bool matched = !t->matched;
+		int ret = uiommu_map_id(&m, t->id, t->want_target ? &target : NULL,
+					&out, &matched);
+
+		if (ret != t->ret || (!ret && (out != t->out ||
+					       matched != t->matched ||
+					       (t->want_target &&
+						target != t->target_out))))
+			fail_msg("%s: ret %d out 0x%x target %u matched %d",
+				 t->what, ret, out, target, matched);
+	}
+	/* Pass-through is a warning naming the ID. */
+	assert_non_null(strstr(tu_log_text(),
+			       "no iommu-map translation for id 0x300"));
 	tu_log_release();
-	/* Mask first: 0x10108 & 0xffff = 0x108. */
-	m.has_mask = true;
-	m.mask = 0xffff;
-	assert_int_equal(uiommu_map_id(&m, 0x10108, NULL, &out, &matched), 0);
-	assert_true(matched);
-	assert_int_equal(out, 0x8);
-	/* Pass-through gives the unmasked ID. */
-	m.ncells = 8;
-	tu_log_capture(UIOMMU_LOG_WARN);
-	assert_int_equal(uiommu_map_id(&m, 0x10308, NULL, &out, &matched), 0);
-	tu_log_release();
-	assert_int_equal(out, 0x10308);
-	/* An all-zero mask maps every ID to the first entry's base. */
-	m.mask = 0;
-	m.ncells = 4;
-	assert_int_equal(uiommu_map_id(&m, 0x1234, NULL, &out, NULL), 0);
-	assert_int_equal(out, 0x10000);
-	/* id-base with bits outside the mask is an error. */
-	m.cells = &cells[4];
-	assert_int_equal(uiommu_map_id(&m, 0, NULL, &out, NULL), -EINVAL);
-	/* Not a whole number of entries; empty. */
-	m.has_mask = false;
-	m.ncells = 6;
-	assert_int_equal(uiommu_map_id(&m, 0, NULL, &out, NULL), -EINVAL);
-	m.ncells = 0;
-	assert_int_equal(uiommu_map_id(&m, 0, NULL, &out, NULL), -EINVAL);
-	/* Absent property: identity without a target, -ENOENT with one. */
-	m.cells = NULL;
-	assert_int_equal(uiommu_map_id(&m, 0x42, NULL, &out, &matched), 0);
-	assert_int_equal(out, 0x42);
-	assert_false(matched);
-	assert_int_equal(uiommu_map_id(&m, 0x42, &target, &out, NULL), -ENOENT);
 }
 
 /* -------------------------------------------------------------- fail-Nth */

@@ -586,7 +586,9 @@ struct uiommu_id_map {
  * is NULL.
  *
  * Return: 0; -EINVAL for a property that is empty or not a whole number of
- * entries, or an id-base with bits outside the mask, or NULL @map/@id_out;
+ * entries, an id-base with bits outside the mask in an entry examined
+ * before a match (as Linux, entries are checked as they are reached), or
+ * NULL @map/@id_out;
  * -ENOENT for an absent map when @target is not NULL.
  */
 UIOMMU_API UIOMMU_MUST_CHECK int
