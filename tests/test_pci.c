@@ -303,6 +303,23 @@ static void test_bar_sizing_32_and_64_bit(void **state)
 	assert_int_equal(uiommu_pci_dev_add_bar(g, 0, &big), -EINVAL);
 	big.size = 4096;
 	assert_int_equal(uiommu_pci_dev_add_bar(g, 0, &big), 0);
+	/* MSI-X placement: inside the BAR, clear of its registers. */
+	{
+		static const struct uiommu_reg_desc r[] = { { "CTL", 0x800, 4 } };
+		struct uiommu_pci_bar_desc rb = { .size = 4096, .regs = r,
+						  .nregs = 1 };
+
+		assert_int_equal(uiommu_pci_dev_add_bar(g, 2, &rb), 0);
+		assert_int_equal(uiommu_pci_dev_add_msix(g, 256, 2, 0, 0, 0),
+				 -EINVAL);	/* table overlaps PBA and CTL */
+		assert_int_equal(uiommu_pci_dev_add_msix(g, 128, 2, 0, 0, 0x7fc),
+				 -EINVAL);	/* misaligned PBA */
+		assert_int_equal(uiommu_pci_dev_add_msix(g, 128, 2, 0, 3, 0),
+				 -EINVAL);	/* BAR 3 absent */
+		assert_int_equal(uiommu_pci_dev_add_msix(g, 64, 2, 0, 2, 0x808), 0);
+		assert_int_equal(uiommu_pci_dev_add_msix(g, 1, 2, 0, 2, 0x808),
+				 -EEXIST);
+	}
 	assert_int_equal(uiommu_pci_host_plug(e->host, 0, gfn, g), 0);
 	assert_int_equal(uiommu_pci_dev_add_bar(g, 1, &big), -EBUSY);
 	cfg_wr(e, gfn, PCI_BAR0 + 16, 4, 0xffffffff);

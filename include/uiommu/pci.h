@@ -406,7 +406,8 @@ uiommu_pci_dev_add_msi(struct uiommu_pci_dev *dev, unsigned int nvec,
  * @pba_bar:    BAR holding the Pending Bit Array
  * @pba_off:    its offset, 8-byte aligned
  *
- * Table and PBA must lie inside their BARs and not overlap each other.
+ * Table and PBA must lie inside their BARs and overlap neither each other
+ * nor a register of the BAR's register map.
  *
  * Return: 0; -EINVAL for a bad argument; -EEXIST if there already is one;
  * -ENOSPC if configuration space is full; -EBUSY if plugged; -ENOMEM.

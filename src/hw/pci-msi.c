@@ -229,6 +229,16 @@ static int bar_add_reg(struct uio_pci_bar *b, const struct uiommu_reg_desc *r)
 	return 0;
 }
 
+/* Does [off, off + len) overlap a register of BAR @b's map? */
+static bool hits_regs(const struct uio_pci_bar *b, uint64_t off, uint64_t len)
+{
+	for (size_t i = 0; i < b->nregs; i++)
+		if (uio_ranges_overlap(off, off + len - 1, b->regs[i].offset,
+				       b->regs[i].offset + b->regs[i].size - 1))
+			return true;
+	return false;
+}
+
 static int msix_validate(struct uiommu_pci_dev *dev, unsigned int nvec,
 			 unsigned int tbar, uint32_t toff, unsigned int pbar,
 			 uint32_t poff)
@@ -242,7 +252,9 @@ static int msix_validate(struct uiommu_pci_dev *dev, unsigned int nvec,
 	    toff + tlen > dev->bar[tbar].size ||
 	    poff + plen > dev->bar[pbar].size ||
 	    (tbar == pbar && uio_ranges_overlap(toff, toff + tlen - 1, poff,
-						poff + plen - 1)))
+						poff + plen - 1)) ||
+	    hits_regs(&dev->bar[tbar], toff, tlen) ||
+	    hits_regs(&dev->bar[pbar], poff, plen))
 		return uio_fail(-EINVAL, SUBSYS,
 				"%s: MSI-X nvec %u table %u:0x%" PRIx32
 				" PBA %u:0x%" PRIx32, dev->name, nvec, tbar,
@@ -269,12 +281,12 @@ UIOMMU_API int uiommu_pci_dev_add_msix(struct uiommu_pci_dev *dev,
 	if (dev->host)
 		return uio_fail(-EBUSY, SUBSYS, "%s: add MSI-X before plugging",
 				dev->name);
-	ret = msix_validate(dev, nvec, table_bar, table_off, pba_bar, pba_off);
-	if (ret)
-		return ret;
 	if (dev->msix_cap)
 		return uio_fail(-EEXIST, SUBSYS, "%s: MSI-X already present",
 				dev->name);
+	ret = msix_validate(dev, nvec, table_bar, table_off, pba_bar, pba_off);
+	if (ret)
+		return ret;
 	if (dev->cap_next + PCI_MSIX_CAP_SIZE > PCI_CAP_END)
 		return uio_fail(-ENOSPC, SUBSYS, "%s: no room for MSI-X",
 				dev->name);
