@@ -529,6 +529,97 @@ static void test_msi_32bit_refuses_high_address(void **state)
 	env_free(e);
 }
 
+/* ------------------------------------------------- through an "IOMMU" */
+
+/* A one-page-at-a-time translating DMA port, standing in for an SMMU. */
+struct xlate_port {
+	struct uiommu_physmem *pm;
+	uint64_t iova[4], pa[4];	/* 4 KiB pages */
+	unsigned int n;
+	unsigned int faults;
+	uint16_t fault_rid;
+};
+
+static int xlate_access(void *opaque, uint16_t rid, uint64_t iova, void *buf,
+			size_t len, bool write, struct uiommu_dma_fault *fault)
+{
+	struct xlate_port *x = opaque;
+
+	for (unsigned int i = 0; i < x->n; i++)
+		if ((iova & ~UINT64_C(0xfff)) == x->iova[i] &&
+		    (iova & 0xfff) + len <= 4096)
+			return uiommu_pci_dma_physmem_ops()->access(x->pm, rid,
+				x->pa[i] + (iova & 0xfff), buf, len, write, fault);
+	x->faults++;
+	x->fault_rid = rid;
+	*fault = (struct uiommu_dma_fault){ UIOMMU_DMA_FAULT_TRANSLATION, iova,
+					    write, 0 };
+	return -EFAULT;
+}
+
+static const struct uiommu_pci_dma_ops xlate_ops = { xlate_access };
+
+/*
+ * The seed's problem in miniature: vectors hold an IOVA of the MSI window;
+ * until the doorbell page is mapped there, every MSI faults in the
+ * "IOMMU"; once mapped, each arrives with the device's RID beside it.
+ */
+static void test_msi_through_translation_needs_doorbell_mapping(void **state)
+{
+	struct env *e = env_new(MEM_SIZE, MEM64_SIZE);
+	struct xlate_port x = { .pm = e->pm };
+	struct compose_ctx cc = { UINT64_C(0x8000040), 0, 0, ~0u, false };
+	struct uiommu_pci_func_info fi;
+	struct uiommu_pci_dev_stats st;
+	struct uiommu_pci_func *fn;
+	unsigned int nvec;
+
+	(void)state;
+	uiommu_pci_host_set_dma(e->host, &xlate_ops, &x);
+	fn = one_testdev(e, 0, 32, &fi);
+	assert_int_equal(uiommu_pci_alloc_irq_vectors(fn, 32, 32,
+			 UIOMMU_PCI_IRQ_FLAG_MSIX, compose, &cc, &nvec), 0);
+	td_raise(e, &fi, 3);
+	assert_int_equal(td_reg(e, &fi, UIOMMU_TESTDEV_IRQ_STATUS), EFAULT);
+	assert_int_equal(e->ndb, 0);
+	assert_int_equal(x.faults, 1);
+	assert_int_equal(x.fault_rid, fi.rid);
+	/* Map the window's page onto the doorbell frame. */
+	x.iova[0] = 0x8000000;
+	x.pa[0] = DOORBELL;
+	x.n = 1;
+	for (unsigned int v = 0; v < 32; v++)
+		td_raise(e, &fi, v);
+	assert_int_equal(e->ndb, 32);
+	for (unsigned int v = 0; v < 32; v++) {
+		assert_int_equal(e->db[v].addr, 0x40);
+		assert_int_equal(e->db[v].data, v);
+		assert_int_equal(e->db[v].source_id, fi.rid);
+	}
+	/* DMA goes through the same translation. */
+	x.iova[1] = 0x100000;
+	x.pa[1] = RAM_BASE;
+	x.n = 2;
+	assert_int_equal(uiommu_phys_st(e->pm, fi.bar[0].addr + UIOMMU_TESTDEV_SRC,
+					8, 0x100000, NULL), 0);
+	assert_int_equal(uiommu_phys_st(e->pm, fi.bar[0].addr + UIOMMU_TESTDEV_LEN,
+					4, 0x2000, NULL), 0);
+	assert_int_equal(uiommu_phys_st(e->pm, fi.bar[0].addr + UIOMMU_TESTDEV_CMD,
+					4, UIOMMU_TESTDEV_OP_READ, NULL), 0);
+	/* The second page is not mapped: fault at its first byte. */
+	assert_int_equal(td_reg(e, &fi, UIOMMU_TESTDEV_STATUS),
+			 UIOMMU_TESTDEV_ST_ERROR |
+			 (UIOMMU_TESTDEV_ERR_DMA << UIOMMU_TESTDEV_ST_ERR_SHIFT) |
+			 (UIOMMU_DMA_FAULT_TRANSLATION << UIOMMU_TESTDEV_ST_FAULT_SHIFT));
+	assert_int_equal(td_reg(e, &fi, UIOMMU_TESTDEV_FAULT_ADDR), 0x101000);
+	uiommu_pci_dev_get_stats(e->td, &st);
+	assert_int_equal(st.msi_faults, 1);
+	assert_int_equal(st.msi_sent, 32);
+	assert_int_equal(st.dma_ok, 1);
+	assert_int_equal(st.dma_faults, 1);
+	env_free(e);
+}
+
 /* -------------------------------------------------------------- fail-Nth */
 
 struct nth_ctx {
@@ -627,6 +718,7 @@ int main(void)
 		cmocka_unit_test(test_msix_compose_failure_rolls_back),
 		cmocka_unit_test(test_msi_setup_order_and_multiple_message),
 		cmocka_unit_test(test_msi_32bit_refuses_high_address),
+		cmocka_unit_test(test_msi_through_translation_needs_doorbell_mapping),
 		cmocka_unit_test(test_fail_nth_enumerate),
 	};
 
