@@ -682,6 +682,33 @@ static void test_msix_loop_back_into_device_is_cut(void **state)
 	env_free(e);
 }
 
+/*
+ * Pending vectors whose messages unmask the function again (MSI aimed at
+ * the ECAM window): delivered without unbounded recursion.
+ */
+static void test_msix_flush_into_config_space_is_bounded(void **state)
+{
+	struct env *e = env_new(0, 2048);
+	unsigned int c = find_cap(e, TD_DEVFN, PCI_CAP_ID_MSIX);
+	uint64_t ctl = ecam(0, TD_DEVFN, c + PCI_MSIX_FLAGS);
+	struct uiommu_pci_dev_stats st;
+
+	(void)state;
+	td_enable(e, true);
+	cfg_wr(e, TD_DEVFN, c + PCI_MSIX_FLAGS, 2, 0xc000);
+	for (unsigned int v = 0; v < 2048; v++) {
+		/* A DWORD at the control's DWORD: enable, unmask. */
+		msix_program(e, v, ctl & ~UINT64_C(3), 0x80000000u);
+		mmio_wr(e, entry(v) + 12, 4, 0);
+		assert_int_equal(uiommu_pci_dev_notify(e->td, v), 1);
+	}
+	cfg_wr(e, TD_DEVFN, c + PCI_MSIX_FLAGS, 2, 0x8000);
+	uiommu_pci_dev_get_stats(e->td, &st);
+	assert_int_equal(st.msi_sent, 2048);
+	assert_int_equal(mmio_rd(e, BAR2_ADDR + 0x8000, 8), 0);
+	env_free(e);
+}
+
 static void test_testdev_dma_read_write_copy(void **state)
 {
 	struct env *e = env_new(1, 4);
@@ -1237,6 +1264,7 @@ int main(void)
 		cmocka_unit_test(test_msix_table_pba_function_and_vector_mask),
 		cmocka_unit_test(test_msix_2048_vectors_arrive_with_rid),
 		cmocka_unit_test(test_msix_loop_back_into_device_is_cut),
+		cmocka_unit_test(test_msix_flush_into_config_space_is_bounded),
 		cmocka_unit_test(test_testdev_dma_read_write_copy),
 		cmocka_unit_test(test_testdev_reports_iommu_fault),
 		cmocka_unit_test(test_bus_master_off_refuses_dma_and_msi),

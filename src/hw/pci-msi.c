@@ -494,11 +494,23 @@ static bool take_pending(struct uiommu_pci_dev *dev, uint64_t *addr,
 	return false;
 }
 
+/*
+ * A message may land where it unmasks more vectors (a guest can aim MSI at
+ * configuration space or an MSI-X table when no IOMMU stands in the way),
+ * which flushes again from inside the write.  Past a small depth the rest
+ * stays pending for the next flush instead of growing the stack.
+ */
+#define MAX_FLUSH_DEPTH 4
+static __thread unsigned int flush_depth;
+
 void uio_pci_msi_flush_pending(struct uiommu_pci_dev *dev)
 {
 	uint64_t addr;
 	uint32_t data;
 
+	if (flush_depth >= MAX_FLUSH_DEPTH)
+		return;
+	flush_depth++;
 	for (;;) {
 		bool got;
 
@@ -506,10 +518,11 @@ void uio_pci_msi_flush_pending(struct uiommu_pci_dev *dev)
 		got = take_pending(dev, &addr, &data);
 		uio_unlock(&dev->lock);
 		if (!got)
-			return;
+			break;
 		/* A fault is counted and traced; the message is gone. */
 		(void)uio_pci_dev_send(dev, addr, data);
 	}
+	flush_depth--;
 }
 
 /*
