@@ -178,6 +178,10 @@ uiommu_pci_host_plug(struct uiommu_pci_host *host, unsigned int bus,
  * uiommu_pci_host_unplug() - take a function out again
  * @dev: a plugged function; its BARs are unmapped and the caller owns it
  *
+ * Call it while nothing accesses the function (its configuration space or
+ * BARs) or makes it master the bus: as with hot-unplug on real hardware,
+ * an access racing the removal is the caller's race.
+ *
  * Return: 0; -EINVAL if @dev is NULL or not plugged.
  */
 UIOMMU_API UIOMMU_MUST_CHECK int uiommu_pci_host_unplug(struct uiommu_pci_dev *dev);
