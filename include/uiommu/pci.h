@@ -9,7 +9,8 @@
  *   read-write and write-1-to-clear bits, BARs with the sizing protocol, the
  *   Command register's Memory Space and Bus Master enables, a capability
  *   list, and MSI / MSI-X capabilities implemented by the function itself
- *   (MSI-X table and PBA live in a BAR).
+ *   (MSI-X table and PBA live in a BAR); optionally a PCI Express
+ *   Capability and an ACS Extended Capability (for grouping decisions).
  * - A DMA test device (uiommu-testdev) that reads, writes and copies between
  *   IOVAs and raises MSI or MSI-X vector N on request.
  * - uiommu_map_id(): Linux's of_map_id() semantics for iommu-map / msi-map.
