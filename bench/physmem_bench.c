@@ -7,10 +7,13 @@
  *   lookup_{1,4,8,16}region(s): uiommu_phys_host_ptr()
  *   ld8_{1,4,8,16}region(s):    uiommu_phys_ld(8 bytes)
  *   read64_1region:             uiommu_phys_read(64 bytes)
+ *   mmio_ld4:                   uiommu_phys_ld(4) of a trivial MMIO device
  * 16 regions exceed the per-thread lookup cache (8 ways): that case
  * measures the slow path (reader count + snapshot binary search).  Each
  * case runs with 1 and 2 threads, each thread doing the full count of
  * operations; ns_per_op is per thread.
+ *
+ * Usage: physmem_bench [case-substring [ops]]
  *
  * Output: one JSON object per line,
  *   {"bench":"physmem","case":C,"threads":T,"ns_per_op":X}
@@ -28,9 +31,16 @@
 #define REGION_SIZE	(UINT64_C(1) << 20)
 #define REGION_STRIDE	(UINT64_C(1) << 32)
 #define NADDR		4096		/* power of two */
-#define OPS		(4u << 20)
+#define OPS_DEFAULT	(4u << 20)
 
-enum bench_op { OP_LOOKUP, OP_LD8, OP_READ64 };
+/* Operations per thread and case (argv[2]; fewer under callgrind). */
+static unsigned int ops_per_thread = OPS_DEFAULT;
+
+enum bench_op { OP_LOOKUP, OP_LD8, OP_READ64, OP_MMIO_LD4 };
+
+/* The MMIO region: 64 KiB above the RAM regions, a trivial device. */
+#define MMIO_BASE	(NREGIONS * REGION_STRIDE)
+#define MMIO_SIZE	(UINT64_C(64) << 10)
 
 struct bench_case {
 	const char *name;
@@ -48,8 +58,10 @@ static const struct bench_case cases[] = {
 	{ "ld8_8regions", OP_LD8, 8 },
 	{ "ld8_16regions", OP_LD8, 16 },
 	{ "read64_1region", OP_READ64, 1 },
+	{ "mmio_ld4", OP_MMIO_LD4, 1 },
 };
 
+/* Written only at the end of a run; aligned so threads share no line. */
 struct worker {
 	struct uiommu_physmem *pm;
 	const struct bench_case *c;
@@ -57,6 +69,32 @@ struct worker {
 	uint64_t sink;
 	double ns;
 	int failed;
+} __attribute__((aligned(64)));
+
+static int dev_read(void *opaque, uint64_t off, unsigned int size,
+		    uint64_t *val, const struct uiommu_memattrs *attrs)
+{
+	(void)opaque;
+	(void)size;
+	(void)attrs;
+	*val = off;
+	return 0;
+}
+
+static int dev_write(void *opaque, uint64_t off, unsigned int size,
+		     uint64_t val, const struct uiommu_memattrs *attrs)
+{
+	(void)opaque;
+	(void)off;
+	(void)size;
+	(void)val;
+	(void)attrs;
+	return 0;
+}
+
+static const struct uiommu_mmio_ops dev_ops = { dev_read, dev_write };
+static const struct uiommu_mmio_desc dev_desc = {
+	.name = "dev", .size = MMIO_SIZE, .ops = &dev_ops,
 };
 
 static uint64_t xorshift(uint64_t *s)
@@ -80,35 +118,45 @@ static void *run(void *opaque)
 	struct worker *w = opaque;
 	uint64_t sink = 0, v = 0;
 	uint8_t buf[64];
+	int failed = 0;
 	double t0;
 	unsigned int i;
 
 	t0 = now_ns();
 	switch (w->c->op) {
 	case OP_LOOKUP:
-		for (i = 0; i < OPS; i++)
+		for (i = 0; i < ops_per_thread; i++)
 			sink += (uintptr_t)uiommu_phys_host_ptr(
 				w->pm, w->addr[i & (NADDR - 1)], 8);
 		break;
 	case OP_LD8:
-		for (i = 0; i < OPS; i++) {
-			w->failed |= uiommu_phys_ld(w->pm,
+		for (i = 0; i < ops_per_thread; i++) {
+			failed |= uiommu_phys_ld(w->pm,
 						    w->addr[i & (NADDR - 1)], 8,
 						    &v, NULL);
 			sink += v;
 		}
 		break;
+	case OP_MMIO_LD4:
+		for (i = 0; i < ops_per_thread; i++) {
+			failed |= uiommu_phys_ld(w->pm, MMIO_BASE +
+				(w->addr[i & (NADDR - 1)] & (MMIO_SIZE - 4)),
+				4, &v, NULL);
+			sink += v;
+		}
+		break;
 	case OP_READ64:
-		for (i = 0; i < OPS; i++) {
-			w->failed |= uiommu_phys_read(w->pm,
+		for (i = 0; i < ops_per_thread; i++) {
+			failed |= uiommu_phys_read(w->pm,
 					w->addr[i & (NADDR - 1)] & ~UINT64_C(63),
 					buf, sizeof(buf), NULL);
 			sink += buf[i & 63];
 		}
 		break;
 	}
-	w->ns = (now_ns() - t0) / OPS;
+	w->ns = (now_ns() - t0) / ops_per_thread;
 	w->sink = sink;
+	w->failed = failed;
 	return NULL;
 }
 
@@ -149,8 +197,9 @@ static int run_case(struct uiommu_physmem *pm, const struct bench_case *c,
 	return failed ? -1 : 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	const char *filter = argc > 1 ? argv[1] : "";
 	struct uiommu_physmem *pm;
 	unsigned int r, c, t;
 	int ret = 0;
@@ -165,9 +214,16 @@ int main(void)
 					   REGION_SIZE, NULL, NULL))
 			return 1;
 	}
-	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++)
+	if (uiommu_physmem_add_mmio(pm, MMIO_BASE, &dev_desc))
+		return 1;
+	if (argc > 2)
+		ops_per_thread = (unsigned int)strtoul(argv[2], NULL, 0);
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		if (!strstr(cases[c].name, filter))
+			continue;
 		for (t = 1; t <= 2; t++)
 			ret |= run_case(pm, &cases[c], t);
+	}
 	uiommu_physmem_destroy(pm);
 	return ret ? 1 : 0;
 }

@@ -6,9 +6,11 @@
  * readers and writers while other regions come and go.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -62,6 +64,7 @@ struct test_dev {
 		uint32_t flags;
 	} log[DEV_LOG];
 	bool garbage_high;	/* read returns junk above @size bytes */
+	bool no_error;		/* offset 0xff8 works like the others */
 };
 
 /* The model serialises itself, as the API asks of every model. */
@@ -91,7 +94,7 @@ static int dev_read(void *opaque, uint64_t off, unsigned int size,
 
 	pthread_mutex_lock(&dev_lock);
 	dev_log(d, off, size, false, attrs);
-	if (off == 0xff8) {
+	if (off == 0xff8 && !d->no_error) {
 		pthread_mutex_unlock(&dev_lock);
 		return -EFAULT;
 	}
@@ -112,7 +115,7 @@ static int dev_write(void *opaque, uint64_t off, unsigned int size,
 
 	pthread_mutex_lock(&dev_lock);
 	dev_log(d, off, size, true, attrs);
-	if (off == 0xff8) {
+	if (off == 0xff8 && !d->no_error) {
 		pthread_mutex_unlock(&dev_lock);
 		return -EFAULT;
 	}
@@ -215,7 +218,42 @@ static void test_ram_read_write_ld_st(void **state)
 	assert_int_equal(uiommu_phys_ld(pm, GiB(1), 16, &v, NULL), -EINVAL);
 	assert_int_equal(uiommu_phys_ld(pm, GiB(1), 0, &v, NULL), -EINVAL);
 	assert_int_equal(uiommu_phys_st(pm, GiB(1) + 2, 4, 0, NULL), -EINVAL);
+	assert_int_equal(uiommu_physmem_pa_bits(pm), 48);
 	assert_int_equal(uiommu_physmem_check(pm), 0);
+	uiommu_physmem_destroy(pm);
+}
+
+/* Compare-and-swap: swaps on a match, reports the value otherwise. */
+static void test_cmpxchg64(void **state)
+{
+	struct uiommu_physmem *pm = new_pm(48);
+	struct test_dev dev = { 0 };
+	struct uiommu_mmio_desc d = dev_desc(&dev, "dev");
+	uint64_t expected = 0, v;
+
+	(void)state;
+	assert_int_equal(uiommu_physmem_add_ram(pm, "ram", 0x1000, KiB(4), NULL,
+						NULL), 0);
+	assert_int_equal(uiommu_physmem_add_mmio(pm, 0x2000, &d), 0);
+	assert_int_equal(uiommu_phys_cmpxchg64(pm, 0x1008, &expected, 0x400,
+					       NULL), 0);
+	assert_int_equal(uiommu_phys_ld(pm, 0x1008, 8, &v, NULL), 0);
+	assert_int_equal(v, 0x400);
+	expected = 0;
+	assert_int_equal(uiommu_phys_cmpxchg64(pm, 0x1008, &expected, 0x401,
+					       NULL), -EAGAIN);
+	assert_int_equal(expected, 0x400);
+	assert_int_equal(uiommu_phys_ld(pm, 0x1008, 8, &v, NULL), 0);
+	assert_int_equal(v, 0x400);
+	tu_log_capture(UIOMMU_LOG_ERR);
+	assert_int_equal(uiommu_phys_cmpxchg64(pm, 0x1004, &expected, 1, NULL),
+			 -EINVAL);
+	tu_log_release();
+	assert_int_equal(uiommu_phys_cmpxchg64(pm, 0x2000, &expected, 1, NULL),
+			 -EFAULT);
+	assert_int_equal(dev.nlog, 0);
+	assert_int_equal(uiommu_phys_cmpxchg64(pm, 0x3000, &expected, 1, NULL),
+			 -EFAULT);
 	uiommu_physmem_destroy(pm);
 }
 
@@ -395,6 +433,104 @@ static void test_remove(void **state)
 	uiommu_physmem_destroy(pm);
 }
 
+/*
+ * Random regions come and go in 64 slots of 1 MiB; random lookups agree
+ * with a plain table of what is present (binary search, tombstones, the
+ * per-thread cache across generations).
+ */
+static void test_lookup_random_vs_model(void **state)
+{
+	struct uiommu_physmem *pm = new_pm(40);
+	struct test_dev dev = { 0 };
+	struct uiommu_mmio_desc d = dev_desc(&dev, "dev");
+	uint64_t present[64] = { 0 };	/* size of the region in the slot */
+	bool mmio[64] = { false };
+	unsigned int op;
+
+	(void)state;
+	tu_rand_seed(tu_seed_from_env(0x100c));
+	for (op = 0; op < 3000; op++) {
+		unsigned int slot = (unsigned int)tu_rand_range(0, 63), k;
+		uint64_t base = MiB(1) * slot;
+		struct uiommu_region_info info;
+
+		if (present[slot]) {
+			assert_int_equal(uiommu_physmem_remove(pm, base), 0);
+			present[slot] = 0;
+		} else if (tu_rand() % 2) {
+			present[slot] = KiB(4) << tu_rand_range(0, 8);
+			mmio[slot] = false;
+			assert_int_equal(uiommu_physmem_add_ram(pm, "r", base,
+					present[slot], NULL, NULL), 0);
+		} else {
+			present[slot] = KiB(4);
+			mmio[slot] = true;
+			assert_int_equal(uiommu_physmem_add_mmio(pm, base, &d),
+					 0);
+		}
+		for (k = 0; k < 8; k++) {
+			unsigned int s2 = (unsigned int)tu_rand_range(0, 63);
+			uint64_t pa = MiB(1) * s2 + tu_rand_range(0, KiB(1100));
+			bool in = pa - MiB(1) * s2 < present[s2];
+			int ret = uiommu_physmem_lookup(pm, pa, &info);
+
+			if (pa >= MiB(1) * (s2 + 1))	/* ran into the next */
+				continue;
+			assert_int_equal(ret, in ? 0 : -EFAULT);
+			if (in) {
+				assert_int_equal(info.base, MiB(1) * s2);
+				assert_int_equal(info.size, present[s2]);
+				assert_int_equal(info.kind, mmio[s2] ?
+						 UIOMMU_REGION_MMIO :
+						 UIOMMU_REGION_RAM);
+				assert_true(mmio[s2] ||
+					    uiommu_phys_host_ptr(pm, pa, 1));
+			}
+		}
+		if (op % 256 == 0)
+			assert_int_equal(uiommu_physmem_check(pm), 0);
+	}
+	assert_int_equal(uiommu_physmem_check(pm), 0);
+	uiommu_physmem_destroy(pm);
+}
+
+/* A 64-bit space: the last page, and ranges that would wrap. */
+static void test_top_of_64bit_space(void **state)
+{
+	struct uiommu_physmem *pm = new_pm(64);
+	uint64_t *mem = aligned_alloc(4096, KiB(4)), v, base;
+	uint8_t buf[8];
+
+	(void)state;
+	memset(mem, 0, KiB(4));
+	assert_int_equal(uiommu_physmem_add_ram(pm, "top", UINT64_MAX - 0xfff,
+						KiB(4), mem, NULL), 0);
+	assert_int_equal(uiommu_phys_st(pm, UINT64_MAX - 7, 8, 0xabcdef, NULL),
+			 0);
+	assert_int_equal(mem[511], 0xabcdef);
+	assert_int_equal(uiommu_phys_ld(pm, UINT64_MAX, 1, &v, NULL), 0);
+	assert_int_equal(v, 0);
+	assert_ptr_equal(uiommu_phys_host_ptr(pm, UINT64_MAX, 1), (char *)mem +
+			 4095);
+	assert_int_equal(uiommu_phys_read(pm, UINT64_MAX - 7, buf, 8, NULL), 0);
+	assert_int_equal(uiommu_phys_read(pm, UINT64_MAX - 3, buf, 8, NULL),
+			 -EFAULT);
+	tu_log_capture(UIOMMU_LOG_ERR);
+	assert_int_equal(uiommu_physmem_pin(pm, UINT64_MAX - 0xfff, KiB(8)),
+			 -EFAULT);
+	tu_log_release();
+	assert_int_equal(uiommu_physmem_pin(pm, UINT64_MAX - 0xfff, KiB(4)), 0);
+	assert_int_equal(uiommu_physmem_unpin(pm, UINT64_MAX - 0xfff, KiB(4)),
+			 0);
+	/* PHYS_ANY goes below it. */
+	assert_int_equal(uiommu_physmem_add_ram(pm, "any", UIOMMU_PHYS_ANY,
+						KiB(4), NULL, &base), 0);
+	assert_int_equal(base, 0);
+	assert_int_equal(uiommu_physmem_check(pm), 0);
+	uiommu_physmem_destroy(pm);
+	free(mem);
+}
+
 /* ------------------------------------------------------------ accesses */
 
 static char trace_text[4096];
@@ -522,33 +658,41 @@ static void test_cross_boundary_ram_mmio(void **state)
 						NULL), 0);
 	for (i = 0; i < sizeof(buf); i++)
 		buf[i] = (uint8_t)(i ^ (i >> 8));
-	/* 0x10ff0 .. 0x1200f: 16 bytes RAM, 4 KiB MMIO but the error word at
-	 * 0xff8 is avoided by the device only on reads of offset 0xff8: skip
-	 * that by writing the MMIO part in two pieces around it. */
+	/* 0x10ff0 .. 0x1200f: 16 bytes of RAM, the 4 KiB device, 16 bytes of
+	 * RAM, in one write and one read. */
+	dev->no_error = true;
 	dev->nlog = 0;
-	assert_int_equal(uiommu_phys_write(pm, 0x10ff0, buf, 16 + 0xff8, &attrs),
-			 0);
-	assert_int_equal(uiommu_phys_write(pm, 0x12000, buf + 0x1010, 0x10,
+	assert_int_equal(uiommu_phys_write(pm, 0x10ff0, buf, sizeof(buf),
 					   &attrs), 0);
 	/* The MMIO part went as 8-byte accesses carrying the source ID. */
-	assert_int_equal(dev->nlog, 0xff8 / 8);
+	assert_int_equal(dev->nlog, 0x1000 / 8);
 	for (i = 0; i < DEV_LOG; i++) {
 		assert_int_equal(dev->log[i].size, 8);
+		assert_true(dev->log[i].write);
 		assert_int_equal(dev->log[i].source_id, 7);
 	}
-	assert_memory_equal(dev->regs, buf + 16, 0xff8);
-	/* Read back the RAM parts around the device. */
-	assert_int_equal(uiommu_phys_read(pm, 0x10ff0, back, 16, NULL), 0);
-	assert_memory_equal(back, buf, 16);
-	assert_int_equal(uiommu_phys_read(pm, 0x12000, back, 16, NULL), 0);
-	assert_memory_equal(back, buf + 0x1010, 16);
-	/* One read across the whole span hits the slave error at 0xff8. */
+	assert_memory_equal(dev->regs, buf + 16, 0x1000);
+	dev->nlog = 0;
+	assert_int_equal(uiommu_phys_read(pm, 0x10ff0, back, sizeof(back),
+					  &attrs), 0);
+	assert_memory_equal(back, buf, sizeof(buf));
+	assert_int_equal(dev->nlog, 0x1000 / 8);
+	assert_false(dev->log[0].write);
+
+	/* A slave error part-way: the read fails; the write fails after
+	 * storing what came before the error, and nothing after it. */
+	dev->no_error = false;
 	assert_int_equal(uiommu_phys_read(pm, 0x10ff0, back, sizeof(back),
 					  NULL), -EFAULT);
-	/* A read from RAM into the device, stopping before the error. */
-	assert_int_equal(uiommu_phys_read(pm, 0x10ff0, back, 16 + 0x100, NULL),
-			 0);
-	assert_memory_equal(back, buf, 16 + 0x100);
+	memset(back, 0xee, sizeof(back));
+	assert_int_equal(uiommu_phys_write(pm, 0x10ff0, back, sizeof(back),
+					   NULL), -EFAULT);
+	assert_int_equal(dev->regs[0xff7], 0xee);
+	assert_int_equal(dev->regs[0xff8], buf[16 + 0xff8]);
+	assert_int_equal(uiommu_phys_read(pm, 0x12000, small, 16, NULL), 0);
+	assert_memory_equal(small, buf + 0x1010, 16);
+	assert_int_equal(uiommu_phys_read(pm, 0x10ff0, small, 16, NULL), 0);
+	assert_memory_equal(small, back, 16);
 
 	/* Odd offset and length inside the device: 1, 2, 4, 8, 2, 1. */
 	dev->nlog = 0;
@@ -558,7 +702,7 @@ static void test_cross_boundary_ram_mmio(void **state)
 		assert_int_equal(dev->log[i].size, expect_sizes[i]);
 		assert_int_equal(dev->log[i].off, expect_offs[i]);
 	}
-	assert_memory_equal(small, buf + 17, 18);
+	assert_memory_equal(small, dev->regs + 1, 18);
 	dev->nlog = 0;
 	assert_int_equal(uiommu_phys_write(pm, 0x11001, small, 18, NULL), 0);
 	assert_int_equal(dev->nlog, 6);
@@ -923,6 +1067,14 @@ static void test_fail_nth_sweeps(void **state)
 		assert_true(points >= 1);
 	}
 	assert_int_equal(region_count(c.pm), 4);
+	/* Pins and removal never allocate: they cannot fail for memory. */
+	tu_alloc_install(1);
+	assert_int_equal(uiommu_physmem_pin(c.pm, 0x200000, KiB(4)), 0);
+	assert_int_equal(uiommu_physmem_unpin(c.pm, 0x200000, KiB(4)), 0);
+	assert_int_equal(uiommu_physmem_remove(c.pm, 0x8000000), 0);
+	assert_int_equal(uiommu_physmem_remove(c.pm, 0x200000), 0);
+	assert_int_equal(tu_alloc_count(), 0);
+	tu_alloc_install(0);
 	uiommu_phys_pool_destroy(c.pool);
 	uiommu_physmem_destroy(c.pm);
 	assert_int_equal(tu_alloc_live_blocks(), 0);
@@ -989,6 +1141,7 @@ static void *rw_thread(void *opaque)
 	uint64_t mine = T_RAM_BASE + 0x1000 * (uint64_t)(t->id + 1);
 	uint8_t buf[24];
 	unsigned int i;
+	int ret;
 
 	for (i = 0; i < T_ITERS; i++) {
 		uint64_t r = T_RAM_BASE + (i % T_NREGIONS) * GiB(1);
@@ -1015,9 +1168,18 @@ static void *rw_thread(void *opaque)
 		assert_int_equal(uiommu_phys_ld(t->pm, r + (mine - T_RAM_BASE),
 						8, &v, NULL), 0);
 		assert_int_equal(v, i);
+		/* Hardware-style atomic update of a shared counter. */
+		v = 0;
+		while (uiommu_phys_cmpxchg64(t->pm, T_RAM_BASE + 0x800, &v,
+					     v + 1, NULL) == -EAGAIN)
+			;
 		/* A hole stays a hole. */
 		assert_int_equal(uiommu_phys_ld(t->pm, 0x1000, 8, &v, NULL),
 				 -EFAULT);
+		/* MMIO that comes and goes: completes or is a bus error. */
+		ret = uiommu_phys_ld(t->pm, T_CHURN_BASE + MiB(64) +
+				     (i % 8) * MiB(1), 4, &v, NULL);
+		assert_true(ret == 0 || ret == -EFAULT);
 		/* MMIO at a stable address. */
 		assert_int_equal(uiommu_phys_ld(t->pm, 0x10000000, 4, &v, NULL),
 				 0);
@@ -1065,6 +1227,7 @@ static void test_threads_access_during_add_remove(void **state)
 	struct uiommu_mmio_desc d = dev_desc(dev, "stable");
 	struct uiommu_physmem *pm = new_pm(48);
 	pthread_t tr[2], tc;
+	uint64_t count;
 	unsigned int i;
 
 	(void)state;
@@ -1088,6 +1251,9 @@ static void test_threads_access_during_add_remove(void **state)
 		assert_int_equal(pthread_join(tr[i], NULL), 0);
 	__atomic_store_n(&churn.stop, 1, __ATOMIC_RELEASE);
 	assert_int_equal(pthread_join(tc, NULL), 0);
+	assert_int_equal(uiommu_phys_ld(pm, T_RAM_BASE + 0x800, 8, &count,
+					NULL), 0);
+	assert_int_equal(count, 2 * T_ITERS);
 	assert_int_equal(uiommu_physmem_check(pm), 0);
 	uiommu_physmem_destroy(pm);
 	free(dev);
@@ -1203,15 +1369,176 @@ static void test_trace_events(void **state)
 	uiommu_physmem_destroy(pm);
 }
 
+/*
+ * A reader inside for_each keeps what it may see alive: a region removed
+ * meanwhile by another thread is skipped, and freed only by a later change.
+ */
+struct defer_ctx {
+	struct uiommu_physmem *pm;
+	int visited;
+	long live_before;
+	long live_after_remove;
+};
+
+static void *remove_b(void *opaque)
+{
+	struct defer_ctx *d = opaque;
+
+	assert_int_equal(uiommu_physmem_remove(d->pm, 0x100000), 0);
+	return NULL;
+}
+
+static int defer_visit(void *opaque, const struct uiommu_region_info *info)
+{
+	struct defer_ctx *d = opaque;
+	pthread_t t;
+
+	d->visited++;
+	if (info->base == 0x1000) {
+		d->live_before = tu_alloc_live_blocks();
+		assert_int_equal(pthread_create(&t, NULL, remove_b, d), 0);
+		assert_int_equal(pthread_join(t, NULL), 0);
+		d->live_after_remove = tu_alloc_live_blocks();
+	}
+	return 0;
+}
+
+static void test_threads_reader_defers_free(void **state)
+{
+	struct defer_ctx d = { 0 };
+
+	(void)state;
+	tu_alloc_install(0);
+	d.pm = new_pm(48);
+	assert_int_equal(uiommu_physmem_add_ram(d.pm, "a", 0x1000, KiB(4), NULL,
+						NULL), 0);
+	assert_int_equal(uiommu_physmem_add_ram(d.pm, "b", 0x100000, KiB(4),
+						NULL, NULL), 0);
+	assert_int_equal(uiommu_physmem_for_each(d.pm, defer_visit, &d), 0);
+	assert_int_equal(d.visited, 1);
+	/* Nothing was freed under the reader... */
+	assert_int_equal(d.live_after_remove, d.live_before);
+	/* ...until the next change found no reader: adding c takes four
+	 * blocks (region, name, memory, snapshot) and frees four (b's region,
+	 * name and memory, the retired snapshot). */
+	assert_int_equal(uiommu_physmem_add_ram(d.pm, "c", 0x200000, KiB(4),
+						NULL, NULL), 0);
+	assert_int_equal(tu_alloc_live_blocks(), d.live_before);
+	assert_int_equal(uiommu_physmem_check(d.pm), 0);
+	uiommu_physmem_destroy(d.pm);
+	assert_int_equal(tu_alloc_live_blocks(), 0);
+	tu_alloc_uninstall();
+}
+
+/*
+ * An MMIO region removed while a callback runs: the removal returns at
+ * once, the region is not freed under the callback, synchronize waits for
+ * it and then frees it.
+ */
+struct block_dev {
+	struct uiommu_physmem *pm;
+	int entered, release, sync_done, sync_in_callback;
+	long live_after_remove;
+};
+
+static int block_read(void *opaque, uint64_t off, unsigned int size,
+		      uint64_t *val, const struct uiommu_memattrs *attrs)
+{
+	struct block_dev *b = opaque;
+
+	(void)off;
+	(void)size;
+	(void)attrs;
+	__atomic_store_n(&b->sync_in_callback,
+			 uiommu_physmem_synchronize(b->pm), __ATOMIC_RELEASE);
+	__atomic_store_n(&b->entered, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&b->release, __ATOMIC_ACQUIRE))
+		sched_yield();
+	*val = 0x5a;
+	return 0;
+}
+
+static int block_write(void *opaque, uint64_t off, unsigned int size,
+		       uint64_t val, const struct uiommu_memattrs *attrs)
+{
+	(void)opaque;
+	(void)off;
+	(void)size;
+	(void)val;
+	(void)attrs;
+	return 0;
+}
+
+static void *block_reader(void *opaque)
+{
+	struct block_dev *b = opaque;
+	uint64_t v = 0;
+
+	assert_int_equal(uiommu_phys_ld(b->pm, 0x10000, 4, &v, NULL), 0);
+	assert_int_equal(v, 0x5a);
+	return NULL;
+}
+
+static void *block_sync(void *opaque)
+{
+	struct block_dev *b = opaque;
+
+	assert_int_equal(uiommu_physmem_synchronize(b->pm), 0);
+	__atomic_store_n(&b->sync_done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void test_threads_mmio_remove_synchronize(void **state)
+{
+	static const struct uiommu_mmio_ops ops = { block_read, block_write };
+	struct block_dev b = { 0 };
+	struct uiommu_mmio_desc d = { .name = "slow", .size = KiB(4),
+				      .ops = &ops, .opaque = &b };
+	pthread_t reader, syncer;
+	long live_before;
+	uint64_t v;
+
+	(void)state;
+	tu_alloc_install(0);
+	tu_log_capture(UIOMMU_LOG_ERR);
+	b.pm = new_pm(48);
+	assert_int_equal(uiommu_physmem_add_mmio(b.pm, 0x10000, &d), 0);
+	assert_int_equal(pthread_create(&reader, NULL, block_reader, &b), 0);
+	while (!__atomic_load_n(&b.entered, __ATOMIC_ACQUIRE))
+		sched_yield();
+	assert_int_equal(__atomic_load_n(&b.sync_in_callback, __ATOMIC_ACQUIRE),
+			 -EDEADLK);
+	live_before = tu_alloc_live_blocks();
+	assert_int_equal(uiommu_physmem_remove(b.pm, 0x10000), 0);
+	assert_int_equal(tu_alloc_live_blocks(), live_before);	/* deferred */
+	assert_int_equal(uiommu_phys_ld(b.pm, 0x10000, 4, &v, NULL), -EFAULT);
+	assert_int_equal(pthread_create(&syncer, NULL, block_sync, &b), 0);
+	usleep(20000);
+	assert_false(__atomic_load_n(&b.sync_done, __ATOMIC_ACQUIRE));
+	__atomic_store_n(&b.release, 1, __ATOMIC_RELEASE);
+	assert_int_equal(pthread_join(reader, NULL), 0);
+	assert_int_equal(pthread_join(syncer, NULL), 0);
+	assert_true(__atomic_load_n(&b.sync_done, __ATOMIC_ACQUIRE));
+	/* The region record went with the synchronize. */
+	assert_int_equal(tu_alloc_live_blocks(), live_before - 1);
+	uiommu_physmem_destroy(b.pm);
+	assert_int_equal(tu_alloc_live_blocks(), 0);
+	tu_log_release();
+	tu_alloc_uninstall();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_validates),
 		cmocka_unit_test(test_ram_read_write_ld_st),
+		cmocka_unit_test(test_cmpxchg64),
 		cmocka_unit_test(test_caller_buffer_visible_both_ways),
 		cmocka_unit_test(test_add_validates_and_rejects_overlap),
 		cmocka_unit_test(test_phys_any_placement),
 		cmocka_unit_test(test_remove),
+		cmocka_unit_test(test_lookup_random_vs_model),
+		cmocka_unit_test(test_top_of_64bit_space),
 		cmocka_unit_test(test_holes_are_bus_errors),
 		cmocka_unit_test(test_mmio_sizes_and_attrs),
 		cmocka_unit_test(test_cross_boundary_ram_mmio),
@@ -1224,6 +1551,8 @@ int main(void)
 		cmocka_unit_test(test_trace_events),
 		cmocka_unit_test(test_threads_access_during_add_remove),
 		cmocka_unit_test(test_threads_pool),
+		cmocka_unit_test(test_threads_reader_defers_free),
+		cmocka_unit_test(test_threads_mmio_remove_synchronize),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

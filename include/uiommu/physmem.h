@@ -22,9 +22,11 @@
  * Thread safety: accesses and lookups may run concurrently with each other
  * and with adding or removing regions.  A region's callbacks may be called
  * from several threads at once; the model behind them serialises itself.
- * Removing a region while another thread still accesses that same region
- * is the caller's race (pin RAM that DMA may reach, see
- * uiommu_physmem_pin()); accesses to other regions are never disturbed.
+ * Removing a RAM region while another thread still accesses it is the
+ * caller's race (pin RAM that DMA may reach, see uiommu_physmem_pin()); an
+ * MMIO region may be removed under accesses, which then either complete or
+ * see a bus error (see uiommu_physmem_synchronize()).  Accesses to other
+ * regions are never disturbed.
  *
  * Lookups are lock-free: each thread caches the last regions it used, so
  * a page-table walk pays a few nanoseconds per table entry.  The cache
@@ -172,12 +174,19 @@ uiommu_physmem_add_ram(struct uiommu_physmem *pm, const char *name,
  *
  * Return: 0; -EINVAL for bad alignment (UIOMMU_PHYS_ANY is not accepted),
  * zero size, a missing name or callback, or a register map entry that is
- * empty, outside the region or out of order; -ERANGE beyond the address width;
- * -EEXIST on overlap; -ENOMEM.
+ * empty, outside the region or out of order; -ERANGE beyond the address
+ * width; -EEXIST on overlap; -ENOMEM.
  */
 UIOMMU_API UIOMMU_MUST_CHECK int
 uiommu_physmem_add_mmio(struct uiommu_physmem *pm, uint64_t base,
 			const struct uiommu_mmio_desc *desc);
+
+/**
+ * uiommu_physmem_pa_bits() - width of the address space's physical addresses
+ *
+ * Return: the @pa_bits given to uiommu_physmem_create().
+ */
+UIOMMU_API unsigned int uiommu_physmem_pa_bits(const struct uiommu_physmem *pm);
 
 /**
  * uiommu_physmem_remove() - remove the region that starts at @base
@@ -185,13 +194,31 @@ uiommu_physmem_add_mmio(struct uiommu_physmem *pm, uint64_t base,
  * @base: exact base of a region
  *
  * Never allocates, so it cannot fail for lack of memory.  Library-allocated
- * RAM is released.
+ * RAM is released.  An MMIO callback of the region that another thread
+ * entered before the removal may still be running when this returns: call
+ * uiommu_physmem_synchronize() before freeing what the callbacks use.
  *
  * Return: 0; -ENOENT if no region starts at @base; -EBUSY if the region is
  * pinned (uiommu_physmem_pin()) or holds a pool; -EINVAL for a NULL @pm.
  */
 UIOMMU_API UIOMMU_MUST_CHECK int
 uiommu_physmem_remove(struct uiommu_physmem *pm, uint64_t base);
+
+/**
+ * uiommu_physmem_synchronize() - wait for accesses already under way
+ * @pm: address space
+ *
+ * Returns once every MMIO access, slow-path lookup and for_each walk that
+ * had begun when it was called has finished, and frees what earlier
+ * removals left for them.  After uiommu_physmem_remove() and this, no
+ * callback of the removed region runs or will run.  Do not call it while
+ * holding a lock that an MMIO callback may take.
+ *
+ * Return: 0; -EINVAL for a NULL @pm; -EDEADLK when called from inside an
+ * MMIO callback or a for_each walk of @pm (it would wait for itself).
+ */
+UIOMMU_API UIOMMU_MUST_CHECK int
+uiommu_physmem_synchronize(struct uiommu_physmem *pm);
 
 /**
  * uiommu_physmem_pin() - take a reference that keeps RAM regions in place
@@ -274,6 +301,27 @@ uiommu_phys_ld(struct uiommu_physmem *pm, uint64_t pa, unsigned int size,
 UIOMMU_API UIOMMU_MUST_CHECK int
 uiommu_phys_st(struct uiommu_physmem *pm, uint64_t pa, unsigned int size,
 	       uint64_t val, const struct uiommu_memattrs *attrs);
+
+/**
+ * uiommu_phys_cmpxchg64() - atomic compare-and-swap of an 8-byte RAM word
+ * @pm:       address space
+ * @pa:       8-byte aligned address in RAM
+ * @expected: in: the value expected; out: the value found
+ * @desired:  stored if the word held *@expected
+ * @attrs:    transaction attributes, or NULL
+ *
+ * For hardware updates of in-memory descriptors (an SMMU setting the
+ * access flag or dirty state of a page descriptor), which must not lose a
+ * concurrent update by the driver.  Sequentially consistent.
+ *
+ * Return: 0 if @desired was stored; -EAGAIN if the word differed (*@expected
+ * then holds it); -EINVAL for a misaligned @pa; -EFAULT if @pa is not RAM
+ * (atomics to MMIO are not supported, as on most buses).
+ */
+UIOMMU_API UIOMMU_MUST_CHECK int
+uiommu_phys_cmpxchg64(struct uiommu_physmem *pm, uint64_t pa,
+		      uint64_t *expected, uint64_t desired,
+		      const struct uiommu_memattrs *attrs);
 
 /**
  * uiommu_phys_host_ptr() - host address of a RAM range
@@ -415,7 +463,8 @@ UIOMMU_API void uiommu_phys_pool_get_stats(struct uiommu_phys_pool *pool,
  * naturally aligned, free buddies are merged, free lists and accounting
  * agree.  Meant for tests and debug builds.
  *
- * Return: 0, or -EUCLEAN (with a log message) if an invariant is broken.
+ * Return: 0, or -EUCLEAN (with a log message) if an invariant is broken;
+ * -EINVAL for a NULL @pool.
  */
 UIOMMU_API UIOMMU_MUST_CHECK int
 uiommu_phys_pool_check(struct uiommu_phys_pool *pool);

@@ -274,9 +274,10 @@ UIOMMU_API int uiommu_phys_pool_alloc(struct uiommu_phys_pool *p,
 		uio_unlock(&p->lock);
 		uio_delete(blk);
 		return uio_fail(-ENOMEM, "physmem",
-				"pool 0x%" PRIx64 ": no %s for 0x%" PRIx64
-				" bytes", p->link.base, blk ? "block" : "memory",
-				size);
+				"pool 0x%" PRIx64 ": no free block of 0x%"
+				PRIx64 " bytes%s", p->link.base, size,
+				blk || order >= POOL_ORDERS ? "" :
+				" (no memory for its record)");
 	}
 	blk->pa = idx_pa(p, idx);
 	blk->size = size;

@@ -35,16 +35,23 @@
  * reader sees the new snapshot and never touches them.  The generation is read before
  * the snapshot, so a cached way is never tagged newer than its contents.
  *
- * A cache hit does not take the reader count: the region it names cannot
- * be freed unless it was removed, and accessing a region while another
- * thread removes that same region is the caller's race (as DMA to memory
- * being hot-unplugged is); pins exist to rule it out.
+ * MMIO accesses always run in a reader section (looking the region up in
+ * the snapshot again): a region removed while its callbacks run is not
+ * freed under them, and uiommu_physmem_synchronize() waits for every
+ * reader section that began before it, so a model may free what its
+ * callbacks use once remove + synchronize have returned.
+ *
+ * A RAM cache hit takes no reader count: the region it names cannot be
+ * freed unless it was removed, and accessing RAM while another thread
+ * removes that same region is the caller's race (as DMA to memory being
+ * hot-unplugged is); pins exist to rule it out.
  *
  * RAM accesses copy aligned 8-byte words with atomic loads and stores, so
  * every naturally aligned 8-byte word is single-copy atomic against
  * concurrent accessors, as an SMMU's descriptor fetch is.  MMIO parts are
  * split into naturally aligned accesses of at most 8 bytes.
  */
+#include <sched.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -105,8 +112,10 @@ struct pm_tcache {
 	const struct uiommu_physmem *pm;
 	uint64_t gen;
 	unsigned int n;
+	unsigned int mru;		/* the way that hit last */
 	unsigned int victim;
 	unsigned int shard;		/* reader shard + 1; 0: not yet chosen */
+	unsigned int depth;		/* reader sections entered, nested */
 	struct pm_tway way[PM_TCACHE_WAYS];
 };
 
@@ -141,23 +150,18 @@ static uint64_t le_to_cpu(uint64_t v, unsigned int size)
 /* The entry whose range contains @pa (possibly a tombstone), or NULL. */
 static const struct pm_entry *snap_search(const struct pm_snap *s, uint64_t pa)
 {
-	size_t lo = 0, hi;
+	const struct pm_entry *e;
+	size_t n;
 
-	if (!s)
+	if (!s || !s->n)
 		return NULL;
-	hi = s->n;
-	/* Find the last entry with base <= pa. */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->e[mid].base <= pa)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == 0 || pa > s->e[lo - 1].last)
+	/* Branch-free: narrow to the last entry with base <= pa. */
+	e = s->e;
+	for (n = s->n; n > 1; n -= n / 2)
+		e = e[n / 2].base <= pa ? e + n / 2 : e;
+	if (e->base > pa || pa > e->last)
 		return NULL;
-	return &s->e[lo - 1];
+	return e;
 }
 
 static struct uio_region *entry_region(const struct pm_entry *e)
@@ -177,11 +181,13 @@ static unsigned long *reader_enter(struct uiommu_physmem *pm)
 			   PM_READER_SHARDS + 1;
 	n = &pm->readers[c->shard - 1].n;
 	__atomic_add_fetch(n, 1, __ATOMIC_SEQ_CST);
+	c->depth++;
 	return n;
 }
 
 static void reader_exit(unsigned long *shard)
 {
+	tcache.depth--;
 	__atomic_sub_fetch(shard, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -196,17 +202,23 @@ static bool readers_active(struct uiommu_physmem *pm)
 	return false;
 }
 
+/* The live region containing @pa in the current snapshot (reader section). */
+static struct uio_region *snap_region(struct uiommu_physmem *pm, uint64_t pa)
+{
+	const struct pm_entry *e;
+
+	assert(tcache.depth);
+	e = snap_search(__atomic_load_n(&pm->snap, __ATOMIC_SEQ_CST), pa);
+	return e ? entry_region(e) : NULL;
+}
+
 static __attribute__((noinline)) const struct pm_tway *
 find_slow(struct uiommu_physmem *pm, uint64_t pa, struct pm_tcache *c)
 {
-	const struct pm_entry *e;
-	struct uio_region *reg = NULL;
 	struct pm_tway *w = NULL;
 	unsigned long *shard = reader_enter(pm);
+	struct uio_region *reg = snap_region(pm, pa);
 
-	e = snap_search(__atomic_load_n(&pm->snap, __ATOMIC_SEQ_CST), pa);
-	if (e)
-		reg = entry_region(e);
 	if (reg) {
 		if (c->n < PM_TCACHE_WAYS) {
 			w = &c->way[c->n++];
@@ -220,9 +232,39 @@ find_slow(struct uiommu_physmem *pm, uint64_t pa, struct pm_tcache *c)
 		w->ram = reg->kind == UIOMMU_REGION_RAM;
 		w->hbias = w->ram ? (uintptr_t)reg->host - (uintptr_t)reg->base
 				  : 0;
+		c->mru = (unsigned int)(w - c->way);
 	}
 	reader_exit(shard);
 	return w;
+}
+
+/*
+ * The other ways and the slow path.  The way that hits becomes the MRU one,
+ * which the inline fast paths test first: a thread working in one region
+ * (a page walk) never gets here.
+ */
+static __attribute__((noinline)) const struct pm_tway *
+find_more(struct uiommu_physmem *pm, uint64_t pa, uint64_t gen)
+{
+	struct pm_tcache *c = &tcache;
+	unsigned int i;
+
+	if (c->gen == gen && c->pm == pm) {
+		for (i = 0; i < c->n; i++) {
+			if (pa - c->way[i].base <= c->way[i].span) {
+				c->mru = i;
+				return &c->way[i];
+			}
+		}
+	} else {
+		c->pm = pm;
+		c->gen = gen;
+		c->n = 0;
+		c->victim = 0;
+		c->mru = 0;
+		c->way[0].ram = false;	/* fast_ram() does not read @n */
+	}
+	return find_slow(pm, pa, c);
 }
 
 /*
@@ -235,19 +277,28 @@ static inline const struct pm_tway *find(struct uiommu_physmem *pm,
 {
 	struct pm_tcache *c = &tcache;
 	uint64_t gen = __atomic_load_n(&pm->gen, __ATOMIC_ACQUIRE);
-	unsigned int i;
 
-	if (uio_likely(c->gen == gen && c->pm == pm)) {
-		for (i = 0; i < c->n; i++)
-			if (pa - c->way[i].base <= c->way[i].span)
-				return &c->way[i];
-	} else {
-		c->pm = pm;
-		c->gen = gen;
-		c->n = 0;
-		c->victim = 0;
-	}
-	return find_slow(pm, pa, c);
+	/* Generations are unique to one address space: no need to test pm. */
+	const struct pm_tway *w = &c->way[c->mru];
+
+	if (uio_likely(c->gen == gen && c->n && pa - w->base <= w->span))
+		return w;
+	return find_more(pm, pa, gen);
+}
+
+/*
+ * The fastest path: host address of @pa if the thread's MRU way is a
+ * current RAM region containing it, else NULL (then use find()).
+ */
+static inline void *fast_ram(struct uiommu_physmem *pm, uint64_t pa)
+{
+	const struct pm_tcache *c = &tcache;
+	const struct pm_tway *w = &c->way[c->mru];
+
+	if (uio_likely(c->gen == __atomic_load_n(&pm->gen, __ATOMIC_ACQUIRE) &&
+		       w->ram && pa - w->base <= w->span))
+		return (void *)(w->hbias + (uintptr_t)pa);
+	return NULL;
 }
 
 /* ------------------------------------------------------ writer helpers */
@@ -488,6 +539,11 @@ UIOMMU_API void uiommu_physmem_destroy(struct uiommu_physmem *pm)
 	if (tcache.pm == pm)
 		tcache.pm = NULL;
 	uio_free_aligned(pm, sizeof(*pm), _Alignof(struct uiommu_physmem));
+}
+
+UIOMMU_API unsigned int uiommu_physmem_pa_bits(const struct uiommu_physmem *pm)
+{
+	return pm->pa_bits;
 }
 
 static int check_base_size(uint64_t base, uint64_t size)
@@ -794,11 +850,6 @@ static unsigned int mmio_chunk(uint64_t off, uint64_t n)
 	return size;
 }
 
-static uint64_t size_mask(unsigned int size)
-{
-	return size == 8 ? UINT64_MAX : UIO_BIT(size * 8) - 1;
-}
-
 static int mmio_rw(const struct uio_region *r, uint64_t off, uint8_t *buf,
 		   uint64_t n, bool write, const struct uiommu_memattrs *attrs)
 {
@@ -825,6 +876,38 @@ static int mmio_rw(const struct uio_region *r, uint64_t off, uint8_t *buf,
 	return 0;
 }
 
+/*
+ * The part of an access at @pa that is not cached RAM: found in the current
+ * snapshot with the reader count held, so that a region removed meanwhile
+ * is not freed while its callbacks run.  Sets *@done to the bytes handled
+ * (up to @len, within one region).  Return: 0 or -EFAULT (traced).
+ */
+static __attribute__((noinline)) int
+slow_part(struct uiommu_physmem *pm, uint64_t pa, uint8_t *buf, uint64_t len,
+	  bool write, const struct uiommu_memattrs *attrs, uint64_t *done)
+{
+	unsigned long *shard = reader_enter(pm);
+	struct uio_region *r = snap_region(pm, pa);
+	uint64_t n = 0;
+	int ret = 0;
+
+	if (!r) {
+		ret = -EFAULT;
+	} else {
+		n = r->last - pa;
+		n = (n < len - 1 ? n : len - 1) + 1;
+		if (r->kind == UIOMMU_REGION_MMIO)
+			ret = mmio_rw(r, pa - r->base, buf, n, write, attrs);
+		else if (write)
+			ram_copy_in(r->host + (pa - r->base), buf, (size_t)n);
+		else
+			ram_copy_out(buf, r->host + (pa - r->base), (size_t)n);
+	}
+	reader_exit(shard);
+	*done = n;
+	return ret ? bus_error(pa, n ? n : len, write, attrs) : 0;
+}
+
 static int phys_rw(struct uiommu_physmem *pm, uint64_t pa, uint8_t *buf,
 		   size_t len, bool write, const struct uiommu_memattrs *attrs)
 {
@@ -836,21 +919,21 @@ static int phys_rw(struct uiommu_physmem *pm, uint64_t pa, uint8_t *buf,
 		const struct pm_tway *w = find(pm, pa);
 		uint64_t n;
 
-		if (!w)
-			return bus_error(pa, len, write, attrs);
-		/* Bytes left in the region, minus one (cannot overflow). */
-		n = w->base + w->span - pa;
-		n = (n < len - 1 ? n : len - 1) + 1;
-		if (w->ram) {
+		if (w && w->ram) {
 			uint8_t *host = (uint8_t *)(w->hbias + (uintptr_t)pa);
 
+			/* Bytes left in the region, minus one. */
+			n = w->base + w->span - pa;
+			n = (n < len - 1 ? n : len - 1) + 1;
 			if (write)
 				ram_copy_in(host, buf, (size_t)n);
 			else
 				ram_copy_out(buf, host, (size_t)n);
-		} else if (mmio_rw(w->reg, pa - w->base, buf, n, write,
-				   attrs)) {
-			return bus_error(pa, n, write, attrs);
+		} else {
+			int ret = slow_part(pm, pa, buf, len, write, attrs, &n);
+
+			if (ret)
+				return ret;
 		}
 		pa += n;
 		buf += n;
@@ -885,22 +968,31 @@ static int bad_access_fail(uint64_t pa, unsigned int size)
 			" not 1, 2, 4 or 8 bytes naturally aligned", size, pa);
 }
 
-static int mmio_ld(const struct pm_tway *w, uint64_t pa, unsigned int size,
-		   uint64_t *val, const struct uiommu_memattrs *attrs)
+/* One MMIO access of @size bytes (naturally aligned: a single callback). */
+static int mmio_access(struct uiommu_physmem *pm, uint64_t pa,
+		       unsigned int size, uint64_t *val, bool write,
+		       const struct uiommu_memattrs *attrs)
 {
-	const struct uio_region *r = w->reg;
-	uint64_t v = 0;
+	uint8_t bytes[8];
+	uint64_t done, v = 0;
+	unsigned int i;
+	int ret;
 
-	if (r->ops.read(r->opaque, pa - w->base, size, &v,
-			attrs ? attrs : &no_attrs))
-		return bus_error(pa, size, false, attrs);
-	*val = v & size_mask(size);
+	for (i = 0; write && i < size; i++)
+		bytes[i] = (uint8_t)(*val >> (8 * i));
+	ret = slow_part(pm, pa, bytes, size, write, attrs ? attrs : &no_attrs,
+			&done);
+	if (ret || write)
+		return ret;
+	for (i = 0; i < size; i++)
+		v |= (uint64_t)bytes[i] << (8 * i);
+	*val = v;
 	return 0;
 }
 
-UIOMMU_API int uiommu_phys_ld(struct uiommu_physmem *pm, uint64_t pa,
-			      unsigned int size, uint64_t *val,
-			      const struct uiommu_memattrs *attrs)
+static __attribute__((noinline)) int
+ld_slow(struct uiommu_physmem *pm, uint64_t pa, unsigned int size,
+	uint64_t *val, const struct uiommu_memattrs *attrs)
 {
 	const struct pm_tway *w;
 	const void *host;
@@ -908,10 +1000,8 @@ UIOMMU_API int uiommu_phys_ld(struct uiommu_physmem *pm, uint64_t pa,
 	if (uio_unlikely(bad_access(pa, size)))
 		return bad_access_fail(pa, size);
 	w = find(pm, pa);
-	if (uio_unlikely(!w))
-		return bus_error(pa, size, false, attrs);
-	if (uio_unlikely(!w->ram))
-		return mmio_ld(w, pa, size, val, attrs);
+	if (uio_unlikely(!w || !w->ram))
+		return mmio_access(pm, pa, size, val, false, attrs);
 	host = (const void *)(w->hbias + (uintptr_t)pa);
 	switch (size) {
 	case 8:
@@ -933,9 +1023,26 @@ UIOMMU_API int uiommu_phys_ld(struct uiommu_physmem *pm, uint64_t pa,
 	return 0;
 }
 
-UIOMMU_API int uiommu_phys_st(struct uiommu_physmem *pm, uint64_t pa,
-			      unsigned int size, uint64_t val,
+/* A page-table walker's descriptor fetch: 8 aligned bytes of hot RAM. */
+UIOMMU_API int uiommu_phys_ld(struct uiommu_physmem *pm, uint64_t pa,
+			      unsigned int size, uint64_t *val,
 			      const struct uiommu_memattrs *attrs)
+{
+	if (uio_likely(size == 8 && !(pa & 7))) {
+		const uint64_t *host = fast_ram(pm, pa);
+
+		if (uio_likely(host)) {
+			*val = le_to_cpu(__atomic_load_n(host,
+							 __ATOMIC_ACQUIRE), 8);
+			return 0;
+		}
+	}
+	return ld_slow(pm, pa, size, val, attrs);
+}
+
+static __attribute__((noinline)) int
+st_slow(struct uiommu_physmem *pm, uint64_t pa, unsigned int size,
+	uint64_t val, const struct uiommu_memattrs *attrs)
 {
 	const struct pm_tway *w;
 	void *host;
@@ -943,17 +1050,8 @@ UIOMMU_API int uiommu_phys_st(struct uiommu_physmem *pm, uint64_t pa,
 	if (uio_unlikely(bad_access(pa, size)))
 		return bad_access_fail(pa, size);
 	w = find(pm, pa);
-	if (uio_unlikely(!w))
-		return bus_error(pa, size, true, attrs);
-	val &= size_mask(size);
-	if (uio_unlikely(!w->ram)) {
-		const struct uio_region *r = w->reg;
-
-		if (r->ops.write(r->opaque, pa - w->base, size, val,
-				 attrs ? attrs : &no_attrs))
-			return bus_error(pa, size, true, attrs);
-		return 0;
-	}
+	if (uio_unlikely(!w || !w->ram))
+		return mmio_access(pm, pa, size, &val, true, attrs);
 	host = (void *)(w->hbias + (uintptr_t)pa);
 	switch (size) {
 	case 8:
@@ -974,6 +1072,44 @@ UIOMMU_API int uiommu_phys_st(struct uiommu_physmem *pm, uint64_t pa,
 		break;
 	}
 	return 0;
+}
+
+UIOMMU_API int uiommu_phys_st(struct uiommu_physmem *pm, uint64_t pa,
+			      unsigned int size, uint64_t val,
+			      const struct uiommu_memattrs *attrs)
+{
+	if (uio_likely(size == 8 && !(pa & 7))) {
+		uint64_t *host = fast_ram(pm, pa);
+
+		if (uio_likely(host)) {
+			__atomic_store_n(host, le_to_cpu(val, 8),
+					 __ATOMIC_RELEASE);
+			return 0;
+		}
+	}
+	return st_slow(pm, pa, size, val, attrs);
+}
+
+UIOMMU_API int uiommu_phys_cmpxchg64(struct uiommu_physmem *pm, uint64_t pa,
+				     uint64_t *expected, uint64_t desired,
+				     const struct uiommu_memattrs *attrs)
+{
+	const struct pm_tway *w;
+	uint64_t *host, want;
+
+	if (pa & 7)
+		return bad_access_fail(pa, 8);
+	w = find(pm, pa);
+	if (!w || !w->ram)
+		return bus_error(pa, 8, true, attrs);
+	host = (uint64_t *)(w->hbias + (uintptr_t)pa);
+	want = le_to_cpu(*expected, 8);
+	if (__atomic_compare_exchange_n(host, &want, le_to_cpu(desired, 8),
+					false, __ATOMIC_SEQ_CST,
+					__ATOMIC_SEQ_CST))
+		return 0;
+	*expected = le_to_cpu(want, 8);
+	return -EAGAIN;
 }
 
 UIOMMU_API void *uiommu_phys_host_ptr(struct uiommu_physmem *pm, uint64_t pa,
@@ -1008,15 +1144,18 @@ static void fill_info(const struct uio_region *r, struct uiommu_region_info *i)
 UIOMMU_API int uiommu_physmem_lookup(struct uiommu_physmem *pm, uint64_t pa,
 				     struct uiommu_region_info *info)
 {
-	const struct pm_tway *w;
+	struct uio_region *r;
+	unsigned long *shard;
 
 	if (!pm || !info)
 		return uio_fail(-EINVAL, "physmem", "NULL argument to lookup");
-	w = find(pm, pa);
-	if (!w)
-		return -EFAULT;
-	fill_info(w->reg, info);
-	return 0;
+	/* Not a hot path: read the snapshot, safe against removals. */
+	shard = reader_enter(pm);
+	r = snap_region(pm, pa);
+	if (r)
+		fill_info(r, info);
+	reader_exit(shard);
+	return r ? 0 : -EFAULT;
 }
 
 UIOMMU_API int uiommu_physmem_for_each(struct uiommu_physmem *pm,
@@ -1044,6 +1183,25 @@ UIOMMU_API int uiommu_physmem_for_each(struct uiommu_physmem *pm,
 	}
 	reader_exit(shard);
 	return ret;
+}
+
+UIOMMU_API int uiommu_physmem_synchronize(struct uiommu_physmem *pm)
+{
+	unsigned int i;
+
+	if (!pm)
+		return uio_fail(-EINVAL, "physmem", "NULL address space");
+	if (tcache.depth)
+		return uio_fail(-EDEADLK, "physmem",
+				"synchronize from inside an access or for_each");
+	/* Each shard seen empty once: every earlier reader has left. */
+	for (i = 0; i < PM_READER_SHARDS; i++)
+		while (__atomic_load_n(&pm->readers[i].n, __ATOMIC_SEQ_CST))
+			sched_yield();
+	uio_lock(&pm->lock);
+	reclaim(pm, false);
+	uio_unlock(&pm->lock);
+	return 0;
 }
 
 /* ------------------------------------------------------------ checker */
