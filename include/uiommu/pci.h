@@ -179,9 +179,11 @@ uiommu_pci_host_plug(struct uiommu_pci_host *host, unsigned int bus,
  * uiommu_pci_host_unplug() - take a function out again
  * @dev: a plugged function; its BARs are unmapped and the caller owns it
  *
- * Call it while nothing accesses the function (its configuration space or
- * BARs) or makes it master the bus: as with hot-unplug on real hardware,
- * an access racing the removal is the caller's race.
+ * Accesses through physical memory (ECAM, BARs) already under way finish
+ * before this returns (uiommu_physmem_synchronize()), so the function may
+ * be freed afterwards; do not call it from an MMIO callback.  Calls of the
+ * host bridge's configuration API or of uiommu_pci_dev_*() racing the
+ * removal remain the caller's race, as hot-unplug is on real hardware.
  *
  * Return: 0; -EINVAL if @dev is NULL or not plugged.
  */

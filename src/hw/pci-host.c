@@ -405,6 +405,20 @@ err_free_host:
 	return ret;
 }
 
+/*
+ * Wait until no callback of a region removed so far can still run, before
+ * freeing what the callbacks use.  Called with no PCI lock held.
+ */
+static void sync_callbacks(struct uiommu_pci_host *host)
+{
+	int ret = uiommu_physmem_synchronize(host->pm);
+
+	if (ret)
+		uio_err(SUBSYS, "%s: cannot wait for MMIO callbacks (%s); "
+			"unplug or destroy from an MMIO callback?", host->name,
+			uiommu_strerror(ret));
+}
+
 UIOMMU_API void uiommu_pci_host_destroy(struct uiommu_pci_host *host)
 {
 	if (!host)
@@ -413,6 +427,7 @@ UIOMMU_API void uiommu_pci_host_destroy(struct uiommu_pci_host *host)
 		uiommu_pci_dev_destroy(host->plugged);
 	if (uiommu_physmem_remove(host->pm, host->ecam_base))
 		uio_err(SUBSYS, "%s: ECAM region vanished", host->name);
+	sync_callbacks(host);
 	uio_free_array(host->slots, (size_t)nbus(host) * 256,
 		       sizeof(*host->slots));
 	uio_free_str(host->ecam_name);
@@ -544,6 +559,8 @@ UIOMMU_API int uiommu_pci_host_unplug(struct uiommu_pci_dev *dev)
 	dev->host = NULL;
 	uio_unlock(&dev->lock);
 	uio_unlock(&host->lock);
+	/* The caller may free the function once this returns. */
+	sync_callbacks(host);
 	return 0;
 }
 
