@@ -58,6 +58,23 @@ static void st(struct uiommu_physmem *pm, uint64_t pa, unsigned int size,
 	check(uiommu_phys_st(pm, pa, size, v, NULL), "store");
 }
 
+/* Walk the capability list of 00:01.0 for MSI-X (ID 0x11). */
+static unsigned int msix_cap(struct uiommu_pci_host *host)
+{
+	uint32_t off = 0, id = 0;
+
+	check(uiommu_pci_host_cfg_read(host, 0, 8, 0x34, 1, &off), "cap ptr");
+	while (off) {
+		check(uiommu_pci_host_cfg_read(host, 0, 8, off, 1, &id), "cap");
+		if (id == 0x11)
+			return off;
+		check(uiommu_pci_host_cfg_read(host, 0, 8, off + 1, 1, &off),
+		      "cap next");
+	}
+	fprintf(stderr, "no MSI-X capability\n");
+	exit(1);
+}
+
 int main(void)
 {
 	struct uiommu_physmem *pm;
@@ -92,8 +109,9 @@ int main(void)
 	printf("{\"bench\":\"pci_ecam_cfg_read\",\"ops\":%u,\"ns_per_op\":%.1f}\n",
 	       n, t * 1e9 / n);
 
-	/* MSI-X: capability at 0x40 (no MSI), all 2048 vectors unmasked. */
-	check(uiommu_pci_host_cfg_write(host, 0, 8, 0x42, 2, 0x8000), "msix");
+	/* MSI-X enabled, all 2048 vectors unmasked. */
+	check(uiommu_pci_host_cfg_write(host, 0, 8, msix_cap(host) + 2, 2,
+					0x8000), "msix");
 	for (unsigned int vec = 0; vec < 2048; vec++) {
 		st(pm, BAR2 + 16 * vec, 4, DB + 0x40);
 		st(pm, BAR2 + 16 * vec + 8, 4, vec);
