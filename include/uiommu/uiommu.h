@@ -11,5 +11,7 @@
 #include <uiommu/smmuv3.h>
 #include <uiommu/iommu.h>
 #include <uiommu/iommu-driver.h>
+#include <uiommu/pci.h>
+#include <uiommu/pci-core.h>
 
 #endif /* UIOMMU_UIOMMU_H */

@@ -179,8 +179,39 @@ UIO_TRACE_EVENT(gic_v2m_drop, (uint64_t frame, uint32_t spi,
 		(frame, spi, reason), "frame=0x%" PRIx64 " spi=%u reason=%s")
 
 /* hw: pci */
+UIO_TRACE_EVENT(pci_cfg_read, (unsigned int bus, unsigned int devfn, unsigned int off, unsigned int size, uint32_t val),
+		(bus, devfn, off, size, val), "bus=0x%02x devfn=0x%02x off=0x%x size=%u val=0x%" PRIx32)
+UIO_TRACE_EVENT(pci_cfg_write, (unsigned int bus, unsigned int devfn, unsigned int off, unsigned int size, uint32_t val),
+		(bus, devfn, off, size, val), "bus=0x%02x devfn=0x%02x off=0x%x size=%u val=0x%" PRIx32)
+UIO_TRACE_EVENT(pci_bar_map, (const char *dev, unsigned int bar, uint64_t addr, uint64_t size),
+		(dev, bar, addr, size), "%s bar=%u addr=0x%" PRIx64 " size=0x%" PRIx64)
+UIO_TRACE_EVENT(pci_bar_unmap, (const char *dev, unsigned int bar, uint64_t addr),
+		(dev, bar, addr), "%s bar=%u addr=0x%" PRIx64)
+UIO_TRACE_EVENT(pci_dma, (uint16_t rid, uint64_t iova, uint64_t len, bool write, int ret),
+		(rid, iova, len, write ? "write" : "read", ret), "rid=0x%04x iova=0x%" PRIx64 " len=0x%" PRIx64 " %s ret=%d")
+UIO_TRACE_EVENT(pci_dma_refused, (const char *dev, uint64_t iova), (dev, iova),
+		"%s iova=0x%" PRIx64 " bus master disabled")
+UIO_TRACE_EVENT(pci_msi_send, (const char *dev, uint64_t addr, uint32_t data), (dev, addr, data),
+		"%s addr=0x%" PRIx64 " data=0x%" PRIx32)
+UIO_TRACE_EVENT(pci_msi_raise, (const char *dev, unsigned int vector, int ret), (dev, vector, ret),
+		"%s vector=%u ret=%d")
+UIO_TRACE_EVENT(pci_msi_ctl, (const char *dev, uint16_t ctl), (dev, ctl), "%s ctl=0x%04x")
+UIO_TRACE_EVENT(pci_msix_write, (const char *dev, uint64_t off, uint64_t val), (dev, off, val),
+		"%s off=0x%" PRIx64 " val=0x%" PRIx64)
+UIO_TRACE_EVENT(pci_testdev_cmd, (const char *dev, uint32_t cmd, uint64_t src, uint64_t dst, uint32_t len),
+		(dev, cmd, src, dst, len), "%s cmd=0x%" PRIx32 " src=0x%" PRIx64 " dst=0x%" PRIx64 " len=0x%" PRIx32)
+UIO_TRACE_EVENT(pci_testdev_status, (const char *dev, uint32_t status), (dev, status),
+		"%s status=0x%" PRIx32)
+UIO_TRACE_EVENT(pci_map_id, (uint32_t id, uint32_t out, uint32_t target, bool matched),
+		(id, out, target, matched), "id=0x%" PRIx32 " out=0x%" PRIx32 " target=0x%" PRIx32 " matched=%d")
 
 /* drivers */
+UIO_TRACE_EVENT(pci_core_bar, (uint16_t rid, unsigned int bar, uint64_t addr, uint64_t size),
+		(rid, bar, addr, size), "rid=0x%04x bar=%u addr=0x%" PRIx64 " size=0x%" PRIx64)
+UIO_TRACE_EVENT(pci_core_irq_enable, (uint16_t rid, const char *kind, unsigned int nvec),
+		(rid, kind, nvec), "rid=0x%04x %s nvec=%u")
+UIO_TRACE_EVENT(pci_core_irq_disable, (uint16_t rid, const char *kind), (rid, kind),
+		"rid=0x%04x %s")
 
 /* machine */
 
