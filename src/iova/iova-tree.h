@@ -32,27 +32,29 @@ enum {
 #define W_HIGH_SHIFT 56
 
 /*
- * One range of the tree: 64 bytes, one cache line.  The tree is an AVL
- * tree keyed by first pfn and augmented, per subtree, with the largest gap,
- * the largest size-aligned power-of-two block a gap can hold, and the set
- * of gap size classes (fls of the gap length).  The gap of a node is the
- * free run just below it; a sentinel node above the space owns the top gap.
+ * One range (allocated, cached, reserved, or the top sentinel): a stable
+ * 64-byte record that the B-tree leaves (iova.c) point to, so the
+ * magazines and the hash may hold it while the tree moves its entries.
+ * The free gap below a range and the per-subtree summaries live in the
+ * B-tree nodes, not here.
  *
  * state is read without the lock by the cached free path (found through
  * the hash), so it is only accessed atomically.
  */
 struct iova_node {
-	struct iova_node *left, *right;
+	struct iova_node *next;	/* free pool link */
 	uint64_t state;		/* (first << ST_SHIFT) | ST_* */
-	uint64_t gap_w;		/* [52:0] own gap, [63:56] subtree max order+1 */
-	uint64_t max_gap;	/* largest gap in the subtree */
-	uint64_t cls_w;		/* [52:0] subtree gap classes, [63:56] height */
 	uint64_t last;
 	/* Cache class of the range (-1: not cacheable), set before the
 	 * range is published; read by the lock-free free path. */
 	int32_t cache_cls;
-	uint32_t spare;		/* keeps the node one 64-byte line */
+	uint32_t spare;
+	/* One line per record: a remote free's CAS on state moves only
+	 * this range's line between cores. */
+	uint64_t pad[4];
 };
+
+struct bt_node;		/* iova.c */
 
 /*
  * The pfn -> node index of cacheable ranges: open addressing with linear
@@ -112,9 +114,12 @@ struct uiommu_iova_domain {
 
 	/* The tree, its counters and the node pool, under tree_lock. */
 	struct uio_mutex tree_lock __attribute__((aligned(64)));
-	struct iova_node *root;
-	struct iova_node *pool;		/* free nodes, linked by left */
-	void *chunks;			/* node blocks, linked via first slot */
+	struct bt_node *root;
+	unsigned int height;		/* B-tree levels, leaves included */
+	unsigned int nspare;		/* B-tree nodes in spare */
+	struct bt_node *spare;		/* free B-tree nodes */
+	struct iova_node *pool;		/* free records, linked by next */
+	void *chunks;			/* pool blocks, linked via first record */
 	uint64_t hcount;		/* nodes in the hash */
 	uint64_t alloc_ranges, alloc_granules;	/* LIVE + CACHED */
 	uint64_t resv_ranges, resv_granules;

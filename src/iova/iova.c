@@ -3,20 +3,31 @@
  * IOVA allocator: the public API and the range tree.
  *
  * The tree holds every allocated, cached and reserved range of a domain,
- * plus a sentinel just above the space.  It is an AVL tree (worst-case
- * height 1.44 log2 n) keyed by first pfn, where each node also owns the
- * free gap just below it, and each subtree records:
- *   - max_gap: its largest gap, so "the highest gap of at least N granules
- *     below the limit" is one descent;
- *   - max order: the largest size-aligned power-of-two block one of its
- *     gaps can hold, so size-aligned requests are one descent too;
- *   - the set of gap size classes (fls of the length), for good fit.
- * Only the gap that contains the limit is clipped by it, and it is found
- * directly (the gap below the first node above the limit); every other gap
- * below the limit lies wholly below it.  So allocation, including a request
- * that cannot fit, costs O(log n) whatever the fragmentation.
+ * plus a sentinel just above the space.  It is a B+-tree of fan-out 16
+ * keyed by first pfn: the leaves hold, per range, its first pfn, the free
+ * gap just below it and a pointer to the range's stable record (struct
+ * iova_node, which the caches and the hash hold); an inner node holds, per
+ * child, the child's lowest first pfn and a summary of the child's gaps:
+ *   - the largest gap, so "the highest gap of at least N granules below
+ *     the limit" is one descent;
+ *   - the largest size-aligned power-of-two block one of its gaps can hold
+ *     (order + 1), so size-aligned requests are one descent too;
+ *   - the set of gap size classes (bit fls(length)), for good fit.
+ * A leaf keeps the same three fields per range, for its own gap, so leaves
+ * and inner nodes are searched and summarised by the same code.
  *
- * Locking: tree_lock protects the tree, its counters and the node pool.
+ * Only the gap that contains the limit is clipped by it, and it is found
+ * directly (the gap below the first range above the limit); every other gap
+ * below the limit lies wholly below it.  So allocation, including a request
+ * that cannot fit, costs O(log n) node visits whatever the fragmentation,
+ * with a depth of 4-6 at 10^4-10^6 ranges: an update rewrites at most one
+ * summary entry per level, and stops at the first level that is unchanged.
+ *
+ * Splits take their nodes from a spare list that is filled (with the
+ * record pool, in one allocation) before anything changes, so a failed
+ * allocation leaves the domain as it was.
+ *
+ * Locking: tree_lock protects the tree, its counters and the pools.
  * The per-thread caches (iova-cache.c) work without it.
  */
 #include <inttypes.h>
@@ -28,44 +39,47 @@
 #include "log.h"
 #include "trace.h"
 
-#define CHUNK_NODES 64
 #define HOT static inline __attribute__((always_inline))
+
+#define BT_B 16		/* entries per node */
+#define BT_MIN 4	/* entries of a non-root node, at least */
+#define BT_MAXH 40	/* levels: 2 * 4^(h-1) ranges; > 2^64 at 33 */
+
+/* One pool block: B-tree nodes and records, one allocation. */
+#define CHUNK_BT 16
+#define CHUNK_NODES 64	/* records; the first one links the blocks */
 
 static uint64_t next_domain_id = 1;
 
-/* ---------------------------------------------------------- node fields */
+/*
+ * A B-tree node, leaf or inner; 9 cache lines.  Entry i: key (leaf: first
+ * pfn of the range; inner: lowest first pfn under child i), gap (leaf: the
+ * gap below the range; inner: the largest in the child), cls (gap size
+ * class bits), ord (largest size-aligned order a gap holds, + 1; 0: none),
+ * ptr (leaf: struct iova_node; inner: struct bt_node).
+ */
+struct bt_node {
+	uint64_t key[BT_B];
+	uint64_t gap[BT_B];
+	void *ptr[BT_B];
+	uint64_t cls[BT_B];
+	int8_t ord[BT_B];
+	uint8_t n;
+	bool leaf;
+} __attribute__((aligned(64)));
 
-static inline uint64_t n_gap(const struct iova_node *n)
-{
-	return n->gap_w & W_LOW_MASK;
-}
+struct pool_chunk {
+	struct bt_node bt[CHUNK_BT];
+	struct iova_node rec[CHUNK_NODES];
+};
 
-static inline int n_maxord(const struct iova_node *n)
-{
-	return (int)(n->gap_w >> W_HIGH_SHIFT) - 1;
-}
+/* A root-to-leaf path: nd[0] is the root, ix[l] the entry taken at l. */
+struct bpath {
+	struct bt_node *nd[BT_MAXH];
+	int ix[BT_MAXH];
+};
 
-static inline uint64_t n_cls(const struct iova_node *n)
-{
-	return n->cls_w & W_LOW_MASK;
-}
-
-static inline unsigned int n_height(const struct iova_node *n)
-{
-	return n ? (unsigned int)(n->cls_w >> W_HIGH_SHIFT) : 0;
-}
-
-static inline void set_gap(struct iova_node *n, uint64_t gap)
-{
-	assert(gap <= W_LOW_MASK);
-	n->gap_w = (n->gap_w & ~W_LOW_MASK) | gap;
-}
-
-/* Lowest pfn of the gap below @n. */
-static inline uint64_t gap_base(const struct iova_node *n)
-{
-	return node_first(n) - n_gap(n);
-}
+/* ---------------------------------------------------------- gap summary */
 
 /* Largest k such that a 2^k-aligned block of 2^k granules fits in the gap
  * [first - gap, first - 1], or -1 for an empty gap.  If order fls(gap)
@@ -89,363 +103,490 @@ static inline uint64_t gap_class_bit(uint64_t gap)
 	return gap ? UIO_BIT(uio_fls64(gap)) : 0;
 }
 
-/*
- * Recompute the augmented fields of @n from its own gap and children.
- * The bottom gap (that of the lowest node, starting at @lo, the first pfn
- * of the space) is left out of the subtree data: in a top-down allocator it
- * is the big free run that every allocation below the lowest range shrinks,
- * and keeping it out means such an allocation touches no ancestor's data.
- * Searches check it separately, last, as it is the lowest gap.
- */
-HOT void update(struct iova_node *n, uint64_t lo)
+/* Set the gap of leaf entry @i and its summary fields. */
+HOT void leaf_set_gap(struct bt_node *l, int i, uint64_t gap)
 {
-	/* The high bytes of gap_w (max order + 1) and cls_w (height)
-	 * combine with max() like the low bits of cls_w with OR. */
-	uint64_t g = n_gap(n), first = node_first(n);
-	uint64_t eg = first - g == lo ? 0 : g;
-	uint64_t mg = eg, cls = gap_class_bit(eg);
-	uint64_t ow = (uint64_t)(gap_order(first, eg) + 1) << W_HIGH_SHIFT;
-	uint64_t hw = 0;
-	const struct iova_node *l = n->left, *r = n->right;
-
-	if (l) {
-		mg = l->max_gap > mg ? l->max_gap : mg;
-		ow = (l->gap_w & ~W_LOW_MASK) > ow ? (l->gap_w & ~W_LOW_MASK) : ow;
-		cls |= l->cls_w & W_LOW_MASK;
-		hw = l->cls_w & ~W_LOW_MASK;
-	}
-	if (r) {
-		mg = r->max_gap > mg ? r->max_gap : mg;
-		ow = (r->gap_w & ~W_LOW_MASK) > ow ? (r->gap_w & ~W_LOW_MASK) : ow;
-		cls |= r->cls_w & W_LOW_MASK;
-		hw = (r->cls_w & ~W_LOW_MASK) > hw ? (r->cls_w & ~W_LOW_MASK) : hw;
-	}
-	n->max_gap = mg;
-	n->gap_w = g | ow;
-	n->cls_w = cls | (hw + (UINT64_C(1) << W_HIGH_SHIFT));
+	assert(l->leaf && gap <= W_LOW_MASK);
+	l->gap[i] = gap;
+	l->cls[i] = gap_class_bit(gap);
+	l->ord[i] = (int8_t)(gap_order(l->key[i], gap) + 1);
 }
 
-/* ------------------------------------------------------------ AVL tree */
-
-static struct iova_node *rot_right(struct iova_node *n, uint64_t lo)
-{
-	struct iova_node *l = n->left;
-
-	n->left = l->right;
-	l->right = n;
-	update(n, lo);
-	update(l, lo);
-	return l;
-}
-
-static struct iova_node *rot_left(struct iova_node *n, uint64_t lo)
-{
-	struct iova_node *r = n->right;
-
-	n->right = r->left;
-	r->left = n;
-	update(n, lo);
-	update(r, lo);
-	return r;
-}
-
-static struct iova_node *balance(struct iova_node *n, uint64_t lo)
-{
-	int bf;
-
-	update(n, lo);
-	bf = (int)n_height(n->left) - (int)n_height(n->right);
-	if (bf > 1) {
-		if (n_height(n->left->left) < n_height(n->left->right))
-			n->left = rot_left(n->left, lo);
-		return rot_right(n, lo);
-	}
-	if (bf < -1) {
-		if (n_height(n->right->right) < n_height(n->right->left))
-			n->right = rot_right(n->right, lo);
-		return rot_left(n, lo);
-	}
-	return n;
-}
-
-/*
- * Insertion and deletion are iterative over a recorded path of child links,
- * so that the walk back up can stop as soon as a node comes out of
- * rebalancing unchanged (same node, height and subtree data) once past the
- * node whose own gap changed: nothing above it can change then.
- */
-#define PATH_MAX_DEPTH 96	/* AVL height bound for 2^64 nodes is 93 */
-
-struct path {
-	struct iova_node **link[PATH_MAX_DEPTH];
-	int n;
+struct bt_ent {
+	uint64_t key, gap, cls;
+	int8_t ord;
+	void *ptr;
 };
 
-/* Rebalance levels @from..0 of @p; levels at or above @dirty (the node
- * whose gap changed) may stop early. */
-static void fix_up(struct path *p, int from, int dirty, uint64_t lo)
+/* The parent entry that summarises @nd. */
+static void summarise(const struct bt_node *nd, struct bt_ent *e)
 {
+	uint64_t g = 0, c = 0;
+	int8_t o = 0;
 	int i;
 
-	for (i = from; i >= 0; i--) {
-		struct iova_node *n = *p->link[i], *m;
-		uint64_t gw = n->gap_w, mg = n->max_gap, cw = n->cls_w;
+	for (i = 0; i < nd->n; i++) {
+		g = nd->gap[i] > g ? nd->gap[i] : g;
+		o = nd->ord[i] > o ? nd->ord[i] : o;
+		c |= nd->cls[i];
+	}
+	e->key = nd->key[0];
+	e->gap = g;
+	e->cls = c;
+	e->ord = o;
+	e->ptr = (void *)nd;
+}
 
-		m = balance(n, lo);
-		*p->link[i] = m;
-		if (i <= dirty && m == n && n->gap_w == gw &&
-		    n->max_gap == mg && n->cls_w == cw)
+HOT void ent_put(struct bt_node *nd, int i, const struct bt_ent *e)
+{
+	nd->key[i] = e->key;
+	nd->gap[i] = e->gap;
+	nd->cls[i] = e->cls;
+	nd->ord[i] = e->ord;
+	nd->ptr[i] = e->ptr;
+}
+
+/* Rewrite entry @i of @par from its child; false if it was up to date. */
+static bool ent_refresh(struct bt_node *par, int i)
+{
+	struct bt_ent e;
+
+	summarise(par->ptr[i], &e);
+	if (par->key[i] == e.key && par->gap[i] == e.gap &&
+	    par->cls[i] == e.cls && par->ord[i] == e.ord)
+		return false;
+	ent_put(par, i, &e);
+	return true;
+}
+
+/* Node @lvl of @p changed: refresh the entries above it, stopping at the
+ * first that does not change (nothing above it can). */
+static void fix_up(struct bpath *p, int lvl)
+{
+	for (; lvl > 0; lvl--)
+		if (!ent_refresh(p->nd[lvl - 1], p->ix[lvl - 1]))
 			return;
-	}
 }
 
-/* Insert leaf @x whose successor @succ just had its gap changed. */
-static void avl_insert_at(struct uiommu_iova_domain *dom, struct iova_node *x,
-			  struct iova_node *succ)
+/* Move @cnt entries of @s from @si to @d at @di (may overlap). */
+static void ent_move(struct bt_node *d, int di, const struct bt_node *s,
+		     int si, int cnt)
 {
-	struct path p;
-	struct iova_node *n;
-	uint64_t key = node_first(x);
-	int dirty = 0;
+	size_t k = (size_t)cnt;
 
-	p.n = 0;
-	p.link[p.n++] = &dom->root;
-	while ((n = *p.link[p.n - 1])) {
-		if (n == succ)
-			dirty = p.n - 1;
-		assert(p.n < PATH_MAX_DEPTH);
-		p.link[p.n++] = key < node_first(n) ? &n->left : &n->right;
-	}
-	*p.link[p.n - 1] = x;
-	update(x, dom->start_pfn);
-	fix_up(&p, p.n - 2, dirty, dom->start_pfn);
+	memmove(&d->key[di], &s->key[si], k * sizeof(s->key[0]));
+	memmove(&d->gap[di], &s->gap[si], k * sizeof(s->gap[0]));
+	memmove(&d->cls[di], &s->cls[si], k * sizeof(s->cls[0]));
+	memmove(&d->ord[di], &s->ord[si], k * sizeof(s->ord[0]));
+	memmove(&d->ptr[di], &s->ptr[si], k * sizeof(s->ptr[0]));
 }
 
-/* Remove @x and credit its range and gap to its successor's gap. */
-static void avl_remove(struct uiommu_iova_domain *dom, struct iova_node *x)
+static void ent_insert(struct bt_node *nd, int i, const struct bt_ent *e)
 {
-	struct path p;
-	struct iova_node *n, *succ, *c;
-	uint64_t key = node_first(x);
-	int k, last_left = -1, dirty;
-
-	p.n = 0;
-	p.link[p.n++] = &dom->root;
-	while ((n = *p.link[p.n - 1]) != x) {
-		assert(n && p.n < PATH_MAX_DEPTH);
-		if (key < node_first(n)) {
-			last_left = p.n - 1;
-			p.link[p.n++] = &n->left;
-		} else {
-			p.link[p.n++] = &n->right;
-		}
-	}
-	k = p.n - 1;
-	if (x->left && x->right) {
-		/* The successor is the minimum of the right subtree: it takes
-		 * x's place. */
-		p.link[p.n++] = &x->right;
-		while ((*p.link[p.n - 1])->left) {
-			assert(p.n < PATH_MAX_DEPTH);
-			p.link[p.n] = &(*p.link[p.n - 1])->left;
-			p.n++;
-		}
-		succ = *p.link[p.n - 1];
-		set_gap(succ, n_gap(succ) + n_gap(x) + node_len(x));
-		*p.link[p.n - 1] = succ->right;
-		succ->left = x->left;
-		succ->right = x->right;
-		/* fix_up() compares a level with what it summarised before:
-		 * at level k that is x's summary, not succ's old one. */
-		succ->gap_w = n_gap(succ) | (x->gap_w & ~W_LOW_MASK);
-		succ->max_gap = x->max_gap;
-		succ->cls_w = x->cls_w;
-		*p.link[k] = succ;
-		p.link[k + 1] = &succ->right;
-		fix_up(&p, p.n - 2, k, dom->start_pfn);
-		return;
-	}
-	c = x->left ? x->left : x->right;
-	if (x->right) {
-		/* A lone right child is a leaf: the successor. */
-		succ = c;
-		dirty = k;
-	} else {
-		assert(last_left >= 0);	/* the sentinel is above x */
-		succ = *p.link[last_left];
-		dirty = last_left;
-	}
-	set_gap(succ, n_gap(succ) + n_gap(x) + node_len(x));
-	*p.link[k] = c;
-	if (c)
-		update(c, dom->start_pfn);
-	fix_up(&p, k - 1, dirty, dom->start_pfn);
+	assert(nd->n < BT_B && i <= nd->n);
+	ent_move(nd, i + 1, nd, i, nd->n - i);
+	ent_put(nd, i, e);
+	nd->n++;
 }
 
-/* Node with the greatest first <= @pfn, or NULL. */
-static struct iova_node *find_le(struct iova_node *n, uint64_t pfn)
+static void ent_delete(struct bt_node *nd, int i)
 {
-	struct iova_node *best = NULL;
-
-	while (n) {
-		if (node_first(n) <= pfn) {
-			best = n;
-			n = n->right;
-		} else {
-			n = n->left;
-		}
-	}
-	return best;
+	ent_move(nd, i, nd, i + 1, nd->n - i - 1);
+	nd->n--;
 }
 
-/* Node with the smallest first > @pfn; never NULL for a pfn inside the
- * space (the sentinel bounds it). */
-static struct iova_node *find_gt(struct iova_node *n, uint64_t pfn)
+/* ---------------------------------------------------------- pools */
+
+/* Make sure an insertion cannot fail: one free record and a spare
+ * B-tree node per level plus one (a split of every level and a new root).
+ * Changes nothing in the tree. */
+static int pool_reserve(struct uiommu_iova_domain *dom)
 {
-	struct iova_node *best = NULL;
+	while (!dom->pool || dom->nspare < dom->height + 1) {
+		struct pool_chunk *c = uio_alloc_aligned(sizeof(*c), 64);
+		unsigned int i;
 
-	while (n) {
-		if (node_first(n) > pfn) {
-			best = n;
-			n = n->left;
-		} else {
-			n = n->right;
+		if (!c)
+			return -ENOMEM;
+		*(void **)&c->rec[0] = dom->chunks;
+		dom->chunks = c;
+		for (i = CHUNK_NODES - 1; i >= 1; i--) {
+			__atomic_store_n(&c->rec[i].state, ST_POOL,
+					 __ATOMIC_RELAXED);
+			c->rec[i].next = dom->pool;
+			dom->pool = &c->rec[i];
 		}
+		for (i = 0; i < CHUNK_BT; i++) {
+			c->bt[i].ptr[0] = dom->spare;
+			dom->spare = &c->bt[i];
+		}
+		dom->nspare += CHUNK_BT;
 	}
-	if (!best)
-		__builtin_unreachable();
-	return best;
+	return 0;
 }
-
-/* ---------------------------------------------------------- node pool */
 
 static struct iova_node *pool_get(struct uiommu_iova_domain *dom)
 {
-	struct iova_node *n;
+	struct iova_node *n = dom->pool;
 
-	if (!dom->pool) {
-		struct iova_node *chunk;
-		unsigned int i;
-
-		chunk = uio_alloc_aligned(CHUNK_NODES * sizeof(*chunk), 64);
-		if (!chunk)
-			return NULL;
-		*(void **)chunk = dom->chunks;
-		dom->chunks = chunk;
-		for (i = CHUNK_NODES - 1; i >= 1; i--) {
-			__atomic_store_n(&chunk[i].state, ST_POOL,
-					 __ATOMIC_RELAXED);
-			chunk[i].left = dom->pool;
-			dom->pool = &chunk[i];
-		}
-	}
-	n = dom->pool;
-	dom->pool = n->left;
-	n->left = NULL;
-	n->right = NULL;
+	assert(n);
+	dom->pool = n->next;
+	n->next = NULL;
 	return n;
 }
 
 static void pool_put(struct uiommu_iova_domain *dom, struct iova_node *n)
 {
-	/* The memory stays a node until destroy: a lock-free reader that
+	/* The memory stays a record until destroy: a lock-free reader that
 	 * still holds a stale pointer sees a state that matches no pfn. */
 	__atomic_store_n(&n->state, ST_POOL, __ATOMIC_RELEASE);
-	n->left = dom->pool;
+	n->next = dom->pool;
 	dom->pool = n;
+}
+
+static struct bt_node *spare_get(struct uiommu_iova_domain *dom, bool leaf)
+{
+	struct bt_node *nd = dom->spare;
+
+	assert(nd && dom->nspare);
+	dom->spare = nd->ptr[0];
+	dom->nspare--;
+	nd->n = 0;
+	nd->leaf = leaf;
+	return nd;
+}
+
+static void spare_put(struct uiommu_iova_domain *dom, struct bt_node *nd)
+{
+	nd->ptr[0] = dom->spare;
+	dom->spare = nd;
+	dom->nspare++;
+}
+
+/* ---------------------------------------------------------- lookups */
+
+/* Index of the last key <= @pfn in @nd, or -1. */
+HOT int last_le(const struct bt_node *nd, uint64_t pfn)
+{
+	int i, c = 0;
+
+	for (i = 0; i < nd->n; i++)
+		c += nd->key[i] <= pfn;
+	return c - 1;
+}
+
+/* Path to the leaf entry with the greatest key <= @pfn; the leaf index is
+ * -1 if every key is above @pfn. */
+static void descend_le(const struct uiommu_iova_domain *dom, uint64_t pfn,
+		       struct bpath *p)
+{
+	struct bt_node *nd = dom->root;
+	int l, i;
+
+	for (l = 0;; l++) {
+		i = last_le(nd, pfn);
+		p->nd[l] = nd;
+		if (nd->leaf) {
+			p->ix[l] = i;
+			return;
+		}
+		i = i < 0 ? 0 : i;
+		p->ix[l] = i;
+		nd = nd->ptr[i];
+	}
+}
+
+/* Step @p to the next leaf entry; false at the last. */
+static bool path_next(const struct uiommu_iova_domain *dom, struct bpath *p)
+{
+	int l = (int)dom->height - 1;
+
+	while (l >= 0 && p->ix[l] + 1 >= p->nd[l]->n)
+		l--;
+	if (l < 0)
+		return false;
+	p->ix[l]++;
+	for (; l < (int)dom->height - 1; l++) {
+		p->nd[l + 1] = p->nd[l]->ptr[p->ix[l]];
+		p->ix[l + 1] = 0;
+	}
+	return true;
+}
+
+#define LEAF(dom, p) ((p)->nd[(dom)->height - 1])
+#define LIX(dom, p) ((p)->ix[(dom)->height - 1])
+
+/* Path to the entry with the smallest key > @pfn; it exists for a pfn
+ * inside the space (the sentinel bounds it). */
+static void descend_gt(const struct uiommu_iova_domain *dom, uint64_t pfn,
+		       struct bpath *p)
+{
+	bool ok;
+
+	descend_le(dom, pfn, p);
+	if (LIX(dom, p) + 1 < LEAF(dom, p)->n) {
+		LIX(dom, p)++;
+		return;
+	}
+	ok = path_next(dom, p);
+	assert(ok);
+	(void)ok;
+}
+
+/* Record with the greatest first <= @pfn, or NULL. */
+static struct iova_node *find_le(const struct uiommu_iova_domain *dom,
+				 uint64_t pfn)
+{
+	struct bpath p;
+
+	descend_le(dom, pfn, &p);
+	return LIX(dom, &p) < 0 ? NULL : LEAF(dom, &p)->ptr[LIX(dom, &p)];
+}
+
+/* Record with the smallest first > @pfn. */
+static struct iova_node *find_gt(const struct uiommu_iova_domain *dom,
+				 uint64_t pfn)
+{
+	struct bpath p;
+
+	descend_gt(dom, pfn, &p);
+	return LEAF(dom, &p)->ptr[LIX(dom, &p)];
+}
+
+/* ---------------------------------------------------------- updates */
+
+/* Insert @e at the leaf position of @p (before the entry there), splitting
+ * full nodes on the way up; the spares were reserved. */
+static void bt_insert(struct uiommu_iova_domain *dom, struct bpath *p,
+		      struct bt_ent *e)
+{
+	int lvl = (int)dom->height - 1, pos = p->ix[lvl];
+
+	for (;;) {
+		struct bt_node *nd = p->nd[lvl], *r, *root;
+		int half;
+
+		if (nd->n < BT_B) {
+			ent_insert(nd, pos, e);
+			fix_up(p, lvl);
+			return;
+		}
+		/* Split in halves; the new entry goes to its side. */
+		half = BT_B / 2;
+		r = spare_get(dom, nd->leaf);
+		ent_move(r, 0, nd, half, BT_B - half);
+		r->n = BT_B - half;
+		nd->n = (uint8_t)half;
+		if (pos <= half)
+			ent_insert(nd, pos, e);
+		else
+			ent_insert(r, pos - half, e);
+		if (lvl == 0) {
+			root = spare_get(dom, false);
+			summarise(nd, e);
+			ent_insert(root, 0, e);
+			summarise(r, e);
+			ent_insert(root, 1, e);
+			dom->root = root;
+			dom->height++;
+			assert(dom->height < BT_MAXH);
+			return;
+		}
+		ent_refresh(p->nd[lvl - 1], p->ix[lvl - 1]);
+		summarise(r, e);
+		pos = p->ix[lvl - 1] + 1;
+		lvl--;
+	}
+}
+
+/* Delete the leaf entry at @p, merging or borrowing on underflow. */
+static void bt_delete(struct uiommu_iova_domain *dom, struct bpath *p)
+{
+	int lvl = (int)dom->height - 1;
+	struct bt_node *root;
+
+	ent_delete(p->nd[lvl], p->ix[lvl]);
+	while (lvl > 0 && p->nd[lvl]->n < BT_MIN) {
+		struct bt_node *par = p->nd[lvl - 1], *l, *r;
+		int li = p->ix[lvl - 1];
+
+		li = li > 0 ? li - 1 : 0;	/* the pair (li, li + 1) */
+		l = par->ptr[li];
+		r = par->ptr[li + 1];
+		if (l->n + r->n <= BT_B) {
+			ent_move(l, l->n, r, 0, r->n);
+			l->n = (uint8_t)(l->n + r->n);
+			spare_put(dom, r);
+			ent_refresh(par, li);
+			ent_delete(par, li + 1);
+			lvl--;
+			continue;
+		}
+		/* The sibling has more than BT_B - BT_MIN: lend one. */
+		if (l == p->nd[lvl]) {
+			ent_move(l, l->n, r, 0, 1);
+			l->n++;
+			ent_delete(r, 0);
+		} else {
+			ent_move(r, 1, r, 0, r->n);
+			ent_move(r, 0, l, l->n - 1, 1);
+			r->n++;
+			l->n--;
+		}
+		ent_refresh(par, li);
+		ent_refresh(par, li + 1);
+		fix_up(p, lvl - 1);
+		return;
+	}
+	root = dom->root;
+	if (lvl == 0 && !root->leaf && root->n == 1) {
+		dom->root = root->ptr[0];
+		dom->height--;
+		spare_put(dom, root);
+		return;
+	}
+	fix_up(p, lvl);
+}
+
+/* Put @x (state and last set) into the gap of the leaf entry at @p. */
+static void tree_insert(struct uiommu_iova_domain *dom, struct bpath *p,
+			struct iova_node *x)
+{
+	struct bt_node *lf = LEAF(dom, p);
+	int i = LIX(dom, p);
+	uint64_t first = node_first(x), base = lf->key[i] - lf->gap[i];
+	struct bt_ent e;
+
+	assert(base <= first && x->last < lf->key[i]);
+	leaf_set_gap(lf, i, lf->key[i] - x->last - 1);
+	e.key = first;
+	e.gap = first - base;
+	e.cls = gap_class_bit(e.gap);
+	e.ord = (int8_t)(gap_order(first, e.gap) + 1);
+	e.ptr = x;
+	bt_insert(dom, p, &e);
+}
+
+/* Remove the range at @p and credit its range and gap to its successor's
+ * gap (the sentinel is above every range, so there is one). */
+static void tree_remove_at(struct uiommu_iova_domain *dom, struct bpath *p)
+{
+	struct bt_node *lf = LEAF(dom, p);
+	int i = LIX(dom, p);
+	struct iova_node *x = lf->ptr[i];
+	uint64_t credit = lf->gap[i] + node_len(x);
+
+	if (i + 1 < lf->n) {
+		leaf_set_gap(lf, i + 1, lf->gap[i + 1] + credit);
+	} else {
+		struct bpath q = *p;
+		struct bt_node *sl;
+		bool ok = path_next(dom, &q);
+
+		assert(ok);
+		(void)ok;
+		sl = LEAF(dom, &q);
+		leaf_set_gap(sl, 0, sl->gap[0] + credit);
+		fix_up(&q, (int)dom->height - 1);
+	}
+	bt_delete(dom, p);
+}
+
+static void tree_remove(struct uiommu_iova_domain *dom, struct iova_node *x)
+{
+	struct bpath p;
+
+	descend_le(dom, node_first(x), &p);
+	assert(LIX(dom, &p) >= 0 && LEAF(dom, &p)->ptr[LIX(dom, &p)] == x);
+	tree_remove_at(dom, &p);
 }
 
 /* ------------------------------------------------------ gap searches */
 
 /* What a gap must satisfy: at least @pages granules, or hold a
- * 2^@order-aligned block (@order >= 0), or have size class @cls. */
+ * 2^@order-aligned block (@order >= 0), or have size class @cls.  The same
+ * test serves a leaf entry (its own gap) and an inner one (a subtree). */
 struct fitq {
 	uint64_t pages;
 	int order;
 	int cls;
 };
 
-HOT bool own_ok(const struct iova_node *n, const struct fitq *q)
-{
-	uint64_t g = n_gap(n);
-
-	if (q->cls >= 0)
-		return g && uio_fls64(g) == (unsigned int)q->cls;
-	if (q->order >= 0)
-		return gap_order(node_first(n), g) >= q->order;
-	return g >= q->pages;
-}
-
-HOT bool sub_ok(const struct iova_node *n, const struct fitq *q)
+HOT bool ent_ok(const struct bt_node *nd, int i, const struct fitq *q)
 {
 	if (q->cls >= 0)
-		return n_cls(n) & UIO_BIT(q->cls);
+		return nd->cls[i] & UIO_BIT(q->cls);
 	if (q->order >= 0)
-		return n_maxord(n) >= q->order;
-	return n->max_gap >= q->pages;
-}
-
-/* Highest node of subtree @n whose own gap satisfies @q; one must exist. */
-static struct iova_node *descend(struct iova_node *n, const struct fitq *q)
-{
-	for (;;) {
-		if (n->right && sub_ok(n->right, q))
-			n = n->right;
-		else if (own_ok(n, q))
-			return n;
-		else
-			n = n->left;
-	}
+		return nd->ord[i] > q->order;
+	return nd->gap[i] >= q->pages;
 }
 
 /*
- * Highest node with first <= @limit whose gap satisfies @q.  One recursive
- * call per level along the path to @limit, plus at most one descend().
+ * Path to the highest leaf entry with key <= @limit whose gap satisfies
+ * @q; false if there is none.  Down the path to @limit (pruned where the
+ * subtree cannot satisfy @q), back up to the first level with a satisfying
+ * entry to the left of the path, then down the rightmost satisfying
+ * entries: at most two descents.
  */
-static struct iova_node *search_le(struct iova_node *n, uint64_t limit,
-				   const struct fitq *q)
+static bool search_le(const struct uiommu_iova_domain *dom, uint64_t limit,
+		      const struct fitq *q, struct bpath *p)
 {
-	struct iova_node *r;
+	int h = (int)dom->height, l, i;
+	struct bt_node *nd = dom->root;
 
-	if (!n || !sub_ok(n, q))
-		return NULL;
-	if (node_first(n) > limit)
-		return search_le(n->left, limit, q);
-	r = search_le(n->right, limit, q);
-	if (r)
-		return r;
-	if (own_ok(n, q))
-		return n;
-	if (n->left && sub_ok(n->left, q))
-		return descend(n->left, q);
-	return NULL;
-}
-
-/* Size classes of the gaps of all nodes with first <= @limit, but for the
- * bottom gap (see update()). */
-static uint64_t classes_le(struct iova_node *n, uint64_t limit, uint64_t lo)
-{
-	uint64_t acc = 0;
-
-	while (n) {
-		if (node_first(n) <= limit) {
-			if (gap_base(n) != lo)
-				acc |= gap_class_bit(n_gap(n));
-			if (n->left)
-				acc |= n_cls(n->left);
-			n = n->right;
-		} else {
-			n = n->left;
+	for (l = 0;; l++) {
+		i = last_le(nd, limit);
+		p->nd[l] = nd;
+		p->ix[l] = i;
+		if (i < 0)
+			break;
+		if (nd->leaf || !ent_ok(nd, i, q)) {
+			/* Leaf: entry i itself is a candidate. */
+			if (nd->leaf)
+				p->ix[l] = i + 1;
+			break;
 		}
+		nd = nd->ptr[i];
 	}
-	return acc;
+	/* Entries left of p->ix[l] at level l, then upwards. */
+	for (;; l--) {
+		nd = p->nd[l];
+		for (i = p->ix[l] - 1; i >= 0; i--)
+			if (ent_ok(nd, i, q))
+				goto found;
+		if (l == 0)
+			return false;
+	}
+found:
+	p->ix[l] = i;
+	for (; l < h - 1; l++) {
+		nd = nd->ptr[p->ix[l]];
+		for (i = nd->n - 1; !ent_ok(nd, i, q); i--)
+			assert(i > 0);
+		p->nd[l + 1] = nd;
+		p->ix[l + 1] = i;
+	}
+	return true;
 }
 
-static struct iova_node *leftmost(struct iova_node *n)
+/* Size classes of the gaps of all ranges with first <= @limit. */
+static uint64_t classes_le(const struct uiommu_iova_domain *dom,
+			   uint64_t limit)
 {
-	while (n->left)
-		n = n->left;
-	return n;
+	const struct bt_node *nd = dom->root;
+	uint64_t acc = 0;
+	int i, j;
+
+	for (;;) {
+		i = last_le(nd, limit);
+		if (i < 0)
+			return acc;
+		for (j = 0; j < i; j++)
+			acc |= nd->cls[j];
+		if (nd->leaf)
+			return acc | nd->cls[i];
+		nd = nd->ptr[i];
+	}
 }
 
 /* Top-down placement of @pages in [base, top]: the start pfn, or false. */
@@ -474,104 +615,83 @@ static unsigned int class_needed(uint64_t pages, int order)
 }
 
 /*
- * Choose the gap for a request: the node whose gap gets the range, and the
- * top of the usable part of that gap.  NULL if nothing fits.
+ * Choose the gap for a request: the path to the range whose gap gets it,
+ * and the top of the usable part of that gap.  False if nothing fits.
  */
-static struct iova_node *choose_gap(struct uiommu_iova_domain *dom,
-				    uint64_t pages, uint64_t limit, int order,
-				    bool best_fit, uint64_t *top)
+static bool choose_gap(const struct uiommu_iova_domain *dom, uint64_t pages,
+		       uint64_t limit, int order, bool best_fit,
+		       struct bpath *p, uint64_t *top)
 {
-	struct iova_node *s = find_gt(dom->root, limit), *g;
-	struct iova_node *low = leftmost(dom->root);
 	struct fitq q = { pages, order, -1 };
-	uint64_t clip_len = 0, start;
-	/* The bottom gap lies wholly below the limit: it is not clipped
-	 * and is the last candidate of every search. */
-	bool bottom = node_first(low) <= limit && n_gap(low);
+	uint64_t clip_len = 0, start, base, key;
+	struct bt_node *lf;
 
 	/* The one gap that contains the limit, clipped by it. */
-	if (n_gap(s) && gap_base(s) <= limit)
-		clip_len = limit - gap_base(s) + 1;
+	descend_gt(dom, limit, p);
+	lf = LEAF(dom, p);
+	key = lf->key[LIX(dom, p)];
+	base = key - lf->gap[LIX(dom, p)];
+	if (base <= limit && base < key)
+		clip_len = limit - base + 1;
 
 	if (best_fit) {
 		unsigned int need = class_needed(pages, order);
-		uint64_t mask = classes_le(dom->root, limit, dom->start_pfn) |
-				gap_class_bit(clip_len) |
-				(bottom ? gap_class_bit(n_gap(low)) : 0);
+		uint64_t mask = classes_le(dom, limit) |
+				gap_class_bit(clip_len);
 
 		mask = need < W_LOW_BITS ? mask & ~(UIO_BIT(need) - 1) : 0;
 		if (mask) {
+			bool ok;
+
 			q.cls = (int)uio_ffs64(mask);
 			if (clip_len && uio_fls64(clip_len) == (unsigned int)q.cls) {
 				*top = limit;
-				return s;
+				return true;
 			}
-			g = search_le(dom->root, limit, &q);
-			if (!g) {
-				assert(bottom && own_ok(low, &q));
-				g = low;
-			}
-			*top = node_first(g) - 1;
-			return g;
+			ok = search_le(dom, limit, &q, p);
+			assert(ok);
+			(void)ok;
+			*top = LEAF(dom, p)->key[LIX(dom, p)] - 1;
+			return true;
 		}
 		q.cls = -1;
 	}
-	if (clip_len && fit_in(gap_base(s), limit, pages, order, &start)) {
+	if (clip_len && fit_in(base, limit, pages, order, &start)) {
 		*top = limit;
-		return s;
+		return true;
 	}
-	g = search_le(dom->root, limit, &q);
-	if (!g && bottom && own_ok(low, &q))
-		g = low;
-	if (g)
-		*top = node_first(g) - 1;
-	return g;
-}
-
-/* Put @x (state and last set) into the tree inside the gap of @succ. */
-static void tree_insert(struct uiommu_iova_domain *dom, struct iova_node *x,
-			struct iova_node *succ)
-{
-	uint64_t base = gap_base(succ);
-
-	assert(base <= node_first(x) && x->last < node_first(succ));
-	x->gap_w = node_first(x) - base;
-	x->cls_w = 0;
-	/* succ is an ancestor of the new leaf: the insertion path
-	 * recomputes its augmented fields. */
-	set_gap(succ, node_first(succ) - x->last - 1);
-	avl_insert_at(dom, x, succ);
-}
-
-static void tree_remove(struct uiommu_iova_domain *dom, struct iova_node *x)
-{
-	avl_remove(dom, x);
+	if (!search_le(dom, limit, &q, p))
+		return false;
+	*top = LEAF(dom, p)->key[LIX(dom, p)] - 1;
+	return true;
 }
 
 int uio_iova_tree_alloc(struct uiommu_iova_domain *dom, uint64_t pages,
 			uint64_t limit_pfn, int align_order, bool best_fit,
 			struct iova_node **out)
 {
-	struct iova_node *g, *x;
+	struct iova_node *x;
+	struct bpath p;
+	struct bt_node *lf;
 	uint64_t top, start;
+	bool ok;
 
 	uio_assert_held(&dom->tree_lock);
-	g = choose_gap(dom, pages, limit_pfn, align_order, best_fit, &top);
-	if (!g)
+	if (!choose_gap(dom, pages, limit_pfn, align_order, best_fit, &p, &top))
 		return -ENOSPC;
-	x = pool_get(dom);
-	if (!x)
+	if (pool_reserve(dom))
 		return -ENOMEM;
-	if (!fit_in(gap_base(g), top, pages, align_order, &start)) {
-		assert(0);	/* choose_gap() checked it */
-		pool_put(dom, x);
-		return -ENOSPC;
-	}
+	lf = LEAF(dom, &p);
+	ok = fit_in(lf->key[LIX(dom, &p)] - lf->gap[LIX(dom, &p)], top, pages,
+		    align_order, &start);
+	assert(ok);	/* choose_gap() checked it */
+	(void)ok;
+	x = pool_get(dom);
 	x->last = start + pages - 1;
 	x->cache_cls = node_cache_class(dom, start, pages);
 	__atomic_store_n(&x->state, (start << ST_SHIFT) | ST_LIVE,
 			 __ATOMIC_RELAXED);
-	tree_insert(dom, x, g);
+	tree_insert(dom, &p, x);
 	dom->alloc_ranges++;
 	dom->alloc_granules += pages;
 	if (x->cache_cls >= 0)
@@ -580,26 +700,39 @@ int uio_iova_tree_alloc(struct uiommu_iova_domain *dom, uint64_t pages,
 	return 0;
 }
 
-void uio_iova_tree_release(struct uiommu_iova_domain *dom,
-			   struct iova_node *n)
+/* Release the allocated range at @p (its record is claimed). */
+static void release_at(struct uiommu_iova_domain *dom, struct bpath *p)
 {
-	uio_assert_held(&dom->tree_lock);
+	struct iova_node *n = LEAF(dom, p)->ptr[LIX(dom, p)];
+
 	assert(node_st(n) == ST_LIVE || node_st(n) == ST_CACHED);
 	if (n->cache_cls >= 0)
 		uio_iova_hash_remove(dom, n);
 	dom->alloc_ranges--;
 	dom->alloc_granules -= node_len(n);
-	tree_remove(dom, n);
+	tree_remove_at(dom, p);
 	pool_put(dom, n);
+}
+
+void uio_iova_tree_release(struct uiommu_iova_domain *dom,
+			   struct iova_node *n)
+{
+	struct bpath p;
+
+	uio_assert_held(&dom->tree_lock);
+	descend_le(dom, node_first(n), &p);
+	assert(LIX(dom, &p) >= 0 && LEAF(dom, &p)->ptr[LIX(dom, &p)] == n);
+	release_at(dom, &p);
 }
 
 /* ----------------------------------------------------- invariant check */
 
 struct check_ctx {
 	struct uiommu_iova_domain *dom;
-	uint64_t prev_end;	/* first pfn after the previous node */
+	uint64_t prev_end;	/* first pfn after the previous range */
 	uint64_t alloc_ranges, alloc_granules, resv_ranges, resv_granules;
 	uint64_t hashed;
+	bool sentinel;
 	const char *why;
 	uint64_t where;
 };
@@ -613,32 +746,24 @@ static int check_fail(struct check_ctx *c, const char *why, uint64_t pfn)
 	return -1;
 }
 
-static int check_node(struct check_ctx *c, struct iova_node *n)
+static int check_range(struct check_ctx *c, const struct bt_node *lf, int i)
 {
 	struct uiommu_iova_domain *dom = c->dom;
-	uint64_t first, saved_gap, saved_max, saved_cls;
-	int bf;
+	const struct iova_node *n = lf->ptr[i];
+	uint64_t first = node_first(n);
 
-	if (!n)
-		return 0;
-	saved_gap = n->gap_w;
-	saved_max = n->max_gap;
-	saved_cls = n->cls_w;
-	if (check_node(c, n->left))
-		return -1;
-	first = node_first(n);
+	if (c->sentinel)
+		return check_fail(c, "range above the sentinel", first);
+	if (lf->key[i] != first)
+		return check_fail(c, "leaf key differs from the range", first);
 	if (first < c->prev_end || n->last < first)
 		return check_fail(c, "ranges out of order or overlapping", first);
-	if (n_gap(n) != first - c->prev_end)
-		return check_fail(c, "gap below node is wrong", first);
+	if (lf->gap[i] != first - c->prev_end)
+		return check_fail(c, "gap below range is wrong", first);
+	if (lf->cls[i] != gap_class_bit(lf->gap[i]) ||
+	    lf->ord[i] != gap_order(first, lf->gap[i]) + 1)
+		return check_fail(c, "stale gap summary in a leaf", first);
 	c->prev_end = n->last + 1;
-	update(n, dom->start_pfn);
-	if (n->gap_w != saved_gap || n->max_gap != saved_max ||
-	    n->cls_w != saved_cls)
-		return check_fail(c, "stale subtree gap data", first);
-	bf = (int)n_height(n->left) - (int)n_height(n->right);
-	if (bf < -1 || bf > 1)
-		return check_fail(c, "AVL balance broken", first);
 	switch (node_st(n)) {
 	case ST_LIVE:
 	case ST_CACHED:
@@ -658,32 +783,68 @@ static int check_node(struct check_ctx *c, struct iova_node *n)
 		}
 		break;
 	case ST_RESERVED:
-		if (first == dom->last_pfn + 1)
-			break;	/* the sentinel */
+		if (first == dom->last_pfn + 1) {
+			c->sentinel = true;
+			break;
+		}
 		if (n->last > dom->last_pfn)
 			return check_fail(c, "reservation beyond the space", first);
 		c->resv_ranges++;
 		c->resv_granules += node_len(n);
 		break;
 	default:
-		return check_fail(c, "node in the tree has a bad state", first);
+		return check_fail(c, "range in the tree has a bad state", first);
 	}
-	return check_node(c, n->right);
+	return 0;
+}
+
+/* Check the subtree @nd at level @lvl and recompute its summary from
+ * scratch into @out. */
+static int check_bt(struct check_ctx *c, const struct bt_node *nd,
+		    unsigned int lvl, struct bt_ent *out)
+{
+	struct bt_ent e;
+	int i;
+
+	if (!nd->n || nd->n > BT_B ||
+	    (nd != c->dom->root && nd->n < BT_MIN) ||
+	    (nd == c->dom->root && !nd->leaf && nd->n < 2))
+		return check_fail(c, "B-tree node fill out of bounds", c->prev_end);
+	if (nd->leaf != (lvl + 1 == c->dom->height))
+		return check_fail(c, "leaves at different depths", c->prev_end);
+	for (i = 0; i < nd->n; i++) {
+		if (i && nd->key[i] <= nd->key[i - 1])
+			return check_fail(c, "B-tree keys out of order",
+					  nd->key[i]);
+		if (nd->leaf) {
+			if (check_range(c, nd, i))
+				return -1;
+			continue;
+		}
+		if (check_bt(c, nd->ptr[i], lvl + 1, &e))
+			return -1;
+		if (nd->key[i] != e.key || nd->gap[i] != e.gap ||
+		    nd->cls[i] != e.cls || nd->ord[i] != e.ord)
+			return check_fail(c, "stale subtree gap summary",
+					  nd->key[i]);
+	}
+	summarise(nd, out);
+	return 0;
 }
 
 static int check_locked(struct uiommu_iova_domain *dom)
 {
 	struct check_ctx c = { .dom = dom, .prev_end = dom->start_pfn };
-	struct iova_node *top;
+	const struct bt_node *s;
+	unsigned int ns = 0;
+	struct bt_ent e;
 
-	top = dom->root;
-	while (top && top->right)
-		top = top->right;
-	if (!top || node_first(top) != dom->last_pfn + 1 ||
-	    node_st(top) != ST_RESERVED)
+	if (!check_bt(&c, dom->root, 0, &e) && !c.sentinel)
 		check_fail(&c, "sentinel missing", dom->last_pfn + 1);
-	else
-		check_node(&c, dom->root);
+	for (s = dom->spare; s; s = s->ptr[0])
+		ns++;
+	if (!c.why && ns != dom->nspare)
+		check_fail(&c, "spare node count is wrong", ns);
 	if (!c.why && (c.alloc_ranges != dom->alloc_ranges ||
 		       c.alloc_granules != dom->alloc_granules ||
 		       c.resv_ranges != dom->resv_ranges ||
@@ -760,19 +921,22 @@ UIOMMU_API int uiommu_iova_domain_create(const struct uiommu_iova_config *cfg,
 	uio_mutex_init_adaptive(&dom->tree_lock);
 	uio_mutex_init_adaptive(&dom->depot_lock);
 
-	sentinel = pool_get(dom);
-	if (!sentinel) {
+	if (pool_reserve(dom)) {
 		ret = -ENOMEM;
 		goto err_free_dom;
 	}
+	sentinel = pool_get(dom);
 	sentinel->last = dom->last_pfn + 1;
 	sentinel->cache_cls = -1;
 	__atomic_store_n(&sentinel->state,
 			 ((dom->last_pfn + 1) << ST_SHIFT) | ST_RESERVED,
 			 __ATOMIC_RELAXED);
-	sentinel->gap_w = dom->last_pfn - dom->start_pfn + 1;
-	update(sentinel, dom->start_pfn);
-	dom->root = sentinel;
+	dom->root = spare_get(dom, true);
+	dom->height = 1;
+	dom->root->n = 1;
+	dom->root->key[0] = dom->last_pfn + 1;
+	dom->root->ptr[0] = sentinel;
+	leaf_set_gap(dom->root, 0, dom->last_pfn - dom->start_pfn + 1);
 
 	if (dom->cache_on) {
 		ret = uio_iova_cache_register(dom);
@@ -784,8 +948,7 @@ UIOMMU_API int uiommu_iova_domain_create(const struct uiommu_iova_config *cfg,
 	return 0;
 
 err_free_chunks:
-	uio_free_aligned(dom->chunks, CHUNK_NODES * sizeof(struct iova_node),
-			 64);
+	uio_free_aligned(dom->chunks, sizeof(struct pool_chunk), 64);
 err_free_dom:
 	uio_mutex_destroy(&dom->depot_lock);
 	uio_mutex_destroy(&dom->tree_lock);
@@ -804,9 +967,8 @@ UIOMMU_API void uiommu_iova_domain_destroy(struct uiommu_iova_domain *dom)
 	if (dom->cache_on)
 		uio_iova_cache_destroy(dom);
 	for (chunk = dom->chunks; chunk; chunk = next) {
-		next = *(void **)chunk;
-		uio_free_aligned(chunk, CHUNK_NODES * sizeof(struct iova_node),
-				 64);
+		next = *(void **)&((struct pool_chunk *)chunk)->rec[0];
+		uio_free_aligned(chunk, sizeof(struct pool_chunk), 64);
 	}
 	uio_mutex_destroy(&dom->depot_lock);
 	uio_mutex_destroy(&dom->tree_lock);
@@ -977,16 +1139,18 @@ free_tree(struct uiommu_iova_domain *dom, uint64_t iova, uint64_t pfn)
 {
 	uint64_t live = (pfn << ST_SHIFT) | ST_LIVE;
 	struct iova_node *n;
+	struct bpath p;
 	int ret = -ENOENT;
 
 	uio_lock(&dom->tree_lock);
-	n = find_le(dom->root, pfn);
-	/* Claim the node against a racing cached free of the same address. */
+	descend_le(dom, pfn, &p);
+	n = LIX(dom, &p) >= 0 ? LEAF(dom, &p)->ptr[LIX(dom, &p)] : NULL;
+	/* Claim the range against a racing cached free of the same address. */
 	if (n && node_first(n) == pfn &&
 	    __atomic_compare_exchange_n(&n->state, &live,
 					(pfn << ST_SHIFT) | ST_CACHED, false,
 					__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-		uio_iova_tree_release(dom, n);
+		release_at(dom, &p);
 		debug_check(dom);
 		ret = 0;
 	}
@@ -1020,30 +1184,29 @@ UIOMMU_API int uiommu_iova_free(struct uiommu_iova_domain *dom, uint64_t iova)
 	return free_tree(dom, iova, pfn);
 }
 
-/* Reserve with tree_lock held; @spare is a node the caller took from the
- * pool, used if the reservation merges with nothing. */
+/* Reserve with tree_lock held and the pools reserved (pool_reserve()). */
 static int reserve_locked(struct uiommu_iova_domain *dom, uint64_t first,
-			  uint64_t last, struct iova_node *spare,
-			  bool *used_spare)
+			  uint64_t last)
 {
-	struct iova_node *n, *succ;
+	struct iova_node *n, *succ, *x;
+	struct bpath p;
 	uint64_t lo = first, hi = last, from;
 
 	/* Pass 1: refuse before touching anything. */
-	n = find_le(dom->root, first);
+	n = find_le(dom, first);
 	if (!n || n->last < first)
-		n = find_gt(dom->root, first);
-	for (; node_first(n) <= last; n = find_gt(dom->root, node_first(n)))
+		n = find_gt(dom, first);
+	for (; node_first(n) <= last; n = find_gt(dom, node_first(n)))
 		if (node_st(n) != ST_RESERVED)
 			return -EBUSY;
 
 	/* Pass 2: absorb reservations that overlap or touch. */
 	from = first ? first - 1 : 0;
-	n = find_le(dom->root, from);
+	n = find_le(dom, from);
 	if (!n || n->last + 1 < first)
-		n = find_gt(dom->root, from);
+		n = find_gt(dom, from);
 	while (node_first(n) <= last + 1 && node_first(n) <= dom->last_pfn) {
-		succ = find_gt(dom->root, node_first(n));
+		succ = find_gt(dom, node_first(n));
 		if (node_st(n) == ST_RESERVED) {
 			if (node_first(n) < lo)
 				lo = node_first(n);
@@ -1056,13 +1219,14 @@ static int reserve_locked(struct uiommu_iova_domain *dom, uint64_t first,
 		}
 		n = succ;
 	}
-	succ = find_gt(dom->root, lo);
-	spare->last = hi;
-	spare->cache_cls = -1;
-	__atomic_store_n(&spare->state, (lo << ST_SHIFT) | ST_RESERVED,
+	/* Removals only lower the tree: the reserved spares still do. */
+	descend_gt(dom, lo, &p);
+	x = pool_get(dom);
+	x->last = hi;
+	x->cache_cls = -1;
+	__atomic_store_n(&x->state, (lo << ST_SHIFT) | ST_RESERVED,
 			 __ATOMIC_RELAXED);
-	tree_insert(dom, spare, succ);
-	*used_spare = true;
+	tree_insert(dom, &p, x);
 	dom->resv_ranges++;
 	dom->resv_granules += hi - lo + 1;
 	return 0;
@@ -1071,8 +1235,6 @@ static int reserve_locked(struct uiommu_iova_domain *dom, uint64_t first,
 UIOMMU_API int uiommu_iova_reserve(struct uiommu_iova_domain *dom,
 				   uint64_t first, uint64_t last)
 {
-	struct iova_node *spare;
-	bool used = false;
 	int ret;
 
 	if (!dom)
@@ -1090,15 +1252,11 @@ UIOMMU_API int uiommu_iova_reserve(struct uiommu_iova_domain *dom,
 		uio_iova_cache_flush_local(dom);
 
 	uio_lock(&dom->tree_lock);
-	spare = pool_get(dom);
-	if (!spare) {
+	if (pool_reserve(dom)) {
 		uio_unlock(&dom->tree_lock);
 		return -ENOMEM;
 	}
-	ret = reserve_locked(dom, first >> dom->shift, last >> dom->shift,
-			     spare, &used);
-	if (!used)
-		pool_put(dom, spare);
+	ret = reserve_locked(dom, first >> dom->shift, last >> dom->shift);
 	debug_check(dom);
 	uio_unlock(&dom->tree_lock);
 	if (ret)
@@ -1144,13 +1302,17 @@ UIOMMU_API int uiommu_iova_find(struct uiommu_iova_domain *dom, uint64_t addr,
 				"find: 0x%" PRIx64 " is outside the space", addr);
 	pfn = addr >> dom->shift;
 	uio_lock(&dom->tree_lock);
-	n = find_le(dom->root, pfn);
+	n = find_le(dom, pfn);
 	if (n && n->last >= pfn) {
 		to_range(dom, node_first(n), n->last, node_kind(n), range);
 	} else {
-		n = find_gt(dom->root, pfn);
-		to_range(dom, gap_base(n), node_first(n) - 1, UIOMMU_IOVA_FREE,
-			 range);
+		struct bpath p;
+		const struct bt_node *lf;
+
+		descend_gt(dom, pfn, &p);
+		lf = LEAF(dom, &p);
+		to_range(dom, lf->key[LIX(dom, &p)] - lf->gap[LIX(dom, &p)],
+			 lf->key[LIX(dom, &p)] - 1, UIOMMU_IOVA_FREE, range);
 	}
 	uio_unlock(&dom->tree_lock);
 	return 0;
@@ -1163,32 +1325,39 @@ struct walk_ctx {
 	void *opaque;
 };
 
-static int walk(struct walk_ctx *w, struct iova_node *n)
+static int walk(struct walk_ctx *w, const struct bt_node *nd)
 {
 	struct uiommu_iova_range r;
+	const struct iova_node *n;
 	unsigned int kind;
-	int ret;
+	uint64_t first;
+	int i, ret;
 
-	if (!n)
-		return 0;
-	ret = walk(w, n->left);
-	if (ret)
-		return ret;
-	if ((w->kinds & UIOMMU_IOVA_FREE) && n_gap(n)) {
-		to_range(w->dom, gap_base(n), node_first(n) - 1,
-			 UIOMMU_IOVA_FREE, &r);
-		ret = w->fn(w->opaque, &r);
-		if (ret)
-			return ret;
+	for (i = 0; i < nd->n; i++) {
+		if (!nd->leaf) {
+			ret = walk(w, nd->ptr[i]);
+			if (ret)
+				return ret;
+			continue;
+		}
+		n = nd->ptr[i];
+		first = nd->key[i];
+		if ((w->kinds & UIOMMU_IOVA_FREE) && nd->gap[i]) {
+			to_range(w->dom, first - nd->gap[i], first - 1,
+				 UIOMMU_IOVA_FREE, &r);
+			ret = w->fn(w->opaque, &r);
+			if (ret)
+				return ret;
+		}
+		kind = node_kind(n);
+		if ((w->kinds & kind) && first <= w->dom->last_pfn) {
+			to_range(w->dom, first, n->last, kind, &r);
+			ret = w->fn(w->opaque, &r);
+			if (ret)
+				return ret;
+		}
 	}
-	kind = node_kind(n);
-	if ((w->kinds & kind) && node_first(n) <= w->dom->last_pfn) {
-		to_range(w->dom, node_first(n), n->last, kind, &r);
-		ret = w->fn(w->opaque, &r);
-		if (ret)
-			return ret;
-	}
-	return walk(w, n->right);
+	return 0;
 }
 
 UIOMMU_API int uiommu_iova_for_each(struct uiommu_iova_domain *dom,
@@ -1213,6 +1382,7 @@ UIOMMU_API int uiommu_iova_for_each(struct uiommu_iova_domain *dom,
 UIOMMU_API int uiommu_iova_get_stats(struct uiommu_iova_domain *dom,
 				     struct uiommu_iova_stats *st)
 {
+	struct bt_ent e;
 	uint64_t total;
 
 	if (!dom || !st)
@@ -1233,7 +1403,8 @@ UIOMMU_API int uiommu_iova_get_stats(struct uiommu_iova_domain *dom,
 	st->reserved_ranges = dom->resv_ranges;
 	st->reserved_granules = dom->resv_granules;
 	st->free_granules = total - dom->alloc_granules - dom->resv_granules;
-	st->largest_free = dom->root->max_gap << dom->shift;
+	summarise(dom->root, &e);
+	st->largest_free = e.gap << dom->shift;
 	uio_unlock(&dom->tree_lock);
 	return 0;
 }
