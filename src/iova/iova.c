@@ -56,14 +56,16 @@ static uint64_t next_domain_id = 1;
  * pfn of the range; inner: lowest first pfn under child i), gap (leaf: the
  * gap below the range; inner: the largest in the child), cls (gap size
  * class bits), ord (largest size-aligned order a gap holds, + 1; 0: none),
- * ptr (leaf: struct iova_node; inner: struct bt_node).
+ * ptr (leaf: struct iova_node; inner: struct bt_node).  Entries n..15
+ * are padding (key ~0, the rest 0), so that key counts and summaries run
+ * over all 16 without a bound (unrolled and vectorised).
  */
 struct bt_node {
 	uint64_t key[BT_B];
 	uint64_t gap[BT_B];
 	void *ptr[BT_B];
 	uint64_t cls[BT_B];
-	int8_t ord[BT_B];
+	uint8_t ord[BT_B];
 	uint8_t n;
 	bool leaf;
 } __attribute__((aligned(64)));
@@ -109,12 +111,12 @@ HOT void leaf_set_gap(struct bt_node *l, int i, uint64_t gap)
 	assert(l->leaf && gap <= W_LOW_MASK);
 	l->gap[i] = gap;
 	l->cls[i] = gap_class_bit(gap);
-	l->ord[i] = (int8_t)(gap_order(l->key[i], gap) + 1);
+	l->ord[i] = (uint8_t)(gap_order(l->key[i], gap) + 1);
 }
 
 struct bt_ent {
 	uint64_t key, gap, cls;
-	int8_t ord;
+	uint8_t ord;
 	void *ptr;
 };
 
@@ -122,10 +124,10 @@ struct bt_ent {
 static void summarise(const struct bt_node *nd, struct bt_ent *e)
 {
 	uint64_t g = 0, c = 0;
-	int8_t o = 0;
+	uint8_t o = 0;
 	int i;
 
-	for (i = 0; i < nd->n; i++) {
+	for (i = 0; i < BT_B; i++) {
 		g = nd->gap[i] > g ? nd->gap[i] : g;
 		o = nd->ord[i] > o ? nd->ord[i] : o;
 		c |= nd->cls[i];
@@ -168,17 +170,138 @@ static void fix_up(struct bpath *p, int lvl)
 			return;
 }
 
+static inline void ent_get(const struct bt_node *nd, int i, struct bt_ent *e)
+{
+	e->key = nd->key[i];
+	e->gap = nd->gap[i];
+	e->cls = nd->cls[i];
+	e->ord = nd->ord[i];
+	e->ptr = nd->ptr[i];
+}
+
+static const struct bt_ent ent_empty;
+
+static uint64_t scan_gap(const struct bt_node *nd)
+{
+	uint64_t g = 0;
+	int i;
+
+	for (i = 0; i < BT_B; i++)
+		g = nd->gap[i] > g ? nd->gap[i] : g;
+	return g;
+}
+
+static uint8_t scan_ord(const struct bt_node *nd)
+{
+	uint8_t o = 0;
+	int i;
+
+	for (i = 0; i < BT_B; i++)
+		o = nd->ord[i] > o ? nd->ord[i] : o;
+	return o;
+}
+
+static uint64_t scan_cls(const struct bt_node *nd)
+{
+	uint64_t c = 0;
+	int i;
+
+	for (i = 0; i < BT_B; i++)
+		c |= nd->cls[i];
+	return c;
+}
+
+/*
+ * Entry @i of @par summarises child @c, one of whose entries changed from
+ * @o to @nw (ent_empty for an entry added or removed).  A component is
+ * rescanned only if it may have lost its maximum (or a class bit): an
+ * entry that grows, or that was not the maximum, costs O(1).
+ */
+static void ent_apply(struct bt_node *par, int i, const struct bt_node *c,
+		      const struct bt_ent *o, const struct bt_ent *nw)
+{
+	if (nw->gap >= par->gap[i])
+		par->gap[i] = nw->gap;
+	else if (o->gap == par->gap[i])
+		par->gap[i] = scan_gap(c);
+	if (nw->ord >= par->ord[i])
+		par->ord[i] = nw->ord;
+	else if (o->ord == par->ord[i])
+		par->ord[i] = scan_ord(c);
+	if (o->cls & ~nw->cls)
+		par->cls[i] = scan_cls(c);
+	else
+		par->cls[i] |= nw->cls;
+	par->key[i] = c->key[0];
+}
+
+static inline bool ent_same(const struct bt_node *nd, int i,
+			    const struct bt_ent *e)
+{
+	return nd->key[i] == e->key && nd->gap[i] == e->gap &&
+	       nd->cls[i] == e->cls && nd->ord[i] == e->ord;
+}
+
+/*
+ * Entry ix[@lvl] of node nd[@lvl] of @p was @o: carry the change up,
+ * stopping at the first level where the entry is unchanged.
+ */
+static void fix_up_inc(struct bpath *p, int lvl, struct bt_ent o)
+{
+	for (; lvl > 0; lvl--) {
+		struct bt_node *c = p->nd[lvl], *par = p->nd[lvl - 1];
+		int i = p->ix[lvl - 1];
+		struct bt_ent nw, po;
+
+		ent_get(c, p->ix[lvl], &nw);
+		if (ent_same(c, p->ix[lvl], &o))
+			return;
+		ent_get(par, i, &po);
+		ent_apply(par, i, c, &o, &nw);
+		o = po;
+	}
+}
+
+/* The leaf of @p changed in two entries, @o1 -> @n1 and @o2 -> @n2
+ * (either may be ent_empty): update the summaries above it. */
+static void leaf_changed(const struct uiommu_iova_domain *dom,
+			 struct bpath *p, const struct bt_ent *o1,
+			 const struct bt_ent *n1, const struct bt_ent *o2,
+			 const struct bt_ent *n2)
+{
+	int l = (int)dom->height - 2;
+	struct bt_ent po;
+
+	if (l < 0)
+		return;
+	ent_get(p->nd[l], p->ix[l], &po);
+	ent_apply(p->nd[l], p->ix[l], p->nd[l + 1], o1, n1);
+	ent_apply(p->nd[l], p->ix[l], p->nd[l + 1], o2, n2);
+	fix_up_inc(p, l, po);
+}
+
 /* Move @cnt entries of @s from @si to @d at @di (may overlap). */
+HOT void ent_copy(struct bt_node *d, int di, const struct bt_node *s, int si)
+{
+	d->key[di] = s->key[si];
+	d->gap[di] = s->gap[si];
+	d->cls[di] = s->cls[si];
+	d->ord[di] = s->ord[si];
+	d->ptr[di] = s->ptr[si];
+}
+
 static void ent_move(struct bt_node *d, int di, const struct bt_node *s,
 		     int si, int cnt)
 {
-	size_t k = (size_t)cnt;
+	int k;
 
-	memmove(&d->key[di], &s->key[si], k * sizeof(s->key[0]));
-	memmove(&d->gap[di], &s->gap[si], k * sizeof(s->gap[0]));
-	memmove(&d->cls[di], &s->cls[si], k * sizeof(s->cls[0]));
-	memmove(&d->ord[di], &s->ord[si], k * sizeof(s->ord[0]));
-	memmove(&d->ptr[di], &s->ptr[si], k * sizeof(s->ptr[0]));
+	/* A few entries: plain loops beat five memmove calls. */
+	if (d == s && di > si)
+		for (k = cnt - 1; k >= 0; k--)
+			ent_copy(d, di + k, s, si + k);
+	else
+		for (k = 0; k < cnt; k++)
+			ent_copy(d, di + k, s, si + k);
 }
 
 static void ent_insert(struct bt_node *nd, int i, const struct bt_ent *e)
@@ -189,10 +312,30 @@ static void ent_insert(struct bt_node *nd, int i, const struct bt_ent *e)
 	nd->n++;
 }
 
+/* Make entry @i padding. */
+HOT void ent_clear1(struct bt_node *nd, int i)
+{
+	nd->key[i] = ~UINT64_C(0);
+	nd->gap[i] = 0;
+	nd->cls[i] = 0;
+	nd->ord[i] = 0;
+	nd->ptr[i] = NULL;
+}
+
+/* Make entries @from..15 padding. */
+static void ent_clear(struct bt_node *nd, int from)
+{
+	int i;
+
+	for (i = from; i < BT_B; i++)
+		ent_clear1(nd, i);
+}
+
 static void ent_delete(struct bt_node *nd, int i)
 {
 	ent_move(nd, i, nd, i + 1, nd->n - i - 1);
 	nd->n--;
+	ent_clear1(nd, nd->n);
 }
 
 /* ---------------------------------------------------------- pools */
@@ -253,6 +396,7 @@ static struct bt_node *spare_get(struct uiommu_iova_domain *dom, bool leaf)
 	dom->nspare--;
 	nd->n = 0;
 	nd->leaf = leaf;
+	ent_clear(nd, 0);
 	return nd;
 }
 
@@ -265,14 +409,30 @@ static void spare_put(struct uiommu_iova_domain *dom, struct bt_node *nd)
 
 /* ---------------------------------------------------------- lookups */
 
+/* Start loading all of @nd: the key search reads two of its lines, but
+ * the update that follows reads the others, and the misses overlap. */
+HOT void prefetch_node(const struct bt_node *nd)
+{
+	const char *b = (const char *)nd;
+	size_t off;
+
+	for (off = 0; off < sizeof(*nd); off += 64)
+		__builtin_prefetch(b + off);
+}
+
 /* Index of the last key <= @pfn in @nd, or -1. */
 HOT int last_le(const struct bt_node *nd, uint64_t pfn)
 {
-	int i, c = 0;
+	/* Branch-free binary search; padding keys (~0) are above any pfn. */
+	int i = 0;
 
-	for (i = 0; i < nd->n; i++)
-		c += nd->key[i] <= pfn;
-	return c - 1;
+	_Static_assert(BT_B == 16, "the search below is for 16 keys");
+	i += nd->key[i + 7] <= pfn ? 8 : 0;
+	i += nd->key[i + 3] <= pfn ? 4 : 0;
+	i += nd->key[i + 1] <= pfn ? 2 : 0;
+	i += nd->key[i] <= pfn ? 1 : 0;
+	i += nd->key[i] <= pfn ? 1 : 0;	/* i was 15: the last key */
+	return i - 1;
 }
 
 /* Path to the leaf entry with the greatest key <= @pfn; the leaf index is
@@ -293,6 +453,7 @@ static void descend_le(const struct uiommu_iova_domain *dom, uint64_t pfn,
 		i = i < 0 ? 0 : i;
 		p->ix[l] = i;
 		nd = nd->ptr[i];
+		prefetch_node(nd);
 	}
 }
 
@@ -356,11 +517,19 @@ static struct iova_node *find_gt(const struct uiommu_iova_domain *dom,
 /* ---------------------------------------------------------- updates */
 
 /* Insert @e at the leaf position of @p (before the entry there), splitting
- * full nodes on the way up; the spares were reserved. */
+ * full nodes on the way up; the spares were reserved.  The leaf's entry
+ * @o1 changed to @n1 just before. */
 static void bt_insert(struct uiommu_iova_domain *dom, struct bpath *p,
-		      struct bt_ent *e)
+		      struct bt_ent *e, const struct bt_ent *o1,
+		      const struct bt_ent *n1)
 {
 	int lvl = (int)dom->height - 1, pos = p->ix[lvl];
+
+	if (p->nd[lvl]->n < BT_B) {
+		ent_insert(p->nd[lvl], pos, e);
+		leaf_changed(dom, p, o1, n1, &ent_empty, e);
+		return;
+	}
 
 	for (;;) {
 		struct bt_node *nd = p->nd[lvl], *r, *root;
@@ -377,6 +546,7 @@ static void bt_insert(struct uiommu_iova_domain *dom, struct bpath *p,
 		ent_move(r, 0, nd, half, BT_B - half);
 		r->n = BT_B - half;
 		nd->n = (uint8_t)half;
+		ent_clear(nd, half);
 		if (pos <= half)
 			ent_insert(nd, pos, e);
 		else
@@ -399,13 +569,21 @@ static void bt_insert(struct uiommu_iova_domain *dom, struct bpath *p,
 	}
 }
 
-/* Delete the leaf entry at @p, merging or borrowing on underflow. */
-static void bt_delete(struct uiommu_iova_domain *dom, struct bpath *p)
+/* Delete the leaf entry at @p, merging or borrowing on underflow; the
+ * leaf's entry @o1 changed to @n1 just before. */
+static void bt_delete(struct uiommu_iova_domain *dom, struct bpath *p,
+		      const struct bt_ent *o1, const struct bt_ent *n1)
 {
 	int lvl = (int)dom->height - 1;
 	struct bt_node *root;
+	struct bt_ent ox;
 
+	ent_get(p->nd[lvl], p->ix[lvl], &ox);
 	ent_delete(p->nd[lvl], p->ix[lvl]);
+	if (lvl == 0 || p->nd[lvl]->n >= BT_MIN) {
+		leaf_changed(dom, p, o1, n1, &ox, &ent_empty);
+		return;
+	}
 	while (lvl > 0 && p->nd[lvl]->n < BT_MIN) {
 		struct bt_node *par = p->nd[lvl - 1], *l, *r;
 		int li = p->ix[lvl - 1];
@@ -432,6 +610,7 @@ static void bt_delete(struct uiommu_iova_domain *dom, struct bpath *p)
 			ent_move(r, 0, l, l->n - 1, 1);
 			r->n++;
 			l->n--;
+			ent_clear1(l, l->n);
 		}
 		ent_refresh(par, li);
 		ent_refresh(par, li + 1);
@@ -455,16 +634,18 @@ static void tree_insert(struct uiommu_iova_domain *dom, struct bpath *p,
 	struct bt_node *lf = LEAF(dom, p);
 	int i = LIX(dom, p);
 	uint64_t first = node_first(x), base = lf->key[i] - lf->gap[i];
-	struct bt_ent e;
+	struct bt_ent e, o1, n1;
 
 	assert(base <= first && x->last < lf->key[i]);
+	ent_get(lf, i, &o1);
 	leaf_set_gap(lf, i, lf->key[i] - x->last - 1);
+	ent_get(lf, i, &n1);
 	e.key = first;
 	e.gap = first - base;
 	e.cls = gap_class_bit(e.gap);
-	e.ord = (int8_t)(gap_order(first, e.gap) + 1);
+	e.ord = (uint8_t)(gap_order(first, e.gap) + 1);
 	e.ptr = x;
-	bt_insert(dom, p, &e);
+	bt_insert(dom, p, &e, &o1, &n1);
 }
 
 /* Remove the range at @p and credit its range and gap to its successor's
@@ -475,9 +656,13 @@ static void tree_remove_at(struct uiommu_iova_domain *dom, struct bpath *p)
 	int i = LIX(dom, p);
 	struct iova_node *x = lf->ptr[i];
 	uint64_t credit = lf->gap[i] + node_len(x);
+	struct bt_ent o1, n1;
 
 	if (i + 1 < lf->n) {
+		ent_get(lf, i + 1, &o1);
 		leaf_set_gap(lf, i + 1, lf->gap[i + 1] + credit);
+		ent_get(lf, i + 1, &n1);
+		bt_delete(dom, p, &o1, &n1);
 	} else {
 		struct bpath q = *p;
 		struct bt_node *sl;
@@ -486,10 +671,12 @@ static void tree_remove_at(struct uiommu_iova_domain *dom, struct bpath *p)
 		assert(ok);
 		(void)ok;
 		sl = LEAF(dom, &q);
+		ent_get(sl, 0, &o1);
 		leaf_set_gap(sl, 0, sl->gap[0] + credit);
-		fix_up(&q, (int)dom->height - 1);
+		ent_get(sl, 0, &n1);
+		leaf_changed(dom, &q, &o1, &n1, &ent_empty, &ent_empty);
+		bt_delete(dom, p, &ent_empty, &ent_empty);
 	}
-	bt_delete(dom, p);
 }
 
 static void tree_remove(struct uiommu_iova_domain *dom, struct iova_node *x)
@@ -521,48 +708,62 @@ HOT bool ent_ok(const struct bt_node *nd, int i, const struct fitq *q)
 	return nd->gap[i] >= q->pages;
 }
 
+/* Highest index <= @from of @nd whose entry satisfies @q, or -1; one loop
+ * per kind of query. */
+HOT int last_ok(const struct bt_node *nd, int from, const struct fitq *q)
+{
+	int i = from;
+
+	if (q->cls >= 0) {
+		uint64_t b = UIO_BIT(q->cls);
+
+		while (i >= 0 && !(nd->cls[i] & b))
+			i--;
+	} else if (q->order >= 0) {
+		while (i >= 0 && nd->ord[i] <= q->order)
+			i--;
+	} else {
+		while (i >= 0 && nd->gap[i] < q->pages)
+			i--;
+	}
+	return i;
+}
+
 /*
- * Path to the highest leaf entry with key <= @limit whose gap satisfies
- * @q; false if there is none.  Down the path to @limit (pruned where the
- * subtree cannot satisfy @q), back up to the first level with a satisfying
- * entry to the left of the path, then down the rightmost satisfying
- * entries: at most two descents.
+ * @p is the path of descend_le(@limit): move it to the highest leaf entry
+ * at or left of it whose gap satisfies @q; false if there is none.  Back
+ * up to the first level with a satisfying entry (the leaf entry itself,
+ * or a subtree left of the path), then down the rightmost satisfying
+ * entries: at most two walks of the height.
  */
-static bool search_le(const struct uiommu_iova_domain *dom, uint64_t limit,
+static bool search_le(const struct uiommu_iova_domain *dom,
 		      const struct fitq *q, struct bpath *p)
 {
 	int h = (int)dom->height, l, i;
-	struct bt_node *nd = dom->root;
+	struct bt_node *nd;
 
-	for (l = 0;; l++) {
-		i = last_le(nd, limit);
-		p->nd[l] = nd;
-		p->ix[l] = i;
-		if (i < 0)
+	/* Below the first path entry whose subtree cannot satisfy @q,
+	 * nothing can: start there. */
+	for (l = 0; l < h - 1; l++)
+		if (!ent_ok(p->nd[l], p->ix[l], q))
 			break;
-		if (nd->leaf || !ent_ok(nd, i, q)) {
-			/* Leaf: entry i itself is a candidate. */
-			if (nd->leaf)
-				p->ix[l] = i + 1;
-			break;
-		}
-		nd = nd->ptr[i];
-	}
-	/* Entries left of p->ix[l] at level l, then upwards. */
+	/* A leaf entry is itself a candidate; a path entry that failed
+	 * is not. */
+	i = l == h - 1 ? p->ix[l] : p->ix[l] - 1;
 	for (;; l--) {
 		nd = p->nd[l];
-		for (i = p->ix[l] - 1; i >= 0; i--)
-			if (ent_ok(nd, i, q))
-				goto found;
+		i = last_ok(nd, i, q);
+		if (i >= 0)
+			break;
 		if (l == 0)
 			return false;
+		i = p->ix[l - 1] - 1;
 	}
-found:
 	p->ix[l] = i;
 	for (; l < h - 1; l++) {
 		nd = nd->ptr[p->ix[l]];
-		for (i = nd->n - 1; !ent_ok(nd, i, q); i--)
-			assert(i > 0);
+		i = last_ok(nd, nd->n - 1, q);
+		assert(i >= 0);
 		p->nd[l + 1] = nd;
 		p->ix[l + 1] = i;
 	}
@@ -625,12 +826,28 @@ static bool choose_gap(const struct uiommu_iova_domain *dom, uint64_t pages,
 	struct fitq q = { pages, order, -1 };
 	uint64_t clip_len = 0, start, base, key;
 	struct bt_node *lf;
+	struct bpath gt;
+	int i;
 
-	/* The one gap that contains the limit, clipped by it. */
-	descend_gt(dom, limit, p);
+	/* One descent to the limit: the entry above it owns the one gap
+	 * that contains the limit, clipped by it; the search for a gap
+	 * wholly below the limit starts from the same path. */
+	descend_le(dom, limit, p);
 	lf = LEAF(dom, p);
-	key = lf->key[LIX(dom, p)];
-	base = key - lf->gap[LIX(dom, p)];
+	i = LIX(dom, p) + 1;
+	if (i >= lf->n) {
+		/* The entry above is in the next leaf (rare). */
+		bool ok;
+
+		gt = *p;
+		ok = path_next(dom, &gt);
+		assert(ok);
+		(void)ok;
+		lf = LEAF(dom, &gt);
+		i = 0;
+	}
+	key = lf->key[i];
+	base = key - lf->gap[i];
 	if (base <= limit && base < key)
 		clip_len = limit - base + 1;
 
@@ -644,11 +861,9 @@ static bool choose_gap(const struct uiommu_iova_domain *dom, uint64_t pages,
 			bool ok;
 
 			q.cls = (int)uio_ffs64(mask);
-			if (clip_len && uio_fls64(clip_len) == (unsigned int)q.cls) {
-				*top = limit;
-				return true;
-			}
-			ok = search_le(dom, limit, &q, p);
+			if (clip_len && uio_fls64(clip_len) == (unsigned int)q.cls)
+				goto take_clipped;
+			ok = search_le(dom, &q, p);
 			assert(ok);
 			(void)ok;
 			*top = LEAF(dom, p)->key[LIX(dom, p)] - 1;
@@ -656,13 +871,19 @@ static bool choose_gap(const struct uiommu_iova_domain *dom, uint64_t pages,
 		}
 		q.cls = -1;
 	}
-	if (clip_len && fit_in(base, limit, pages, order, &start)) {
-		*top = limit;
-		return true;
-	}
-	if (!search_le(dom, limit, &q, p))
+	if (clip_len && fit_in(base, limit, pages, order, &start))
+		goto take_clipped;
+	if (!search_le(dom, &q, p))
 		return false;
 	*top = LEAF(dom, p)->key[LIX(dom, p)] - 1;
+	return true;
+
+take_clipped:
+	if (i == 0 && LEAF(dom, p) != lf)
+		*p = gt;
+	else
+		LIX(dom, p) = i;
+	*top = limit;
 	return true;
 }
 
@@ -761,7 +982,7 @@ static int check_range(struct check_ctx *c, const struct bt_node *lf, int i)
 	if (lf->gap[i] != first - c->prev_end)
 		return check_fail(c, "gap below range is wrong", first);
 	if (lf->cls[i] != gap_class_bit(lf->gap[i]) ||
-	    lf->ord[i] != gap_order(first, lf->gap[i]) + 1)
+	    lf->ord[i] != (uint8_t)(gap_order(first, lf->gap[i]) + 1))
 		return check_fail(c, "stale gap summary in a leaf", first);
 	c->prev_end = n->last + 1;
 	switch (node_st(n)) {
@@ -812,6 +1033,11 @@ static int check_bt(struct check_ctx *c, const struct bt_node *nd,
 		return check_fail(c, "B-tree node fill out of bounds", c->prev_end);
 	if (nd->leaf != (lvl + 1 == c->dom->height))
 		return check_fail(c, "leaves at different depths", c->prev_end);
+	for (i = nd->n; i < BT_B; i++)
+		if (nd->key[i] != ~UINT64_C(0) || nd->gap[i] || nd->cls[i] ||
+		    nd->ord[i] || nd->ptr[i])
+			return check_fail(c, "B-tree padding entry in use",
+					  nd->key[0]);
 	for (i = 0; i < nd->n; i++) {
 		if (i && nd->key[i] <= nd->key[i - 1])
 			return check_fail(c, "B-tree keys out of order",
