@@ -293,15 +293,23 @@ HOT void ent_copy(struct bt_node *d, int di, const struct bt_node *s, int si)
 static void ent_move(struct bt_node *d, int di, const struct bt_node *s,
 		     int si, int cnt)
 {
-	int k;
+	size_t k = (size_t)cnt;
 
-	/* A few entries: plain loops beat five memmove calls. */
-	if (d == s && di > si)
-		for (k = cnt - 1; k >= 0; k--)
-			ent_copy(d, di + k, s, si + k);
-	else
-		for (k = 0; k < cnt; k++)
-			ent_copy(d, di + k, s, si + k);
+	/* One or two entries: a copy beats five memmove calls. */
+	if (cnt <= 2) {
+		if (cnt == 2 && d == s && di > si)
+			ent_copy(d, di + 1, s, si + 1);
+		if (cnt >= 1)
+			ent_copy(d, di, s, si);
+		if (cnt == 2 && !(d == s && di > si))
+			ent_copy(d, di + 1, s, si + 1);
+		return;
+	}
+	memmove(&d->key[di], &s->key[si], k * sizeof(s->key[0]));
+	memmove(&d->gap[di], &s->gap[si], k * sizeof(s->gap[0]));
+	memmove(&d->cls[di], &s->cls[si], k * sizeof(s->cls[0]));
+	memmove(&d->ord[di], &s->ord[si], k * sizeof(s->ord[0]));
+	memmove(&d->ptr[di], &s->ptr[si], k * sizeof(s->ptr[0]));
 }
 
 static void ent_insert(struct bt_node *nd, int i, const struct bt_ent *e)
@@ -469,6 +477,7 @@ static bool path_next(const struct uiommu_iova_domain *dom, struct bpath *p)
 	p->ix[l]++;
 	for (; l < (int)dom->height - 1; l++) {
 		p->nd[l + 1] = p->nd[l]->ptr[p->ix[l]];
+		prefetch_node(p->nd[l + 1]);
 		p->ix[l + 1] = 0;
 	}
 	return true;
@@ -762,6 +771,7 @@ static bool search_le(const struct uiommu_iova_domain *dom,
 	p->ix[l] = i;
 	for (; l < h - 1; l++) {
 		nd = nd->ptr[p->ix[l]];
+		prefetch_node(nd);
 		i = last_ok(nd, nd->n - 1, q);
 		assert(i >= 0);
 		p->nd[l + 1] = nd;
@@ -894,7 +904,7 @@ int uio_iova_tree_alloc(struct uiommu_iova_domain *dom, uint64_t pages,
 	struct iova_node *x;
 	struct bpath p;
 	struct bt_node *lf;
-	uint64_t top, start;
+	uint64_t top, start = 0;
 	bool ok;
 
 	uio_assert_held(&dom->tree_lock);
