@@ -431,16 +431,13 @@ HOT void prefetch_node(const struct bt_node *nd)
 /* Index of the last key <= @pfn in @nd, or -1. */
 HOT int last_le(const struct bt_node *nd, uint64_t pfn)
 {
-	/* Branch-free binary search; padding keys (~0) are above any pfn. */
-	int i = 0;
+	/* Sixteen independent compares (padding keys, ~0, count for
+	 * none): no dependent chain of loads as in a binary search. */
+	int i, c = 0;
 
-	_Static_assert(BT_B == 16, "the search below is for 16 keys");
-	i += nd->key[i + 7] <= pfn ? 8 : 0;
-	i += nd->key[i + 3] <= pfn ? 4 : 0;
-	i += nd->key[i + 1] <= pfn ? 2 : 0;
-	i += nd->key[i] <= pfn ? 1 : 0;
-	i += nd->key[i] <= pfn ? 1 : 0;	/* i was 15: the last key */
-	return i - 1;
+	for (i = 0; i < BT_B; i++)
+		c += nd->key[i] <= pfn;
+	return c - 1;
 }
 
 /* Path to the leaf entry with the greatest key <= @pfn; the leaf index is
