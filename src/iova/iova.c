@@ -546,11 +546,14 @@ static void bt_insert(struct uiommu_iova_domain *dom, struct bpath *p,
 			fix_up(p, lvl);
 			return;
 		}
-		/* Split in halves; the new entry goes to its side. */
-		half = BT_B / 2;
+		/* Split in halves, the new entry going to its side; but an
+		 * insertion at an edge (a top-down fill inserts at the front
+		 * of the lowest leaf) leaves the other side nearly full. */
+		half = pos <= 1 ? BT_MIN : pos >= BT_B - 1 ? BT_B - BT_MIN :
+		       BT_B / 2;
 		r = spare_get(dom, nd->leaf);
 		ent_move(r, 0, nd, half, BT_B - half);
-		r->n = BT_B - half;
+		r->n = (uint8_t)(BT_B - half);
 		nd->n = (uint8_t)half;
 		ent_clear(nd, half);
 		if (pos <= half)
