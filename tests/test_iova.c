@@ -61,6 +61,21 @@ static void test_first_alloc_under_32bit_mask_is_fffff000(void **state)
 	uiommu_iova_domain_destroy(d);
 }
 
+/* largest_free counts every free run, the lowest one included. */
+static void test_largest_free_includes_the_lowest_gap(void **state)
+{
+	struct uiommu_iova_domain *d = mkdom(0, M48, K4, UIOMMU_IOVA_CACHE_OFF);
+
+	(void)state;
+	assert_int_equal(stats(d).largest_free, M48 + 1);
+	assert_int_equal(must_alloc(d, K4, M48, 0), M48 + 1 - K4);
+	assert_int_equal(stats(d).largest_free, M48 + 1 - K4);
+	assert_int_equal(uiommu_iova_reserve(d, 0x1000, 0x1fff), 0);
+	assert_int_equal(stats(d).largest_free, M48 + 1 - K4 - 0x2000);
+	assert_int_equal(uiommu_iova_check(d), 0);
+	uiommu_iova_domain_destroy(d);
+}
+
 static void test_same_with_cache_on(void **state)
 {
 	struct uiommu_iova_domain *d = mkdom(0, M48, K4, 5);
@@ -990,6 +1005,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_first_alloc_under_32bit_mask_is_fffff000),
+		cmocka_unit_test(test_largest_free_includes_the_lowest_gap),
 		cmocka_unit_test(test_same_with_cache_on),
 		cmocka_unit_test(test_exhaustion_and_reuse),
 		cmocka_unit_test(test_size_aligned_and_best_fit),
