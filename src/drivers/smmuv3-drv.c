@@ -99,6 +99,7 @@ struct uiommu_smmuv3_drv {
 	uint64_t strtab;		/* linear table or level-1 table */
 	uint64_t strtab_size;
 	uint64_t *l2;			/* 2-level: level-2 table PA per L1 entry */
+	uint32_t *l2_users;		/* probed StreamIDs in each level-2 table */
 	uint32_t nl1;
 	uint64_t *asid_map;
 	unsigned int nasids;
@@ -439,8 +440,11 @@ static int strtab_ensure_l2(struct uiommu_smmuv3_drv *drv, const uint32_t *ids,
 		added[nadded++] = l1;
 		drv->st.l2_tables++;
 	}
-	if (!err)
+	if (!err) {
+		for (i = 0; i < nids; i++)
+			drv->l2_users[ids[i] >> STRTAB_SPLIT]++;
 		return 0;
+	}
 	for (j = 0; j < nadded; j++) {
 		/* Never valid for a probed device: no invalidation needed. */
 		(void)ram_st(drv, drv->strtab + (uint64_t)added[j] * 8, 0);
@@ -449,6 +453,39 @@ static int strtab_ensure_l2(struct uiommu_smmuv3_drv *drv, const uint32_t *ids,
 		drv->st.l2_tables--;
 	}
 	return err;
+}
+
+/*
+ * 2-level: drop @ids' references to their level-2 tables; a table no probed
+ * device uses any more is unlinked, its L1STD invalidated (CFGI_STE with
+ * Leaf = 0) and freed.  The STEs must abort already.
+ */
+static void strtab_put_l2(struct uiommu_smmuv3_drv *drv, const uint32_t *ids,
+			  unsigned int nids)
+{
+	unsigned int i;
+
+	uio_assert_held(&drv->lock);
+	if (!drv->two_level)
+		return;
+	for (i = 0; i < nids; i++) {
+		uint32_t l1 = ids[i] >> STRTAB_SPLIT;
+		struct cmd c = { { UIO_FDP64(CMD_CFGI_STE, CMD0, SID, ids[i]), 0 } };
+
+		assert(drv->l2_users[l1]);
+		if (--drv->l2_users[l1])
+			continue;
+		if (ram_st(drv, drv->strtab + (uint64_t)l1 * 8, 0) ||
+		    cmdq_issue(drv, &c, 1)) {
+			/* Keep the table: the SMMU may still use it. */
+			drv->l2_users[l1]++;
+			continue;
+		}
+		stat_add(&drv->st.cfgi_ste, 1);
+		pool_free(drv, drv->l2[l1], l2_size());
+		__atomic_store_n(&drv->l2[l1], 0, __ATOMIC_RELEASE);
+		drv->st.l2_tables--;
+	}
 }
 
 /* The STE a domain of @d's type needs (5.2). */
@@ -850,6 +887,8 @@ static void sd_release_device(struct uiommu_iommu *iommu,
 	uio_lock(&drv->lock);
 	err = stes_write(drv, ids, nids, NULL);
 	__atomic_store_n(&m->domain, NULL, __ATOMIC_RELEASE);
+	if (!err)
+		strtab_put_l2(drv, ids, nids);
 	uio_unlock(&drv->lock);
 	if (err)
 		uio_err(DRV_SUBSYS, "%s: %s: STE not reset: %d", drv->name,
@@ -1096,6 +1135,9 @@ static int alloc_structures(struct uiommu_smmuv3_drv *drv)
 		drv->l2 = uio_calloc(drv->nl1, sizeof(*drv->l2));
 		if (!drv->l2)
 			return -ENOMEM;
+		drv->l2_users = uio_calloc(drv->nl1, sizeof(*drv->l2_users));
+		if (!drv->l2_users)
+			goto err_free_l2;
 	} else {
 		drv->strtab_size = (uint64_t)STE_SIZE << drv->sid_bits;
 	}
@@ -1124,6 +1166,8 @@ err_free_asids:
 	uio_free_array(drv->asid_map, UIO_BIT(drv->asid_bits) / 64,
 		       sizeof(uint64_t));
 err_free_l2:
+	if (drv->l2_users)
+		uio_free_array(drv->l2_users, drv->nl1, sizeof(*drv->l2_users));
 	if (drv->l2)
 		uio_free_array(drv->l2, drv->nl1, sizeof(*drv->l2));
 	return -ENOMEM;
@@ -1143,6 +1187,7 @@ static void free_structures(struct uiommu_smmuv3_drv *drv)
 			if (drv->l2[i])
 				pool_free(drv, drv->l2[i], l2_size());
 		uio_free_array(drv->l2, drv->nl1, sizeof(*drv->l2));
+		uio_free_array(drv->l2_users, drv->nl1, sizeof(*drv->l2_users));
 	}
 }
 
