@@ -5,6 +5,7 @@
  * DMA is translated by uiommu_smmuv3_translate(), faults travel through
  * the event queue to the domain owner's handler.
  */
+#include <pthread.h>
 #include <string.h>
 
 #include "testutil.h"
@@ -947,6 +948,85 @@ static void test_bad_args(void **state)
 	world_fini(&w);
 }
 
+/* ------------------------------------------------------------- threads */
+
+struct mt {
+	struct world w;
+	struct uiommu_domain *dom;
+	uint32_t sid;
+	bool stop;			/* atomic */
+	unsigned long faults;		/* atomic: owner's handler */
+	unsigned long bad;		/* atomic: wrong translations */
+};
+
+#define MT_STABLE 0x100000	/* always mapped to BUF_BASE */
+#define MT_FLIP   0x200000	/* mapped and unmapped by the driver thread */
+
+static int mt_fault(void *opaque, struct uiommu_domain *dom,
+		    const struct uiommu_fault *f)
+{
+	struct mt *m = opaque;
+
+	(void)dom;
+	if (f->iova != MT_FLIP)
+		__atomic_fetch_add(&m->bad, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&m->faults, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static void *mt_device(void *opaque)
+{
+	struct mt *m = opaque;
+	struct uiommu_smmuv3_fault f;
+	uint64_t pa;
+	int err;
+
+	while (!__atomic_load_n(&m->stop, __ATOMIC_RELAXED)) {
+		err = xlate(&m->w, m->sid, MT_STABLE + 8, false, &pa, &f);
+		if (err || pa != BUF_BASE + 8)
+			__atomic_fetch_add(&m->bad, 1, __ATOMIC_RELAXED);
+		err = xlate(&m->w, m->sid, MT_FLIP, true, &pa, &f);
+		if (!err && pa != BUF_BASE + 0x1000)
+			__atomic_fetch_add(&m->bad, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+/*
+ * Two device threads translate (the event interrupt runs in them) while
+ * this thread maps, unmaps and invalidates: the always-mapped page always
+ * translates, the other one either translates right or faults.
+ */
+static void test_threads_translate_vs_driver(void **state)
+{
+	struct uiommu_device *dev;
+	struct mt m = { .sid = 6 };
+	pthread_t th[2];
+	unsigned int i;
+
+	(void)state;
+	m.dom = world_with_domain(&m.w, 8, m.sid, &dev);
+	uiommu_domain_set_fault_handler(m.dom, mt_fault, &m);
+	assert_int_equal(uiommu_map(m.dom, MT_STABLE, BUF_BASE, 0x1000,
+				    UIOMMU_PROT_READ), 0);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, mt_device, &m), 0);
+	for (i = 0; i < 2000; i++) {
+		assert_int_equal(uiommu_map(m.dom, MT_FLIP, BUF_BASE + 0x1000,
+					    0x1000, UIOMMU_PROT_WRITE), 0);
+		assert_int_equal(uiommu_unmap(m.dom, MT_FLIP, 0x1000, NULL), 0);
+	}
+	__atomic_store_n(&m.stop, true, __ATOMIC_RELAXED);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	assert_int_equal(m.bad, 0);
+	assert_true(m.faults > 0);
+	/* Every fault went through the queue: nothing left, nothing lost */
+	assert_int_equal(uiommu_smmuv3_drv_handle_events(m.w.drv), 0);
+	release(&m.w, dev, m.dom);
+	world_fini(&m.w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -967,6 +1047,7 @@ int main(void)
 		cmocka_unit_test_prestate(test_fail_nth, &sweep_ops[OP_DOMAIN]),
 		cmocka_unit_test_prestate(test_fail_nth, &sweep_ops[OP_ATTACH]),
 		cmocka_unit_test_prestate(test_fail_nth, &sweep_ops[OP_MAP]),
+		cmocka_unit_test(test_threads_translate_vs_driver),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
