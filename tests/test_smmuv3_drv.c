@@ -201,6 +201,17 @@ static uint32_t reg32(struct world *w, uint64_t off)
 	return (uint32_t)v;
 }
 
+/* Where the driver's linear stream table holds the STE of @sid. */
+static uint64_t linear_ste_pa(struct world *w, uint32_t sid)
+{
+	uint64_t base;
+
+	assert_int_equal(uiommu_phys_ld(w->pm, SMMU_BASE + SMMU_STRTAB_BASE, 8,
+					&base, NULL), 0);
+	return (UIO_FEX64(base, STRTAB_BASE, ADDR) << STRTAB_BASE_ADDR_SHIFT) +
+	       (uint64_t)sid * STE_SIZE;
+}
+
 static uint64_t pool_in_use(struct world *w)
 {
 	struct uiommu_phys_pool_stats st;
@@ -315,6 +326,17 @@ static void test_unmanaged_map_translate(void **state)
 	assert_int_equal(w.fault.flags, UIOMMU_FAULT_WRITE);
 	assert_int_equal(uiommu_iova_to_phys(dom, 0x101000, &pa), 0);
 	assert_int_equal(pa, BUF_BASE + 0x1000);
+	/* The checker reads the STEs back: a corrupted one is caught */
+	{
+		uint64_t base = linear_ste_pa(&w, 5) + 8, ste1;
+
+		assert_int_equal(uiommu_phys_ld(w.pm, base, 8, &ste1, NULL), 0);
+		assert_int_equal(uiommu_phys_st(w.pm, base, 8, ste1 ^ 1, NULL), 0);
+		tu_log_capture(UIOMMU_LOG_ERR);
+		assert_int_equal(uiommu_smmuv3_drv_check(w.drv), -EUCLEAN);
+		tu_log_release();
+		assert_int_equal(uiommu_phys_st(w.pm, base, 8, ste1, NULL), 0);
+	}
 	release(&w, dev, dom);
 	world_fini(&w);
 }
@@ -609,14 +631,7 @@ static void test_nested(void **state)
 	ste[2] = UIO_FDP64(ste[2], STE2, S2AA64, 1);
 	ste[2] = UIO_FDP64(ste[2], STE2, S2R, 1);
 	ste[3] = UIO_FDP64(0, STE3, S2TTB, s2i.root >> STE3_S2TTB_SHIFT);
-	{
-		uint64_t base;
-
-		assert_int_equal(uiommu_phys_ld(w.pm, SMMU_BASE + SMMU_STRTAB_BASE,
-						8, &base, NULL), 0);
-		ste_pa = (UIO_FEX64(base, STRTAB_BASE, ADDR) <<
-			  STRTAB_BASE_ADDR_SHIFT) + 0x40 * STE_SIZE;
-	}
+	ste_pa = linear_ste_pa(&w, 0x40);
 	for (i = 7; i >= 0; i--)
 		assert_int_equal(uiommu_phys_st(w.pm, ste_pa + (uint64_t)i * 8, 8,
 						ste[i], NULL), 0);

@@ -70,6 +70,7 @@ struct smmu_master {
 	struct uiommu_smmuv3_drv *drv;
 	struct uiommu_device *dev;
 	struct smmu_domain *domain;	/* atomic: read by the event handler */
+	struct smmu_master *next;	/* drv->masters, under drv->lock */
 };
 
 struct smmu_domain {
@@ -103,6 +104,7 @@ struct uiommu_smmuv3_drv {
 	uint32_t nl1;
 	uint64_t *asid_map;
 	unsigned int nasids;
+	struct smmu_master *masters;	/* probed devices */
 
 	struct uio_mutex cmdq_lock;
 	uint64_t cmdq;
@@ -865,6 +867,10 @@ static int sd_probe_device(struct uiommu_iommu *iommu, struct uiommu_device *dev
 	m->dev = dev;
 	uio_lock(&drv->lock);
 	err = strtab_ensure_l2(drv, ids, nids);
+	if (!err) {
+		m->next = drv->masters;
+		drv->masters = m;
+	}
 	uio_unlock(&drv->lock);
 	if (err) {
 		uio_delete(m);
@@ -878,7 +884,7 @@ static void sd_release_device(struct uiommu_iommu *iommu,
 			      struct uiommu_device *dev)
 {
 	struct uiommu_smmuv3_drv *drv = to_drv(iommu);
-	struct smmu_master *m = uiommu_device_driver_data(dev);
+	struct smmu_master *m = uiommu_device_driver_data(dev), **pp;
 	const uint32_t *ids;
 	unsigned int nids;
 	int err;
@@ -889,6 +895,9 @@ static void sd_release_device(struct uiommu_iommu *iommu,
 	__atomic_store_n(&m->domain, NULL, __ATOMIC_RELEASE);
 	if (!err)
 		strtab_put_l2(drv, ids, nids);
+	for (pp = &drv->masters; *pp != m; pp = &(*pp)->next)
+		assert(*pp);
+	*pp = m->next;
 	uio_unlock(&drv->lock);
 	if (err)
 		uio_err(DRV_SUBSYS, "%s: %s: STE not reset: %d", drv->name,
@@ -1393,43 +1402,37 @@ UIOMMU_API void uiommu_smmuv3_drv_get_stats(struct uiommu_smmuv3_drv *drv,
 
 /* ------------------------------------------------------------ invariants */
 
-struct check_ctx {
-	struct uiommu_smmuv3_drv *drv;
-	int err;
-};
-
-static int check_device(void *opaque, struct uiommu_device *dev)
+/* The STEs of @m's StreamIDs say what its domain says. */
+static int check_master(struct uiommu_smmuv3_drv *drv, struct smmu_master *m)
 {
-	struct check_ctx *c = opaque;
-	struct smmu_master *m = uiommu_device_driver_data(dev);
 	const uint32_t *ids;
 	unsigned int nids, i;
 	uint64_t ste[8];
 
-	if (!m || m->drv != c->drv)
-		return 0;
+	uio_assert_held(&drv->lock);
 	ste_build(__atomic_load_n(&m->domain, __ATOMIC_ACQUIRE), ste);
-	ids = uiommu_device_ids(dev, &nids);
+	ids = uiommu_device_ids(m->dev, &nids);
 	for (i = 0; i < nids; i++) {
-		uint64_t a = ste_addr(c->drv, ids[i]);
+		uint64_t a = ste_addr(drv, ids[i]);
 
-		if (!a || ram_ld(c->drv, a) != ste[0] ||
-		    ram_ld(c->drv, a + 8) != ste[1]) {
-			c->err = uio_fail(-EUCLEAN, DRV_SUBSYS,
-					  "%s: STE of StreamID 0x%x does not "
-					  "match its domain", c->drv->name,
-					  ids[i]);
-			return 1;
-		}
+		if (!a || ram_ld(drv, a) != ste[0] || ram_ld(drv, a + 8) != ste[1])
+			return uio_fail(-EUCLEAN, DRV_SUBSYS,
+					"%s: STE of StreamID 0x%x does not "
+					"match its domain", drv->name, ids[i]);
+		if (drv->two_level && !drv->l2_users[ids[i] >> STRTAB_SPLIT])
+			return uio_fail(-EUCLEAN, DRV_SUBSYS,
+					"%s: level-2 table of StreamID 0x%x "
+					"has no users", drv->name, ids[i]);
 	}
 	return 0;
 }
 
 UIOMMU_API int uiommu_smmuv3_drv_check(struct uiommu_smmuv3_drv *drv)
 {
-	struct check_ctx c = { .drv = drv };
-	uint32_t cr0, ack, cons, ge, gen, sid;
+	uint32_t cr0, ack, cons, ge, gen;
 	unsigned int used = 0, i;
+	struct smmu_master *m;
+	int err = 0;
 
 	if (rd32(drv, SMMU_CR0, &cr0) || rd32(drv, SMMU_CR0ACK, &ack) ||
 	    rd32(drv, SMMU_CMDQ_CONS, &cons) || rd32(drv, SMMU_GERROR, &ge) ||
@@ -1443,27 +1446,21 @@ UIOMMU_API int uiommu_smmuv3_drv_check(struct uiommu_smmuv3_drv *drv)
 	uio_lock(&drv->cmdq_lock);
 	if ((cons & q_mask(drv->cmdq_log2)) != drv->cmdq_prod ||
 	    ((ge ^ gen) & GERROR_CMDQ_ERR_MASK))
-		c.err = uio_fail(-EUCLEAN, DRV_SUBSYS,
-				 "%s: command queue CONS 0x%x PROD 0x%x GERROR "
-				 "0x%x/0x%x", drv->name, cons, drv->cmdq_prod,
-				 ge, gen);
+		err = uio_fail(-EUCLEAN, DRV_SUBSYS,
+			       "%s: command queue CONS 0x%x PROD 0x%x GERROR "
+			       "0x%x/0x%x", drv->name, cons, drv->cmdq_prod,
+			       ge, gen);
 	uio_unlock(&drv->cmdq_lock);
 	for (i = 0; i < UIO_BIT(drv->asid_bits) / 64; i++)
 		used += (unsigned int)__builtin_popcountll(drv->asid_map[i]);
-	if (!c.err && used != drv->nasids + 1)
-		c.err = uio_fail(-EUCLEAN, DRV_SUBSYS, "%s: %u ASIDs in the "
-				 "bitmap, %u counted", drv->name, used - 1,
-				 drv->nasids);
+	if (!err && used != drv->nasids + 1)
+		err = uio_fail(-EUCLEAN, DRV_SUBSYS, "%s: %u ASIDs in the "
+			       "bitmap, %u counted", drv->name, used - 1,
+			       drv->nasids);
+	for (m = drv->masters; m && !err; m = m->next)
+		err = check_master(drv, m);
 	uio_unlock(&drv->lock);
-	/* Without drv->lock: finding a device takes core locks. */
-	for (sid = 0; !c.err && sid < UIO_BIT(drv->sid_bits) && sid < 4096;
-	     sid++) {
-		struct uiommu_device *dev = uiommu_device_find(drv->iommu, sid);
-
-		if (dev)
-			check_device(&c, dev);
-	}
-	return c.err;
+	return err;
 }
 
 /* ------------------------------------------------------------ test hooks */
