@@ -993,8 +993,6 @@ static void event_report(struct uiommu_smmuv3_drv *drv,
 	struct smmu_domain *d;
 	int err;
 
-	if (drv->opts.on_event)
-		drv->opts.on_event(drv->opts.opaque, ev);
 	f.dev = uiommu_device_find(drv->iommu, ev->sid);
 	m = f.dev ? uiommu_device_driver_data(f.dev) : NULL;
 	d = m ? __atomic_load_n(&m->domain, __ATOMIC_ACQUIRE) : NULL;
@@ -1038,6 +1036,8 @@ UIOMMU_API int uiommu_smmuv3_drv_handle_events(struct uiommu_smmuv3_drv *drv)
 		err = wr32(drv, SMMU_EVENTQ_CONS, cons);
 		event_decode(raw, &ev);
 		trace_smmuv3_drv_event(ev.type, ev.sid, ev.input_addr);
+		if (drv->opts.on_event)
+			drv->opts.on_event(drv->opts.opaque, &ev);
 		stat_add(&drv->st.events, 1);
 		count++;
 		uio_unlock(&drv->evtq_lock);
