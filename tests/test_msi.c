@@ -11,6 +11,7 @@
  * made for it.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -367,6 +368,14 @@ static uint64_t check_msix_table(struct world *w, struct tdev *t,
 	return addr0;
 }
 
+/* A raw device write of an EventID to @iova: delivered or faulted. */
+static int device_msi_write(struct tdev *t, uint64_t iova, uint32_t data)
+{
+	struct uiommu_dma_fault f;
+
+	return uiommu_pci_dev_dma(t->pd, iova, &data, 4, true, &f);
+}
+
 static void check_all(struct world *w)
 {
 	assert_int_equal(uiommu_msi_domain_check(w->its_dom), 0);
@@ -456,6 +465,14 @@ static void test_second_device_shares_the_page(void **state)
 	for (i = 0; i < NDEV; i++)
 		raise_all_once(&w, &w.d[i], 32);
 	check_all(&w);
+	/* Both devices reach the same page, but the ITS takes the DeviceID
+	 * from the side band: device 1 writing EventID 7 raises its own
+	 * vector 7, never device 0's. */
+	reset_hits(&w.d[0]);
+	reset_hits(&w.d[1]);
+	assert_int_equal(device_msi_write(&w.d[1], 0x8000040, 7), 0);
+	assert_int_equal(atomic_load(&w.d[1].hits[7]), 1);
+	assert_int_equal(atomic_load(&w.d[0].hits[7]), 0);
 	/* The page stays while one vector uses it, goes with the last. */
 	assert_int_equal(uiommu_msi_free_irq_vectors(w.d[0].md), 0);
 	assert_int_equal(uiommu_msi_free_irq_vectors(w.d[0].md), -ENOENT);
@@ -471,14 +488,6 @@ static void test_second_device_shares_the_page(void **state)
 		assert_int_equal(uiommu_group_detach(uiommu_device_group(w.d[i].idev)), 0);
 	assert_int_equal(uiommu_domain_free(ud), 0);
 	world_fini(&w);
-}
-
-/* A raw device write of an EventID to @iova: delivered or faulted. */
-static int device_msi_write(struct tdev *t, uint64_t iova, uint32_t data)
-{
-	struct uiommu_dma_fault f;
-
-	return uiommu_pci_dev_dma(t->pd, iova, &data, 4, true, &f);
 }
 
 static void test_unmanaged_default_window(void **state)
@@ -595,6 +604,26 @@ static void test_v2m_spis_not_isolated(void **state)
 	assert_false(isolated);
 	assert_non_null(strstr(reason, "v2m@8020000"));
 	assert_non_null(strstr(reason, "does not identify the source"));
+	/* Which is true: device 1, with no vectors of its own, writes device
+	 * 0's SPI to the frame and raises device 0's vector 3. */
+	{
+		struct uiommu_msi_vector_info vi;
+		uint64_t iova;
+
+		assert_int_equal(uiommu_msi_get_vector(t->md, 3, &vi), 0);
+		assert_int_equal(uiommu_dma_map_single(w.d[1].idev, V2M_BASE,
+						       0x1000,
+						       UIOMMU_DMA_FROM_DEVICE,
+						       &iova), 0);
+		reset_hits(t);
+		assert_int_equal(device_msi_write(&w.d[1], iova + 0x40,
+						  vi.hwirq), 0);
+		assert_int_equal(atomic_load(&t->hits[3]), 1);
+		assert_int_equal(uiommu_dma_unmap_single(w.d[1].idev, iova,
+							 0x1000,
+							 UIOMMU_DMA_FROM_DEVICE),
+				 0);
+	}
 	/* The ITS world, by contrast, is isolated. */
 	{
 		struct world w2;
@@ -796,6 +825,121 @@ static void test_fail_nth_alloc_irq_vectors(void **state)
 	tu_alloc_uninstall();
 }
 
+/* ------------------------------------------------------------ threads */
+
+#define RAISERS	2
+#define ROUNDS	200
+
+struct raiser {
+	struct tdev *t;
+	atomic_bool *stop;
+	atomic_uint *started;
+	unsigned int first;		/* vectors first .. first + 15 */
+	unsigned long sent, pended, faulted;
+};
+
+static void *raiser_main(void *arg)
+{
+	struct raiser *r = arg;
+
+	atomic_fetch_add(r->started, 1);
+	for (unsigned int i = 0; i < ROUNDS || !atomic_load(r->stop); i++)
+		for (unsigned int v = r->first; v < r->first + 16; v++) {
+			int ret = uiommu_pci_dev_notify(r->t->pd, v);
+
+			if (ret < 0)
+				r->faulted++;
+			else if (ret)
+				r->pended++;	/* sent when unmasked */
+			else
+				r->sent++;
+		}
+	return NULL;
+}
+
+/*
+ * Two threads raise vectors while the group moves between its DMA domain
+ * and an unmanaged one, and back.  Every raise is delivered exactly once
+ * or faults in the IOMMU (the device can still write its old doorbell
+ * IOVA between the IOMMU attach and the rewrite of its vector): none is
+ * delivered twice, none vanishes, and after the last switch everything
+ * arrives again.
+ */
+static void test_threads_raise_during_domain_switch(void **state)
+{
+	struct world w;
+	struct tdev *t = &w.d[0];
+	struct raiser r[RAISERS];
+	pthread_t th[RAISERS];
+	struct uiommu_pci_dev_stats ds0, ds1;
+	struct uiommu_domain *ud;
+	struct uiommu_gic_its_stats is;
+	struct uiommu_msi_domain_stats ms;
+	unsigned long sent = 0, pended = 0, faulted = 0, hits = 0;
+	unsigned int n = 0, i;
+	atomic_bool stop = false;
+	atomic_uint started = 0;
+
+	(void)state;
+	world_init(&w, false);
+	assert_int_equal(uiommu_msi_alloc_irq_vectors(t->md, 32, 32,
+						      UIOMMU_PCI_IRQ_FLAG_MSIX,
+						      &n), 0);
+	assert_int_equal(uiommu_domain_alloc(t->idev, UIOMMU_DOMAIN_UNMANAGED,
+					     &ud), 0);
+	uiommu_domain_set_fault_handler(ud, quiet_fault, NULL);
+	reset_hits(t);
+	uiommu_pci_dev_get_stats(t->pd, &ds0);
+	for (i = 0; i < RAISERS; i++) {
+		r[i] = (struct raiser){
+			.t = t, .first = 16 * i, .stop = &stop,
+			.started = &started,
+		};
+		assert_int_equal(pthread_create(&th[i], NULL, raiser_main,
+						&r[i]), 0);
+	}
+	while (atomic_load(&started) < RAISERS)
+		sched_yield();
+	for (i = 0; i < 20; i++) {
+		assert_int_equal(uiommu_group_attach(uiommu_device_group(t->idev),
+						     ud), 0);
+		assert_int_equal(uiommu_group_detach(uiommu_device_group(t->idev)),
+				 0);
+	}
+	atomic_store(&stop, true);
+	for (i = 0; i < RAISERS; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		sent += r[i].sent;
+		pended += r[i].pended;
+		faulted += r[i].faulted;
+	}
+	uiommu_pci_dev_get_stats(t->pd, &ds1);
+	for (i = 0; i < 32; i++)
+		hits += atomic_load(&t->hits[i]);
+	uiommu_gic_its_get_stats(w.its, &is);
+	uiommu_msi_domain_get_stats(w.its_dom, &ms);
+	/* Every raise was sent, held pending (several pending raises of one
+	 * vector coalesce into one message) or faulted in the IOMMU. */
+	assert_true(sent + pended + faulted >= RAISERS * ROUNDS * 16);
+	assert_int_equal(faulted, ds1.msi_faults - ds0.msi_faults);
+	assert_int_equal(pended, ds1.msi_pended - ds0.msi_pended);
+	/* Every message the device sent arrived exactly once. */
+	assert_int_equal(hits, ds1.msi_sent - ds0.msi_sent);
+	assert_true(hits >= sent && hits <= sent + pended);
+	assert_int_equal(ms.delivered, hits);
+	assert_int_equal(ms.spurious + ms.unhandled, 0);
+	for (i = 0; i < UIOMMU_GIC_DROP_NR; i++)
+		assert_int_equal(is.dropped[i], 0);
+	print_message("%lu raises: %lu delivered at once, %lu held pending, "
+		      "%lu faulted during the switches\n", sent + pended + faulted,
+		      sent, pended, faulted);
+	assert_int_equal(check_msix_table(&w, t, 32) >> 32, 0);
+	raise_all_once(&w, t, 32);
+	check_all(&w);
+	assert_int_equal(uiommu_domain_free(ud), 0);
+	world_fini(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -808,6 +952,7 @@ int main(void)
 		cmocka_unit_test(test_multi_msi_v2m),
 		cmocka_unit_test(test_bad_arguments_change_nothing),
 		cmocka_unit_test(test_fail_nth_alloc_irq_vectors),
+		cmocka_unit_test(test_threads_raise_during_domain_switch),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
