@@ -431,6 +431,43 @@ static void test_msix_dma_domain_32_vectors(void **state)
 		assert_int_equal(v0.count, 1);
 		assert_true(v0.has_handler);
 	}
+	/* DMA through the same domain lands where the DMA API said. */
+	{
+		static const char msg[] = "through the IOMMU";
+		uint64_t dma, sts = 0;
+		char back[sizeof(msg)] = "";
+
+		assert_int_equal(uiommu_dma_map_single(t->idev, BUF_PA, 0x1000,
+						       UIOMMU_DMA_FROM_DEVICE,
+						       &dma), 0);
+		assert_int_equal(uiommu_phys_write(w.pm, t->bar0 +
+						   UIOMMU_TESTDEV_BUF, msg,
+						   sizeof(msg), NULL), 0);
+		assert_int_equal(uiommu_phys_st(w.pm, t->bar0 + UIOMMU_TESTDEV_DST,
+						8, dma + 0x10, NULL), 0);
+		assert_int_equal(uiommu_phys_st(w.pm, t->bar0 + UIOMMU_TESTDEV_LEN,
+						4, sizeof(msg), NULL), 0);
+		/* Write, then raise vector 9 on completion. */
+		reset_hits(t);
+		assert_int_equal(uiommu_phys_st(w.pm, t->bar0 + UIOMMU_TESTDEV_CMD,
+						4, UIOMMU_TESTDEV_OP_WRITE |
+						   UIOMMU_TESTDEV_CMD_IRQ |
+						   9u << UIOMMU_TESTDEV_CMD_VEC_SHIFT,
+						NULL), 0);
+		assert_int_equal(uiommu_phys_ld(w.pm, t->bar0 +
+						UIOMMU_TESTDEV_STATUS, 4, &sts,
+						NULL), 0);
+		assert_int_equal(sts & (UIOMMU_TESTDEV_ST_DONE |
+				       UIOMMU_TESTDEV_ST_ERROR),
+				 UIOMMU_TESTDEV_ST_DONE);
+		assert_int_equal(atomic_load(&t->hits[9]), 1);
+		assert_int_equal(uiommu_phys_read(w.pm, BUF_PA + 0x10, back,
+						  sizeof(back), NULL), 0);
+		assert_string_equal(back, msg);
+		assert_int_equal(uiommu_dma_unmap_single(t->idev, dma, 0x1000,
+							 UIOMMU_DMA_FROM_DEVICE),
+				 0);
+	}
 	check_all(&w);
 	world_fini(&w);
 }

@@ -98,6 +98,19 @@ struct uiommu_msi_domain {
 	uint64_t delivered, unhandled, spurious;
 };
 
+/* After a mutation, at debug level 2: the domain's invariants hold. */
+static void debug_check(struct uiommu_msi_domain *dom)
+{
+#if UIOMMU_DEBUG >= 2
+	int err = uiommu_msi_domain_check(dom);
+
+	assert(!err);
+	(void)err;
+#else
+	(void)dom;
+#endif
+}
+
 /* ------------------------------------------------------------ delivery */
 
 /* The owner of @hwirq, or NULL; under dom->lock. */
@@ -618,6 +631,7 @@ static void publish(struct uiommu_msi_dev *md, struct msi_desc *descs,
 	md->descs = descs;
 	md->nvec = n;
 	uio_unlock(&dom->lock);
+	debug_check(dom);
 }
 
 /* Withdrawn descriptors: wait for the handlers still running. */
