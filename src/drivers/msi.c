@@ -52,7 +52,7 @@ struct msi_desc {
 	struct uiommu_msi_vector *vec;	/* IOMMU core handle, NULL: none */
 	_Atomic uint64_t address;	/* message address last written */
 	uint32_t data;
-	bool masked;			/* under md->lock */
+	atomic_bool masked;		/* by the owner (set_masked) */
 	/* under dom->lock */
 	uiommu_msi_handler_fn fn;
 	void *opaque;
@@ -567,15 +567,47 @@ static void write_msg(struct msi_desc *d)
 	trace_msi_rewrite(d->md->rid, d->index, msg.address, msg.data);
 }
 
-/* The IOMMU core moved the device's group: under its group lock. */
-static void iommu_rewrite(void *opaque, struct uiommu_msi_vector *vec)
+/* Mask or unmask at the function, for the IOMMU core's callbacks.  MSI
+ * without per-vector masking cannot be held: it just keeps going. */
+static void hold_vector(struct msi_desc *d, bool hold)
+{
+	int err;
+
+	if (!hold && atomic_load(&d->masked))
+		return;		/* the owner masked it: stays masked */
+	err = uiommu_pci_irq_set_masked(d->md->fn, d->index, hold);
+	if (err && err != -EOPNOTSUPP)
+		uio_err(SUBSYS, "%04x: vector %u: cannot %smask: %s",
+			d->md->rid, d->index, hold ? "" : "un",
+			uiommu_strerror(err));
+}
+
+/* The IOMMU core is about to move the device's group (@hold) or failed
+ * to: under its group lock. */
+static void iommu_quiesce(void *opaque, struct uiommu_msi_vector *vec,
+			  bool hold)
 {
 	struct msi_desc *d = opaque;
 
 	assert(d->vec == vec);
 	(void)vec;
 	if (atomic_load(&d->md->programmed))
-		write_msg(d);
+		hold_vector(d, hold);
+}
+
+/* The IOMMU core moved the device's group: under its group lock.  The
+ * vector was held masked since before the move; what it raised since is
+ * pending in the function and goes out with the new message on unmask. */
+static void iommu_rewrite(void *opaque, struct uiommu_msi_vector *vec)
+{
+	struct msi_desc *d = opaque;
+
+	assert(d->vec == vec);
+	(void)vec;
+	if (!atomic_load(&d->md->programmed))
+		return;
+	write_msg(d);
+	hold_vector(d, false);
 }
 
 /* ------------------------------------------------------------- vectors */
@@ -704,6 +736,8 @@ UIOMMU_API int uiommu_msi_alloc_irq_vectors(struct uiommu_msi_dev *md,
 		err = uiommu_msi_prepare(md->iommu_dev, md->dom->doorbell,
 					 iommu_rewrite, &descs[i],
 					 &descs[i].vec);
+		if (!err)
+			uiommu_msi_set_quiesce(descs[i].vec, iommu_quiesce);
 		if (err) {
 			uio_err(SUBSYS, "%04x: vector %u: doorbell 0x%" PRIx64
 				" not reachable: %s", md->rid, i,
@@ -819,7 +853,7 @@ UIOMMU_API int uiommu_msi_set_masked(struct uiommu_msi_dev *md,
 	if (d) {
 		err = uiommu_pci_irq_set_masked(md->fn, vector, masked);
 		if (!err)
-			d->masked = masked;
+			atomic_store(&d->masked, masked);
 	}
 	uio_unlock(&md->lock);
 	return err;
@@ -841,7 +875,7 @@ UIOMMU_API int uiommu_msi_get_vector(struct uiommu_msi_dev *md,
 			.hwirq = d->hwirq, .eventid = d->eventid,
 			.cpu = d->cpu, .doorbell_pa = md->dom->doorbell,
 			.address = atomic_load(&d->address), .data = d->data,
-			.masked = d->masked,
+			.masked = atomic_load(&d->masked),
 		};
 		uio_lock(&md->dom->lock);
 		info->has_handler = d->fn || md->handler;
