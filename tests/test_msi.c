@@ -747,6 +747,28 @@ static void run_multi_msi(bool use_v2m)
 	raise_all_once(&w, t, 6);
 	assert_int_equal(pages_used(dev_domain(t)), 1);
 	check_all(&w);
+	/* MSI moves with its group too: the capability is reprogrammed. */
+	{
+		struct uiommu_domain *ud;
+		uint64_t a2;
+		uint32_t d2;
+
+		assert_int_equal(uiommu_domain_alloc(t->idev,
+						     UIOMMU_DOMAIN_UNMANAGED,
+						     &ud), 0);
+		assert_int_equal(uiommu_group_attach(uiommu_device_group(t->idev),
+						     ud), 0);
+		msi_cap_msg(t, &a2, &d2, &mme);
+		assert_int_equal(a2, 0x8000040);
+		assert_int_equal(d2, data);
+		raise_all_once(&w, t, 6);
+		assert_int_equal(uiommu_group_detach(uiommu_device_group(t->idev)),
+				 0);
+		msi_cap_msg(t, &a2, &d2, &mme);
+		assert_int_equal(a2, addr);
+		raise_all_once(&w, t, 6);
+		assert_int_equal(uiommu_domain_free(ud), 0);
+	}
 	assert_int_equal(uiommu_msi_free_irq_vectors(t->md), 0);
 	if (use_v2m)
 		assert_int_equal(uiommu_msi_free_irq_vectors(w.d[1].md), 0);
@@ -802,6 +824,28 @@ static void test_bad_arguments_change_nothing(void **state)
 						      &n), -EBUSY);
 	assert_int_equal(uiommu_msi_dev_destroy(t->md), -EBUSY);
 	assert_int_equal(uiommu_msi_get_vector(t->md, 4, &vi), -EINVAL);
+	/* Another function with the same ITS DeviceID cannot have vectors
+	 * at the same time: refused, and nothing of it is left. */
+	{
+		struct uiommu_msi_dev_desc same = {
+			.domain = w.its_dom, .fn = w.d[1].fn,
+			.iommu_dev = w.d[1].idev, .devid = t->devid,
+			.handler = on_irq, .opaque = &w.d[1],
+		};
+		struct uiommu_msi_domain_stats st;
+
+		assert_int_equal(uiommu_msi_dev_destroy(w.d[1].md), 0);
+		assert_int_equal(uiommu_msi_dev_create(&same, &w.d[1].md), 0);
+		assert_int_equal(uiommu_msi_alloc_irq_vectors(w.d[1].md, 1, 1,
+							      UIOMMU_PCI_IRQ_FLAG_MSIX,
+							      &n), -EEXIST);
+		assert_int_equal(pages_used(dev_domain(&w.d[1])), 0);
+		uiommu_msi_domain_get_stats(w.its_dom, &st);
+		assert_int_equal(st.vectors, 4);
+		assert_int_equal(uiommu_msi_dev_destroy(w.d[1].md), 0);
+		same.devid = w.d[1].devid;
+		assert_int_equal(uiommu_msi_dev_create(&same, &w.d[1].md), 0);
+	}
 	tu_log_release();
 	/* Per-vector handler overrides the device's default. */
 	assert_int_equal(uiommu_msi_set_handler(t->md, 2, on_irq, &w.d[1]), 0);

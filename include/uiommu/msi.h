@@ -144,12 +144,15 @@ uiommu_msi_domain_destroy(struct uiommu_msi_domain *dom);
  * Put it in struct uiommu_device_desc.msi_ctrls of every device whose MSIs
  * go to this domain, so that the core's isolation verdict and reserved
  * regions know about it.
+ *
+ * Return: the controller; NULL for a NULL @dom.
  */
 UIOMMU_API struct uiommu_msi_ctrl *
 uiommu_msi_domain_ctrl(const struct uiommu_msi_domain *dom);
 
 /**
  * uiommu_msi_domain_doorbell() - physical address of the doorbell register
+ * (0 for a NULL @dom)
  */
 UIOMMU_API uint64_t uiommu_msi_domain_doorbell(const struct uiommu_msi_domain *dom);
 

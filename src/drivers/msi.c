@@ -339,13 +339,13 @@ UIOMMU_API int uiommu_msi_domain_destroy(struct uiommu_msi_domain *dom)
 UIOMMU_API struct uiommu_msi_ctrl *
 uiommu_msi_domain_ctrl(const struct uiommu_msi_domain *dom)
 {
-	return dom->ctrl;
+	return dom ? dom->ctrl : NULL;
 }
 
 UIOMMU_API uint64_t
 uiommu_msi_domain_doorbell(const struct uiommu_msi_domain *dom)
 {
-	return dom->doorbell;
+	return dom ? dom->doorbell : 0;
 }
 
 UIOMMU_API void uiommu_msi_domain_get_stats(struct uiommu_msi_domain *dom,
@@ -432,6 +432,8 @@ UIOMMU_API unsigned int uiommu_msi_dev_nvec(struct uiommu_msi_dev *md)
 {
 	unsigned int n;
 
+	if (!md)
+		return 0;
 	uio_lock(&md->lock);
 	n = md->nvec;
 	uio_unlock(&md->lock);
