@@ -421,7 +421,7 @@ static void test_msix_dma_domain_32_vectors(void **state)
 	assert_int_equal(is.delivered, 32);
 	assert_int_equal(is.command_errors, 0);
 	assert_int_equal(atomic_load(&w.faults), 0);
-	/* The vectors are spread over both CPUs' collections. */
+	/* The vectors are spread over both CPUs' collections, and move. */
 	{
 		struct uiommu_msi_vector_info v0, v1;
 
@@ -430,6 +430,18 @@ static void test_msix_dma_domain_32_vectors(void **state)
 		assert_int_not_equal(v0.cpu, v1.cpu);
 		assert_int_equal(v0.count, 1);
 		assert_true(v0.has_handler);
+		assert_int_equal(uiommu_msi_set_affinity(t->md, 0, v1.cpu), 0);
+		assert_int_equal(uiommu_msi_get_vector(t->md, 0, &v0), 0);
+		assert_int_equal(v0.cpu, v1.cpu);
+		tu_log_capture(UIOMMU_LOG_ERR);
+		assert_int_equal(uiommu_msi_set_affinity(t->md, 0, 2), -EINVAL);
+		assert_int_equal(uiommu_msi_set_affinity(t->md, 32, 0), -EINVAL);
+		tu_log_release();
+		reset_hits(t);
+		assert_int_equal(raise(&w, t, 0), 0);
+		assert_int_equal(atomic_load(&t->hits[0]), 1);
+		uiommu_gic_its_get_stats(w.its, &is);
+		assert_int_equal(is.command_errors, 0);
 	}
 	/* DMA through the same domain lands where the DMA API said. */
 	{
@@ -653,6 +665,9 @@ static void test_v2m_spis_not_isolated(void **state)
 	assert_int_equal(st.delivered, 8);
 	uiommu_gicv2m_get_stats(w.v2m, &vs);
 	assert_int_equal(vs.delivered, 8);
+	tu_log_capture(UIOMMU_LOG_ERR);
+	assert_int_equal(uiommu_msi_set_affinity(t->md, 0, 0), -EOPNOTSUPP);
+	tu_log_release();
 	uiommu_group_msi_isolation(uiommu_device_group(t->idev), &isolated,
 				   reason, sizeof(reason));
 	assert_false(isolated);

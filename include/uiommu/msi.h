@@ -284,6 +284,20 @@ UIOMMU_API UIOMMU_MUST_CHECK int
 uiommu_msi_set_masked(struct uiommu_msi_dev *md, unsigned int vector,
 		      bool masked);
 
+/**
+ * uiommu_msi_set_affinity() - route one vector to another CPU
+ * @cpu: 0 .. nr_cpus - 1 of the ITS domain
+ *
+ * ITS: MOVI to @cpu's collection (a pending interrupt moves with it).
+ *
+ * Return: 0; -EINVAL for a vector not allocated or a CPU out of range;
+ * -EOPNOTSUPP on a GICv2m domain (SPI routing is not modelled); -EIO if
+ * the ITS rejects the command.
+ */
+UIOMMU_API UIOMMU_MUST_CHECK int
+uiommu_msi_set_affinity(struct uiommu_msi_dev *md, unsigned int vector,
+			unsigned int cpu);
+
 /* One vector, as uiommu_msi_get_vector() reports it. */
 struct uiommu_msi_vector_info {
 	unsigned int index;	/* vector number in the device */

@@ -861,6 +861,32 @@ UIOMMU_API int uiommu_msi_set_masked(struct uiommu_msi_dev *md,
 	return err;
 }
 
+UIOMMU_API int uiommu_msi_set_affinity(struct uiommu_msi_dev *md,
+				       unsigned int vector, unsigned int cpu)
+{
+	struct msi_desc *d;
+	int err = -EINVAL;
+
+	if (!md)
+		return uio_fail(-EINVAL, SUBSYS, "set_affinity: NULL");
+	if (md->dom->kind != MSI_ITS)
+		return uio_fail(-EOPNOTSUPP, SUBSYS, "%s: SPI affinity is not "
+				"modelled", md->dom->name);
+	if (cpu >= md->dom->nr_cpus)
+		return uio_fail(-EINVAL, SUBSYS, "%s: CPU %u of %u", md->dom->name,
+				cpu, md->dom->nr_cpus);
+	uio_lock(&md->lock);
+	d = vector_desc(md, vector);
+	if (d) {
+		err = uio_its_drv_move_event(md->dom->its_drv, md->devid,
+					     d->eventid, cpu);
+		if (!err)
+			d->cpu = cpu;
+	}
+	uio_unlock(&md->lock);
+	return err;
+}
+
 UIOMMU_API int uiommu_msi_get_vector(struct uiommu_msi_dev *md,
 				     unsigned int vector,
 				     struct uiommu_msi_vector_info *info)
