@@ -825,6 +825,71 @@ static void test_threads_raise_during_domain_switch(void **state)
 	world_fini(&w);
 }
 
+struct allocator {
+	struct tdev *t;
+	atomic_bool done;
+	int err;
+};
+
+static void *allocator_main(void *arg)
+{
+	struct allocator *a = arg;
+	unsigned int n;
+
+	for (int i = 0; i < 30 && !a->err; i++) {
+		a->err = uiommu_msi_alloc_irq_vectors(a->t->md, 32, 32,
+						      UIOMMU_PCI_IRQ_FLAG_MSIX,
+						      &n);
+		if (!a->err && i < 29)
+			a->err = uiommu_msi_free_irq_vectors(a->t->md);
+	}
+	atomic_store(&a->done, true);
+	return NULL;
+}
+
+/*
+ * Vectors allocated and freed while the group moves back and forth: a
+ * move that lands while the PCI core is still programming the messages is
+ * caught either by the rewrite callback or by the allocation's own second
+ * look, so the table always ends up pointing at the current domain's
+ * doorbell page, and no binding is left behind in the other domain.
+ */
+static void test_threads_alloc_during_domain_switch(void **state)
+{
+	struct world w;
+	struct tdev *t = &w.d[0];
+	struct allocator a = { .t = t };
+	struct uiommu_group *g;
+	struct uiommu_domain *dma, *ud;
+	pthread_t th;
+	unsigned int moves = 0;
+
+	(void)state;
+	world_init(&w, false);
+	g = uiommu_device_group(t->idev);
+	dma = dev_domain(t);
+	assert_int_equal(uiommu_domain_alloc(t->idev, UIOMMU_DOMAIN_UNMANAGED,
+					     &ud), 0);
+	uiommu_domain_set_fault_handler(ud, msi_world_quiet_fault, NULL);
+	assert_int_equal(pthread_create(&th, NULL, allocator_main, &a), 0);
+	while (!atomic_load(&a.done)) {
+		assert_int_equal(uiommu_group_attach(g, moves & 1 ? dma : ud), 0);
+		moves++;
+	}
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(a.err, 0);
+	assert_int_equal(uiommu_msi_dev_nvec(t->md), 32);
+	check_msix_table(&w, t, 32);
+	assert_int_equal(pages_used(dev_domain(t)), 1);
+	assert_int_equal(pages_used(dev_domain(t) == dma ? ud : dma), 0);
+	raise_all_once(&w, t, 32);
+	check_all(&w);
+	assert_int_equal(uiommu_msi_free_irq_vectors(t->md), 0);
+	assert_int_equal(uiommu_group_detach(g), 0);
+	assert_int_equal(uiommu_domain_free(ud), 0);
+	world_fini(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -838,6 +903,7 @@ int main(void)
 		cmocka_unit_test(test_bad_arguments_change_nothing),
 		cmocka_unit_test(test_fail_nth_alloc_irq_vectors),
 		cmocka_unit_test(test_threads_raise_during_domain_switch),
+		cmocka_unit_test(test_threads_alloc_during_domain_switch),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

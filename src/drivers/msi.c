@@ -521,14 +521,17 @@ static void hw_free(struct uiommu_msi_dev *md, unsigned int n)
 
 /* ----------------------------------------------------------- messages */
 
-/* The message of @d with the doorbell address as the device must see it. */
+/* The message of @d with the doorbell address as the device must see it
+ * through @vec (NULL: untranslated).  The IOMMU core's callbacks pass
+ * @vec themselves: they may run before prepare's caller stored d->vec. */
 static int desc_compose(const struct msi_desc *d,
+			const struct uiommu_msi_vector *vec,
 			struct uiommu_pci_msi_msg *out)
 {
 	struct uiommu_msi_msg m = {
 		.address = d->md->dom->doorbell, .data = d->data,
 	};
-	int err = d->vec ? uiommu_msi_compose(d->vec, &m) : 0;
+	int err = vec ? uiommu_msi_compose(vec, &m) : 0;
 
 	if (err)
 		return err;
@@ -547,16 +550,16 @@ static int pci_compose(void *opaque, struct uiommu_pci_func *fn,
 
 	(void)fn;
 	assert(vector < md->nvec);
-	err = desc_compose(d, msg);
+	err = desc_compose(d, d->vec, msg);
 	if (!err)
 		atomic_store(&d->address, msg->address);
 	return err;
 }
 
-static void write_msg(struct msi_desc *d)
+static void write_msg(struct msi_desc *d, const struct uiommu_msi_vector *vec)
 {
 	struct uiommu_pci_msi_msg msg;
-	int err = desc_compose(d, &msg);
+	int err = desc_compose(d, vec, &msg);
 
 	if (!err)
 		err = uiommu_pci_irq_write_msg(d->md->fn, d->index, &msg);
@@ -591,7 +594,6 @@ static void iommu_quiesce(void *opaque, struct uiommu_msi_vector *vec,
 {
 	struct msi_desc *d = opaque;
 
-	assert(d->vec == vec);
 	(void)vec;
 	if (atomic_load(&d->md->programmed))
 		hold_vector(d, hold);
@@ -604,11 +606,9 @@ static void iommu_rewrite(void *opaque, struct uiommu_msi_vector *vec)
 {
 	struct msi_desc *d = opaque;
 
-	assert(d->vec == vec);
-	(void)vec;
 	if (!atomic_load(&d->md->programmed))
 		return;
-	write_msg(d);
+	write_msg(d, vec);
 	hold_vector(d, false);
 }
 
@@ -683,9 +683,9 @@ static void recheck_messages(struct uiommu_msi_dev *md)
 		struct msi_desc *d = &md->descs[i];
 		struct uiommu_pci_msi_msg msg;
 
-		if (d->vec && !desc_compose(d, &msg) &&
+		if (d->vec && !desc_compose(d, d->vec, &msg) &&
 		    msg.address != atomic_load(&d->address))
-			write_msg(d);
+			write_msg(d, d->vec);
 	}
 }
 
