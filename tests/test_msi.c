@@ -183,6 +183,13 @@ static void test_msix_dma_domain_32_vectors(void **state)
 	raise_all_once(&w, t, 32);
 	uiommu_msi_domain_get_stats(w.its_dom, &st);
 	assert_int_equal(st.delivered, 32);
+	/* LPIs from 8192 up, one per vector. */
+	{
+		struct uiommu_msi_vector_info vi;
+
+		assert_int_equal(uiommu_msi_get_vector(t->md, 31, &vi), 0);
+		assert_int_equal(vi.hwirq, UIOMMU_GIC_FIRST_LPI + 31);
+	}
 	assert_int_equal(st.spurious + st.unhandled, 0);
 	assert_int_equal(st.vectors, 32);
 	uiommu_gic_its_get_stats(w.its, &is);
@@ -247,6 +254,28 @@ static void test_msix_dma_domain_32_vectors(void **state)
 		assert_int_equal(uiommu_dma_unmap_single(t->idev, dma, 0x1000,
 							 UIOMMU_DMA_FROM_DEVICE),
 				 0);
+	}
+	/* The DeviceID is the msi-map result, and free unmaps it at the ITS
+	 * (DISCARD, MAPD V=0): a write straight to GITS_TRANSLATER with that
+	 * source ID raises the vector before, and is dropped after. */
+	{
+		struct uiommu_memattrs at = {
+			.source_id = t->devid,
+			.flags = UIOMMU_MEMATTR_SOURCE_VALID,
+		};
+
+		reset_hits(t);
+		assert_int_equal(t->devid, t->rid + 0x100);
+		assert_int_equal(uiommu_phys_st(w.pm, ITS_DOORBELL, 4, 4, &at), 0);
+		assert_int_equal(atomic_load(&t->hits[4]), 1);
+		assert_int_equal(uiommu_msi_free_irq_vectors(t->md), 0);
+		assert_int_equal(pages_used(dev_domain(t)), 0);
+		uiommu_gic_its_get_stats(w.its, &is);
+		assert_int_equal(is.dropped[UIOMMU_GIC_DROP_DEVICE_UNMAPPED], 0);
+		assert_int_equal(uiommu_phys_st(w.pm, ITS_DOORBELL, 4, 4, &at), 0);
+		uiommu_gic_its_get_stats(w.its, &is);
+		assert_int_equal(is.dropped[UIOMMU_GIC_DROP_DEVICE_UNMAPPED], 1);
+		assert_int_equal(atomic_load(&t->hits[4]), 1);
 	}
 	check_all(&w);
 	world_fini(&w);
