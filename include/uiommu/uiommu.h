@@ -14,5 +14,6 @@
 #include <uiommu/iommu-driver.h>
 #include <uiommu/pci.h>
 #include <uiommu/pci-core.h>
+#include <uiommu/msi.h>
 
 #endif /* UIOMMU_UIOMMU_H */
