@@ -9,9 +9,11 @@
 #include <uiommu/pgtable.h>
 #include <uiommu/gic.h>
 #include <uiommu/smmuv3.h>
+#include <uiommu/smmuv3-drv.h>
 #include <uiommu/iommu.h>
 #include <uiommu/iommu-driver.h>
 #include <uiommu/pci.h>
 #include <uiommu/pci-core.h>
+#include <uiommu/msi.h>
 
 #endif /* UIOMMU_UIOMMU_H */

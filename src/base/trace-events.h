@@ -148,6 +148,10 @@ UIO_TRACE_EVENT(smmuv3_tlb_fill, (uint32_t sid, uint64_t va, uint64_t pa,
 		(sid, va, pa, shift),
 		"sid=0x%" PRIx32 " va=0x%" PRIx64 " pa=0x%" PRIx64 " shift=%u")
 
+/* drivers: smmuv3-drv */
+UIO_TRACE_EVENT(smmuv3_drv_event, (unsigned int type, uint32_t sid, uint64_t addr),
+		(type, sid, addr), "type=0x%x sid=0x%x addr=0x%" PRIx64)
+
 /* hw: gic its / v2m */
 UIO_TRACE_EVENT(gic_its_reg_write, (uint64_t its, uint64_t off, uint64_t val),
 		(its, off, val),
@@ -212,6 +216,14 @@ UIO_TRACE_EVENT(pci_core_irq_enable, (uint16_t rid, const char *kind, unsigned i
 		(rid, kind, nvec), "rid=0x%04x %s nvec=%u")
 UIO_TRACE_EVENT(pci_core_irq_disable, (uint16_t rid, const char *kind), (rid, kind),
 		"rid=0x%04x %s")
+UIO_TRACE_EVENT(msi_alloc, (uint16_t rid, const char *kind, unsigned int nvec, uint32_t first),
+		(rid, kind, nvec, first), "rid=0x%04x %s nvec=%u first_irq=%" PRIu32)
+UIO_TRACE_EVENT(msi_free, (uint16_t rid, unsigned int nvec), (rid, nvec),
+		"rid=0x%04x nvec=%u")
+UIO_TRACE_EVENT(msi_rewrite, (uint16_t rid, unsigned int vector, uint64_t addr, uint32_t data),
+		(rid, vector, addr, data), "rid=0x%04x vector=%u addr=0x%" PRIx64 " data=0x%" PRIx32)
+UIO_TRACE_EVENT(msi_deliver, (uint32_t hwirq, unsigned int vector, bool handled),
+		(hwirq, vector, handled), "irq=%" PRIu32 " vector=%u handled=%d")
 
 /* machine */
 
