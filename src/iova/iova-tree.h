@@ -26,10 +26,10 @@ enum {
 #define ST_MASK 3u
 #define ST_POOL (~UINT64_C(0))	/* a node in the free pool: matches no pfn */
 
-/* Granule counts and pfns fit in 53 bits (space <= 2^64, granule >= 4K). */
+/* Granule counts and pfns fit in 53 bits (space <= 2^64, granule >= 4K):
+ * gap size classes are bits 0..52 of a word. */
 #define W_LOW_BITS 53
 #define W_LOW_MASK ((UINT64_C(1) << W_LOW_BITS) - 1)
-#define W_HIGH_SHIFT 56
 
 /*
  * One range (allocated, cached, reserved, or the top sentinel): a stable

@@ -70,6 +70,8 @@ struct bt_node {
 	bool leaf;
 } __attribute__((aligned(64)));
 
+_Static_assert(sizeof(struct iova_node) == 64, "a range record is one line");
+
 struct pool_chunk {
 	struct bt_node bt[CHUNK_BT];
 	struct iova_node rec[CHUNK_NODES];
