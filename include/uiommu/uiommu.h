@@ -13,5 +13,6 @@
 #include <uiommu/iommu-driver.h>
 #include <uiommu/pci.h>
 #include <uiommu/pci-core.h>
+#include <uiommu/machine.h>
 
 #endif /* UIOMMU_UIOMMU_H */

@@ -399,6 +399,7 @@ static int parse_id_map(struct dt_ctx *c, int node, const char *prop,
 		uint32_t phandle = fdt32_to_cpu(cell[1]);
 
 		e->rid_base = fdt32_to_cpu(cell[0]);
+		e->phandle = phandle;
 		e->out_base = fdt32_to_cpu(cell[2]);
 		e->length = fdt32_to_cpu(cell[3]);
 		if (find_target(c, phandle, &e->target_kind, &e->target))

@@ -1,0 +1,540 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The machine: built from the built-in DTBs and from QEMU's own dumped
+ * ones; PCI enumerated with the test device by default; RID -> StreamID /
+ * DeviceID with of_map_id() semantics (pass-through with a warning);
+ * DMA and MSI through the host bridge's port; malformed DTBs refused with
+ * the node and property named and nothing left allocated; fail-Nth sweep.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libfdt.h>
+
+#include "testutil.h"
+
+#include <uiommu/uiommu.h>
+
+#include "builtin.h"
+#include "machine-internal.h"
+
+struct blob {
+	void *data;
+	size_t size;
+};
+
+static struct blob load_dtb(const char *name)
+{
+	struct blob b;
+
+	/* Room to grow for the tests that edit properties. */
+	b.data = tu_load_test_data(name, 4096, &b.size);
+	assert_int_equal(fdt_open_into(b.data, b.data, (int)b.size), 0);
+	return b;
+}
+
+/* A built-in DTB copied with room to edit. */
+static struct blob builtin_copy(const char *name)
+{
+	const struct uio_builtin_dtb *d = uio_builtin_dtb_find(name);
+	struct blob b;
+
+	assert_non_null(d);
+	b.size = d->size + 4096;
+	b.data = calloc(1, b.size);
+	assert_non_null(b.data);
+	assert_int_equal(fdt_open_into(d->blob, b.data, (int)b.size), 0);
+	return b;
+}
+
+static int node_of(struct blob *b, const char *compat)
+{
+	int node = fdt_node_offset_by_compatible(b->data, -1, compat);
+
+	assert_true(node >= 0);
+	return node;
+}
+
+static void set_map(struct blob *b, const char *prop, const char *target,
+		    uint32_t rid_base, uint32_t out_base, uint32_t len)
+{
+	uint32_t ph = fdt_get_phandle(b->data, node_of(b, target));
+	fdt32_t cells[4] = { cpu_to_fdt32(rid_base), cpu_to_fdt32(ph),
+			     cpu_to_fdt32(out_base), cpu_to_fdt32(len) };
+
+	assert_true(ph != 0);
+	assert_int_equal(fdt_setprop(b->data, node_of(b, "pci-host-ecam-generic"),
+				     prop, cells, sizeof(cells)), 0);
+}
+
+static struct uiommu_machine *create_blob(struct blob *b)
+{
+	struct uiommu_machine_opts o = { .dtb = b->data, .dtb_size = b->size };
+	struct uiommu_machine *m = NULL;
+	char err[256];
+
+	o.err = err;
+	o.errlen = sizeof(err);
+	if (uiommu_machine_create(&o, &m))
+		fail_msg("create: %s", err);
+	return m;
+}
+
+static struct uiommu_machine *create_named(const char *name)
+{
+	struct uiommu_machine_opts o = { .name = name };
+	struct uiommu_machine *m = NULL;
+
+	assert_int_equal(uiommu_machine_create(&o, &m), 0);
+	assert_int_equal(uiommu_machine_check(m), 0);
+	return m;
+}
+
+struct region_find {
+	const char *name;
+	struct uiommu_region_info info;
+	int found;
+};
+
+static int find_region(void *opaque, const struct uiommu_region_info *info)
+{
+	struct region_find *f = opaque;
+
+	if (!strcmp(info->name, f->name)) {
+		f->info = *info;
+		f->found++;
+	}
+	return 0;
+}
+
+static struct uiommu_region_info region(struct uiommu_machine *m,
+					const char *name)
+{
+	struct region_find f = { .name = name };
+
+	assert_int_equal(uiommu_machine_for_each_region(m, find_region, &f), 0);
+	if (f.found != 1)
+		fail_msg("region %s found %d times", name, f.found);
+	return f.info;
+}
+
+static const struct uiommu_machine_func *testdev(struct uiommu_machine *m)
+{
+	const struct uiommu_machine_func *f =
+		uiommu_machine_find_function(m, 0, 0, UIOMMU_PCI_DEVFN(1, 0));
+
+	assert_non_null(f);
+	return f;
+}
+
+/* The test device's BARs: BAR0 64-bit, BAR2 from the 32-bit window. */
+static void check_testdev_bars(const struct uiommu_machine_func *f)
+{
+	struct uiommu_pci_func_info info;
+
+	uiommu_pci_func_get_info(f->pci, &info);
+	assert_int_equal(info.vendor_id, UIOMMU_TESTDEV_VENDOR_ID);
+	assert_int_equal(info.device_id, UIOMMU_TESTDEV_DEVICE_ID);
+	assert_true(info.bar[0].assigned && info.bar[0].is64);
+	assert_true(info.bar[2].assigned && !info.bar[2].is64);
+	assert_true(info.bar[2].addr >= 0x10000000);
+	assert_true(info.bar[2].addr + info.bar[2].size <= 0x3eff0000);
+}
+
+static void test_default_virt(void **state)
+{
+	struct uiommu_machine *m = NULL;
+	struct uiommu_machine_info mi;
+	const struct uiommu_machine_func *f;
+	struct uiommu_region_info r;
+
+	(void)state;
+	assert_int_equal(uiommu_machine_create(NULL, &m), 0);
+	assert_int_equal(uiommu_machine_check(m), 0);
+	uiommu_machine_get_info(m, &mi);
+	assert_int_equal(mi.gic_version, 3);
+	assert_int_equal(mi.nits, 1);
+	assert_int_equal(mi.nsmmu, 1);
+	assert_int_equal(mi.npci, 1);
+	assert_true(mi.realized);
+
+	r = region(m, "ram");
+	assert_int_equal(r.base, 0x40000000);
+	assert_int_equal(r.size, 0x40000000);
+	r = region(m, "its0.translater");
+	assert_int_equal(r.base, 0x8090000);
+	assert_true(r.doorbell);
+	assert_int_equal(uiommu_gic_its_doorbell(uio_machine_its(m, 0)),
+			 0x8090040);
+	assert_non_null(uio_machine_its_drv(m, 0));
+	assert_non_null(uiommu_machine_smmu(m, 0));
+	assert_int_equal(uiommu_smmuv3_base(uiommu_machine_smmu(m, 0)),
+			 0x9050000);
+	assert_int_equal(uiommu_pci_core_count(uiommu_machine_pci_core(m, 0)), 1);
+
+	f = testdev(m);
+	assert_int_equal(f->rid, 0x0008);
+	assert_string_equal(f->name, "testdev0");
+	assert_true(f->has_sid && f->sid_matched);
+	assert_int_equal(f->sid, 0x0008);
+	assert_string_equal(f->iommu_node, "/smmuv3@9050000");
+	assert_true(f->has_devid && f->devid_matched);
+	assert_int_equal(f->devid, 0x0008);
+	assert_string_equal(f->msi_node, "/intc@8000000/its@8080000");
+	assert_true(f->msi_isolating);
+	check_testdev_bars(f);
+	uiommu_machine_destroy(m);
+	assert_int_equal(tu_alloc_live_blocks(), 0);
+}
+
+static void test_qemu_dumped_dtbs(void **state)
+{
+	struct blob b = load_dtb("qemu-virt-gicv3-smmuv3.dtb");
+	struct uiommu_machine *m = create_blob(&b);
+	const struct uiommu_machine_func *f;
+
+	(void)state;
+	assert_int_equal(uiommu_machine_check(m), 0);
+	f = testdev(m);
+	assert_int_equal(f->sid, 8);
+	assert_int_equal(f->devid, 8);
+	assert_true(f->msi_isolating);
+	check_testdev_bars(f);
+	uiommu_machine_destroy(m);
+	free(b.data);
+
+	b = load_dtb("qemu-virt-gicv2.dtb");
+	m = create_blob(&b);
+	assert_int_equal(uiommu_machine_check(m), 0);
+	f = testdev(m);
+	assert_false(f->has_sid);
+	assert_true(f->has_devid);
+	assert_false(f->msi_isolating);
+	assert_non_null(uio_machine_v2m_drv(m, 0));
+	uiommu_machine_destroy(m);
+	free(b.data);
+	assert_int_equal(tu_alloc_live_blocks(), 0);
+}
+
+static void test_variants(void **state)
+{
+	struct uiommu_machine *m;
+	const struct uiommu_machine_func *f;
+	struct uiommu_region_info r;
+	uint32_t spi_base, nr;
+
+	(void)state;
+	m = create_named("virt-gicv2m");
+	f = testdev(m);
+	assert_true(f->has_sid);
+	assert_true(f->has_devid);
+	assert_false(f->devid_matched);	/* msi-parent: no map */
+	assert_int_equal(f->devid, f->rid);
+	assert_string_equal(f->msi_node, "/intc@8000000/v2m@8020000");
+	assert_false(f->msi_isolating);
+	r = region(m, "v2m0");
+	assert_int_equal(r.base, 0x8020000);
+	uio_v2m_drv_range(uio_machine_v2m_drv(m, 0), &spi_base, &nr);
+	assert_int_equal(spi_base, 80);
+	assert_int_equal(nr, 64);
+	uiommu_machine_destroy(m);
+
+	m = create_named("virt-noiommu");
+	f = testdev(m);
+	assert_false(f->has_sid);
+	assert_null(f->iommu_node);
+	assert_null(uiommu_machine_smmu(m, 0));
+	assert_true(f->has_devid && f->devid_matched);
+	uiommu_machine_destroy(m);
+
+	assert_int_equal(uiommu_machine_create(
+		&(struct uiommu_machine_opts){ .name = "nope" }, &m), -EINVAL);
+	assert_int_equal(tu_alloc_live_blocks(), 0);
+}
+
+/* Linux's of_map_id(): no entry matches -> the RID passes through, with a
+ * warning naming the node and property. */
+static void test_map_pass_through_warns(void **state)
+{
+	struct blob b = builtin_copy("virt");
+	struct uiommu_machine *m;
+	const struct uiommu_machine_func *f;
+
+	(void)state;
+	/* msi-map covering RID 0 only, and no msi-map-mask. */
+	set_map(&b, "msi-map", "arm,gic-v3-its", 0, 0x100, 1);
+	set_map(&b, "iommu-map", "arm,smmu-v3", 0x100, 0, 0x100);
+	tu_log_capture(UIOMMU_LOG_WARN);
+	m = create_blob(&b);
+	if (!strstr(tu_log_text(), "/pcie@10000000: no msi-map translation for id 0x8"))
+		fail_msg("log: %s", tu_log_text());
+	if (!strstr(tu_log_text(), "/pcie@10000000: no iommu-map translation for id 0x8"))
+		fail_msg("log: %s", tu_log_text());
+	tu_log_release();
+	f = testdev(m);
+	assert_int_equal(f->devid, 8);
+	assert_false(f->devid_matched);
+	assert_int_equal(f->sid, 8);
+	assert_false(f->sid_matched);
+	assert_true(f->has_sid);
+	uiommu_machine_destroy(m);
+
+	/* With a mask that clears the devfn, the same map matches. */
+	{
+		fdt32_t mask = cpu_to_fdt32(0xff00);
+
+		assert_int_equal(fdt_setprop(b.data,
+					     node_of(&b, "pci-host-ecam-generic"),
+					     "msi-map-mask", &mask, 4), 0);
+	}
+	m = create_blob(&b);
+	f = testdev(m);
+	assert_true(f->devid_matched);
+	assert_int_equal(f->devid, 0x100);
+	uiommu_machine_destroy(m);
+	free(b.data);
+	assert_int_equal(tu_alloc_live_blocks(), 0);
+}
+
+static void expect_create_error(struct blob *b, int ret, const char *msg)
+{
+	struct uiommu_machine_opts o = { .dtb = b->data, .dtb_size = b->size };
+	struct uiommu_machine *m = (void *)0x1;
+	char err[256];
+
+	o.err = err;
+	o.errlen = sizeof(err);
+	tu_log_capture(UIOMMU_LOG_ERR);
+	assert_int_equal(uiommu_machine_create(&o, &m), ret);
+	tu_log_release();
+	assert_ptr_equal(m, (void *)0x1);
+	if (!strstr(err, msg))
+		fail_msg("error '%s' does not contain '%s'", err, msg);
+	assert_int_equal(tu_alloc_live_blocks(), 0);
+}
+
+static void test_malformed_dtbs_fail_cleanly(void **state)
+{
+	struct blob b;
+	fdt32_t bad[3] = { 0 };
+	fdt32_t reg[4];
+
+	(void)state;
+	b = builtin_copy("virt");
+	assert_int_equal(fdt_setprop(b.data, node_of(&b, "pci-host-ecam-generic"),
+				     "iommu-map", bad, sizeof(bad)), 0);
+	expect_create_error(&b, -EINVAL, "/pcie@10000000: iommu-map");
+	free(b.data);
+
+	/* An SMMU on top of the ITS: the models cannot both be placed. */
+	b = builtin_copy("virt");
+	reg[0] = cpu_to_fdt32(0);
+	reg[1] = cpu_to_fdt32(0x08080000);
+	reg[2] = cpu_to_fdt32(0);
+	reg[3] = cpu_to_fdt32(0x20000);
+	assert_int_equal(fdt_setprop(b.data, node_of(&b, "arm,smmu-v3"), "reg",
+				     reg, sizeof(reg)), 0);
+	expect_create_error(&b, -EEXIST, "/smmuv3@9050000: reg");
+	free(b.data);
+
+	/* A v2m frame with an SPI range the GIC cannot have. */
+	b = builtin_copy("virt-gicv2m");
+	reg[0] = cpu_to_fdt32(2000);
+	assert_int_equal(fdt_setprop(b.data, node_of(&b, "arm,gic-v2m-frame"),
+				     "arm,msi-base-spi", reg, 4), 0);
+	reg[0] = cpu_to_fdt32(8);
+	assert_int_equal(fdt_setprop(b.data, node_of(&b, "arm,gic-v2m-frame"),
+				     "arm,msi-num-spis", reg, 4), 0);
+	expect_create_error(&b, -EINVAL, "v2m@8020000");
+	free(b.data);
+
+	/* Truncated blob. */
+	b = builtin_copy("virt");
+	b.size = 64;
+	expect_create_error(&b, -EINVAL, "");
+	free(b.data);
+}
+
+/* virt-noiommu: DMA addresses are physical; the test device's write lands
+ * in RAM, its MSI reaches the ITS with the DeviceID as side band. */
+static unsigned int lpi_seen;
+
+static void its_irq(void *opaque, unsigned int cpu, uint32_t intid)
+{
+	(void)opaque;
+	(void)cpu;
+	lpi_seen = intid;
+}
+
+static void test_noiommu_dma_and_msi(void **state)
+{
+	struct uiommu_machine *m = create_named("virt-noiommu");
+	struct uiommu_physmem *pm = uiommu_machine_physmem(m);
+	const struct uiommu_machine_func *f = testdev(m);
+	struct uiommu_pci_func_info info;
+	struct uiommu_dma_fault fault;
+	uint64_t bar0, status, dst = 0x40100000;
+	uint8_t pattern[64], back[64];
+	uint32_t lpi, ev = 0;
+
+	(void)state;
+	uiommu_pci_func_get_info(f->pci, &info);
+	bar0 = info.bar[0].addr;
+	assert_int_equal(uiommu_pci_func_set_master(f->pci, true), 0);
+	for (unsigned int i = 0; i < sizeof(pattern); i++)
+		pattern[i] = (uint8_t)(0xa0 + i);
+	assert_int_equal(uiommu_phys_write(pm, bar0 + UIOMMU_TESTDEV_BUF,
+					   pattern, sizeof(pattern), NULL), 0);
+	assert_int_equal(uiommu_phys_st(pm, bar0 + UIOMMU_TESTDEV_DST, 8, dst,
+					NULL), 0);
+	assert_int_equal(uiommu_phys_st(pm, bar0 + UIOMMU_TESTDEV_LEN, 4,
+					sizeof(pattern), NULL), 0);
+	assert_int_equal(uiommu_phys_st(pm, bar0 + UIOMMU_TESTDEV_BUF_OFF, 4,
+					0, NULL), 0);
+	assert_int_equal(uiommu_phys_st(pm, bar0 + UIOMMU_TESTDEV_CMD, 4,
+					UIOMMU_TESTDEV_OP_WRITE, NULL), 0);
+	assert_int_equal(uiommu_phys_ld(pm, bar0 + UIOMMU_TESTDEV_STATUS, 4,
+					&status, NULL), 0);
+	assert_true(status & UIOMMU_TESTDEV_ST_DONE);
+	assert_false(status & UIOMMU_TESTDEV_ST_ERROR);
+	assert_int_equal(uiommu_phys_read(pm, dst, back, sizeof(back), NULL), 0);
+	assert_memory_equal(back, pattern, sizeof(pattern));
+
+	/* A hole is a bus fault. */
+	assert_int_equal(uiommu_pci_dev_dma(f->dev, 0x100000, back, 4, false,
+					    &fault), -EFAULT);
+	assert_int_equal(fault.type, UIOMMU_DMA_FAULT_BUS);
+
+	/* An MSI write to GITS_TRANSLATER carries DeviceID 8. */
+	assert_int_equal(uio_its_drv_map_device(uio_machine_its_drv(m, 0),
+						f->devid, 32), 0);
+	assert_int_equal(uio_its_drv_alloc_lpis(uio_machine_its_drv(m, 0), 1,
+						&lpi), 0);
+	assert_int_equal(uio_its_drv_map_event(uio_machine_its_drv(m, 0),
+					       f->devid, 0, lpi, 0), 0);
+	assert_int_equal(uiommu_gic_its_set_handler(uio_machine_its(m, 0), 0,
+						    its_irq, NULL), 0);
+	assert_int_equal(uiommu_pci_dev_dma(f->dev,
+					    uio_its_drv_doorbell(uio_machine_its_drv(m, 0)),
+					    &ev, 4, true, &fault), 0);
+	assert_int_equal(lpi_seen, lpi);
+	assert_int_equal(uiommu_machine_check(m), 0);
+	uiommu_machine_destroy(m);
+	assert_int_equal(tu_alloc_live_blocks(), 0);
+}
+
+/* virt: the SMMU in its reset state (no driver) -- whatever it does, the
+ * DMA goes through the model's translate with the StreamID. */
+static void test_virt_dma_goes_through_smmu(void **state)
+{
+	struct uiommu_machine *m = create_named("virt");
+	const struct uiommu_machine_func *f = testdev(m);
+	struct uiommu_smmuv3_stats st;
+	struct uiommu_dma_fault fault;
+	uint32_t v = 0;
+	int ret;
+
+	(void)state;
+	assert_int_equal(uiommu_pci_func_set_master(f->pci, true), 0);
+	ret = uiommu_pci_dev_dma(f->dev, 0x40000000, &v, 4, true, &fault);
+	assert_true(ret == 0 || ret == -EFAULT);
+	uiommu_smmuv3_get_stats(uiommu_machine_smmu(m, 0), &st);
+	assert_int_equal(st.translations, 1);
+	uiommu_machine_destroy(m);
+}
+
+static void test_plug_before_realize(void **state)
+{
+	struct uiommu_machine_opts o = { .name = "virt", .no_realize = true };
+	struct uiommu_testdev_config cfg = { .name = "mine", .msix_vectors = 4 };
+	struct uiommu_machine *m;
+	struct uiommu_pci_dev *d1, *d2;
+	const struct uiommu_machine_func *f;
+	int n = 0;
+
+	(void)state;
+	assert_int_equal(uiommu_machine_create(&o, &m), 0);
+	assert_int_equal(uiommu_machine_for_each_function(m, NULL, NULL), -EBUSY);
+	assert_int_equal(uiommu_testdev_create(&cfg, &d1), 0);
+	assert_int_equal(uiommu_machine_plug(m, 1, 0, 0, d1), -EINVAL);
+	assert_int_equal(uiommu_machine_plug(m, 0, 1, UIOMMU_PCI_DEVFN(2, 0), d1), 0);
+	assert_int_equal(uiommu_machine_realize(m), 0);
+	assert_int_equal(uiommu_machine_realize(m), -EBUSY);
+	assert_null(uiommu_machine_find_function(m, 0, 0, UIOMMU_PCI_DEVFN(1, 0)));
+	f = uiommu_machine_find_function(m, 0, 1, UIOMMU_PCI_DEVFN(2, 0));
+	assert_non_null(f);
+	assert_int_equal(f->rid, 0x110);
+	assert_int_equal(f->sid, 0x110);
+	assert_string_equal(f->name, "mine");
+	assert_int_equal(uiommu_pci_core_count(uiommu_machine_pci_core(m, 0)), 1);
+	(void)n;
+
+	assert_int_equal(uiommu_testdev_create(&cfg, &d2), 0);
+	assert_int_equal(uiommu_machine_plug(m, 0, 0, 0, d2), -EBUSY);
+	uiommu_pci_dev_destroy(d2);
+	assert_int_equal(uiommu_machine_check(m), 0);
+	uiommu_machine_destroy(m);
+	assert_int_equal(tu_alloc_live_blocks(), 0);
+}
+
+/* Fail-Nth sweep over create: every failure is -ENOMEM, nothing leaks. */
+struct sweep {
+	const char *name;
+	struct uiommu_machine *m;
+};
+
+static int sweep_op(void *ctx)
+{
+	struct sweep *s = ctx;
+	struct uiommu_machine_opts o = { .name = s->name };
+
+	return uiommu_machine_create(&o, &s->m);
+}
+
+static void sweep_check(void *ctx, int ret)
+{
+	struct sweep *s = ctx;
+
+	assert_int_equal(ret, -ENOMEM);
+	assert_null(s->m);
+	assert_int_equal(tu_alloc_live_blocks(), 0);
+}
+
+static void test_fail_nth_create(void **state)
+{
+	static const char *const names[] = { "virt", "virt-gicv2m",
+					     "virt-noiommu" };
+
+	(void)state;
+	for (unsigned int i = 0; i < 3; i++) {
+		struct sweep s = { .name = names[i] };
+		unsigned long n;
+
+		tu_log_capture(UIOMMU_LOG_ERR);
+		n = tu_fail_nth_sweep(&s, sweep_op, sweep_check, NULL);
+		tu_log_release();
+		assert_true(n > 10);
+		assert_non_null(s.m);
+		uiommu_machine_destroy(s.m);
+		assert_int_equal(tu_alloc_live_blocks(), 0);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_default_virt),
+		cmocka_unit_test(test_qemu_dumped_dtbs),
+		cmocka_unit_test(test_variants),
+		cmocka_unit_test(test_map_pass_through_warns),
+		cmocka_unit_test(test_malformed_dtbs_fail_cleanly),
+		cmocka_unit_test(test_noiommu_dma_and_msi),
+		cmocka_unit_test(test_virt_dma_goes_through_smmu),
+		cmocka_unit_test(test_plug_before_realize),
+		cmocka_unit_test(test_fail_nth_create),
+	};
+
+	tu_alloc_install(0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
