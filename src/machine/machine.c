@@ -87,8 +87,6 @@ struct mach_host {
 /* The GIC's distributor / redistributor (CPU interface) frames: present in
  * the address map, not modelled (reads as zero, writes ignored). */
 struct mach_gic_frame {
-	bool added;
-	uint64_t base;
 	char name[24];
 };
 
@@ -99,6 +97,7 @@ struct uiommu_machine {
 	struct uiommu_phys_pool *pool;
 	uint64_t pool_base, pool_size;
 	struct mach_gic_frame gic_frame[2];
+	char gic_owner[32];		/* "gicv3@8000000" */
 	struct mach_its its[UIO_DT_MAX_ITS];
 	struct mach_v2m v2m[UIO_DT_MAX_V2M];
 	struct mach_smmu smmu[UIO_DT_MAX_SMMU];
@@ -298,10 +297,12 @@ static int build_gic_frames(struct uiommu_machine *m)
 	static const char *const v2[2] = { "gicv2.dist", "gicv2.cpu" };
 	const struct uio_dt_range *r[2] = { &m->dt.gic_dist, &m->dt.gic_second };
 
+	snprintf(m->gic_owner, sizeof(m->gic_owner), "gicv%u@%" PRIx64,
+		 (unsigned int)m->dt.gic_version, m->dt.gic_dist.base);
 	for (unsigned int i = 0; i < 2; i++) {
 		struct mach_gic_frame *f = &m->gic_frame[i];
 		struct uiommu_mmio_desc d = {
-			.owner = m->dt.gic_path,
+			.owner = m->gic_owner,
 			.size = uio_align_up(r[i]->size, PAGE_4K),
 			.ops = &inert_ops,
 		};
@@ -316,8 +317,6 @@ static int build_gic_frames(struct uiommu_machine *m)
 		if (ret)
 			return mach_fail(m, ret, "%s: reg: cannot map 0x%" PRIx64,
 					 m->dt.gic_path, r[i]->base);
-		f->added = true;
-		f->base = r[i]->base;
 	}
 	return 0;
 }
@@ -427,7 +426,9 @@ static int build_host(struct uiommu_machine *m, unsigned int i)
 		  "iommu-map");
 	map_cells(h->dt, &h->dt->msi_map, h->msi_cells, &h->msi_map,
 		  "msi-map");
-	d.name = h->dt->path;
+	/* The node's own name, "pcie@10000000", as the models name theirs. */
+	d.name = strrchr(h->dt->path, '/') ? strrchr(h->dt->path, '/') + 1
+					    : h->dt->path;
 	d.ecam_base = h->dt->ecam.base;
 	d.bus_start = h->dt->bus_first;
 	d.bus_end = h->dt->bus_last;
