@@ -18,6 +18,7 @@
 
 #include "builtin.h"
 #include "machine-internal.h"
+#include "smmuv3_testdrv.h"
 
 struct blob {
 	void *data;
@@ -248,8 +249,11 @@ static void test_variants(void **state)
 	assert_true(f->has_devid && f->devid_matched);
 	uiommu_machine_destroy(m);
 
+	tu_log_capture(UIOMMU_LOG_ERR);
 	assert_int_equal(uiommu_machine_create(
 		&(struct uiommu_machine_opts){ .name = "nope" }, &m), -EINVAL);
+	assert_non_null(strstr(tu_log_text(), "no built-in machine 'nope'"));
+	tu_log_release();
 	assert_int_equal(tu_alloc_live_blocks(), 0);
 }
 
@@ -281,6 +285,7 @@ static void test_map_pass_through_warns(void **state)
 	uiommu_machine_destroy(m);
 
 	/* With a mask that clears the devfn, the same map matches. */
+	tu_log_capture(UIOMMU_LOG_WARN);
 	{
 		fdt32_t mask = cpu_to_fdt32(0xff00);
 
@@ -292,6 +297,8 @@ static void test_map_pass_through_warns(void **state)
 	f = testdev(m);
 	assert_true(f->devid_matched);
 	assert_int_equal(f->devid, 0x100);
+	assert_null(strstr(tu_log_text(), "msi-map"));
+	tu_log_release();
 	uiommu_machine_destroy(m);
 	free(b.data);
 	assert_int_equal(tu_alloc_live_blocks(), 0);
@@ -444,6 +451,76 @@ static void test_virt_dma_goes_through_smmu(void **state)
 	uiommu_machine_destroy(m);
 }
 
+/*
+ * virt with the SMMU programmed at register level (the SMMUv3 test driver
+ * standing in for the real one): the test device's DMA is translated with
+ * its StreamID, an unmapped IOVA faults with an event, and an MSI written
+ * to the doorbell's IOVA reaches the ITS with DeviceID 8.
+ */
+#define IOVA_BUF  0x100000ull
+#define IOVA_DB   0x8000000ull	/* the Arm sw-msi window */
+
+static void test_virt_dma_through_smmu(void **state)
+{
+	struct uiommu_machine *m = create_named("virt");
+	const struct uiommu_machine_func *f = testdev(m);
+	struct uio_its_drv *its = uio_machine_its_drv(m, 0);
+	struct uiommu_dma_fault fault;
+	struct uiommu_smmuv3_stats st;
+	struct td td;
+	struct td_pt pt;
+	uint64_t cd, buf, ev[4];
+	uint32_t v = 0x5a5aa5a5, back = 0, lpi, ev0 = 0;
+
+	(void)state;
+	assert_int_equal(td_attach(&td, uiommu_machine_physmem(m),
+				   uiommu_machine_pool(m),
+				   uiommu_machine_smmu(m, 0), NULL), 0);
+	cd = td_alloc(&td, 4096);
+	buf = td_alloc(&td, 4096);
+	assert_int_equal(td_pt_init(&td, &pt, false), 0);
+	td_write_cd(&td, cd, 1, pt.root);
+	td_ste_s1(&td, f->sid, cd, 0);
+	assert_int_equal(td_cfgi_ste(&td, f->sid), 0);
+	assert_int_equal(td_map(&td, &pt, IOVA_BUF, buf, TD_R | TD_W), 0);
+	assert_int_equal(td_map(&td, &pt, IOVA_DB,
+				uio_its_drv_doorbell(its) & ~0xfffull,
+				TD_R | TD_W), 0);
+	assert_int_equal(uiommu_pci_func_set_master(f->pci, true), 0);
+
+	assert_int_equal(uiommu_pci_dev_dma(f->dev, IOVA_BUF + 8, &v, 4, true,
+					    &fault), 0);
+	assert_int_equal(uiommu_phys_read(uiommu_machine_physmem(m), buf + 8,
+					  &back, 4, NULL), 0);
+	assert_int_equal(back, v);
+
+	assert_int_equal(uiommu_pci_dev_dma(f->dev, 0x7000000, &v, 4, true,
+					    &fault), -EFAULT);
+	assert_int_equal(fault.type, UIOMMU_DMA_FAULT_TRANSLATION);
+	assert_int_equal(fault.code, UIOMMU_SMMUV3_EVT_F_TRANSLATION);
+	assert_int_equal(fault.addr, 0x7000000);
+	assert_int_equal(td_read_event(&td, ev), 0);
+	assert_int_equal(ev[0] & 0xff, UIOMMU_SMMUV3_EVT_F_TRANSLATION);
+	assert_int_equal(ev[0] >> 32, f->sid);
+
+	assert_int_equal(uio_its_drv_map_device(its, f->devid, 32), 0);
+	assert_int_equal(uio_its_drv_alloc_lpis(its, 1, &lpi), 0);
+	assert_int_equal(uio_its_drv_map_event(its, f->devid, 0, lpi, 0), 0);
+	assert_int_equal(uiommu_gic_its_set_handler(uio_machine_its(m, 0), 0,
+						    its_irq, NULL), 0);
+	lpi_seen = 0;
+	assert_int_equal(uiommu_pci_dev_dma(f->dev, IOVA_DB + 0x40, &ev0, 4,
+					    true, &fault), 0);
+	assert_int_equal(lpi_seen, lpi);
+
+	uiommu_smmuv3_get_stats(uiommu_machine_smmu(m, 0), &st);
+	assert_int_equal(st.faults, 1);
+	assert_int_equal(uiommu_machine_check(m), 0);
+	td_fini(&td);
+	uiommu_machine_destroy(m);
+	assert_int_equal(tu_alloc_live_blocks(), 0);
+}
+
 static void test_plug_before_realize(void **state)
 {
 	struct uiommu_machine_opts o = { .name = "virt", .no_realize = true };
@@ -451,12 +528,12 @@ static void test_plug_before_realize(void **state)
 	struct uiommu_machine *m;
 	struct uiommu_pci_dev *d1, *d2;
 	const struct uiommu_machine_func *f;
-	int n = 0;
 
 	(void)state;
 	assert_int_equal(uiommu_machine_create(&o, &m), 0);
 	assert_int_equal(uiommu_machine_for_each_function(m, NULL, NULL), -EBUSY);
 	assert_int_equal(uiommu_testdev_create(&cfg, &d1), 0);
+	tu_log_capture(UIOMMU_LOG_ERR);
 	assert_int_equal(uiommu_machine_plug(m, 1, 0, 0, d1), -EINVAL);
 	assert_int_equal(uiommu_machine_plug(m, 0, 1, UIOMMU_PCI_DEVFN(2, 0), d1), 0);
 	assert_int_equal(uiommu_machine_realize(m), 0);
@@ -468,10 +545,10 @@ static void test_plug_before_realize(void **state)
 	assert_int_equal(f->sid, 0x110);
 	assert_string_equal(f->name, "mine");
 	assert_int_equal(uiommu_pci_core_count(uiommu_machine_pci_core(m, 0)), 1);
-	(void)n;
 
 	assert_int_equal(uiommu_testdev_create(&cfg, &d2), 0);
 	assert_int_equal(uiommu_machine_plug(m, 0, 0, 0, d2), -EBUSY);
+	tu_log_release();
 	uiommu_pci_dev_destroy(d2);
 	assert_int_equal(uiommu_machine_check(m), 0);
 	uiommu_machine_destroy(m);
@@ -521,6 +598,51 @@ static void test_fail_nth_create(void **state)
 	}
 }
 
+/* Fail-Nth over realize: -ENOMEM, still unrealized, the caller's endpoint
+ * still plugged and no default one added; then it succeeds. */
+static int realize_op(void *ctx)
+{
+	return uiommu_machine_realize(ctx);
+}
+
+static void realize_check(void *ctx, int ret)
+{
+	struct uiommu_machine *m = ctx;
+	struct uiommu_machine_info mi;
+
+	assert_int_equal(ret, -ENOMEM);
+	uiommu_machine_get_info(m, &mi);
+	assert_false(mi.realized);
+	assert_non_null(uiommu_pci_host_find(uiommu_machine_pci_host(m, 0), 0,
+					     UIOMMU_PCI_DEVFN(3, 0)));
+	assert_null(uiommu_pci_host_find(uiommu_machine_pci_host(m, 0), 0,
+					 UIOMMU_PCI_DEVFN(1, 0)));
+	assert_null(uiommu_machine_pci_core(m, 0));
+	assert_int_equal(uiommu_machine_check(m), 0);
+}
+
+static void test_fail_nth_realize(void **state)
+{
+	struct uiommu_machine_opts o = { .name = "virt", .no_realize = true };
+	struct uiommu_testdev_config cfg = { .name = "td3", .msi_vectors = 4 };
+	struct uiommu_machine *m;
+	struct uiommu_pci_dev *d;
+	unsigned long n;
+
+	(void)state;
+	assert_int_equal(uiommu_machine_create(&o, &m), 0);
+	assert_int_equal(uiommu_testdev_create(&cfg, &d), 0);
+	assert_int_equal(uiommu_machine_plug(m, 0, 0, UIOMMU_PCI_DEVFN(3, 0), d), 0);
+	tu_log_capture(UIOMMU_LOG_ERR);
+	n = tu_fail_nth_sweep(m, realize_op, realize_check, NULL);
+	tu_log_release();
+	assert_true(n > 0);
+	assert_non_null(uiommu_machine_find_function(m, 0, 0,
+						     UIOMMU_PCI_DEVFN(3, 0)));
+	uiommu_machine_destroy(m);
+	assert_int_equal(tu_alloc_live_blocks(), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -531,8 +653,10 @@ int main(void)
 		cmocka_unit_test(test_malformed_dtbs_fail_cleanly),
 		cmocka_unit_test(test_noiommu_dma_and_msi),
 		cmocka_unit_test(test_virt_dma_goes_through_smmu),
+		cmocka_unit_test(test_virt_dma_through_smmu),
 		cmocka_unit_test(test_plug_before_realize),
 		cmocka_unit_test(test_fail_nth_create),
+		cmocka_unit_test(test_fail_nth_realize),
 	};
 
 	tu_alloc_install(0);
