@@ -498,8 +498,11 @@ UIOMMU_API int uiommu_machine_create(const struct uiommu_machine_opts *opts,
 				"bad option: pool_size 0x%" PRIx64 " nr_cpus %u",
 				opts->pool_size, opts->nr_cpus);
 	m = uio_new(struct uiommu_machine);
-	if (!m)
+	if (!m) {
+		if (opts->err && opts->errlen)
+			snprintf(opts->err, opts->errlen, "out of memory");
 		return -ENOMEM;
+	}
 	m->err = opts->err;
 	m->errlen = opts->errlen;
 	m->nr_cpus = opts->nr_cpus ? opts->nr_cpus : 1;
@@ -713,7 +716,7 @@ static int realize_host(struct mach_host *h)
 		return 0;
 	h->funcs = uio_calloc(n, sizeof(*h->funcs));
 	if (!h->funcs)
-		return -ENOMEM;
+		return mach_fail(h->m, -ENOMEM, "%s: function table", dt->path);
 	h->nfuncs = n;
 	for (size_t i = 0; i < n; i++) {
 		struct mach_func *mf = &h->funcs[i];
@@ -789,6 +792,8 @@ UIOMMU_API int uiommu_machine_realize(struct uiommu_machine *m)
 	if (m->realized)
 		return uio_fail(-EBUSY, SUBSYS, "realize: already realized");
 	ret = plug_default(m, &dflt);
+	if (ret)
+		mach_fail(m, ret, "default test device at 00:01.0");
 	for (i = 0; !ret && i < m->dt.npci; i++)
 		ret = realize_host(&m->host[i]);
 	if (ret) {
