@@ -869,8 +869,9 @@ static void *device_thread(void *arg)
 		uint64_t pa = 0;
 		int err = td_xlate(t->td, 5, VA, 0, &pa, NULL);
 
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (err || (__atomic_load_n(&t->writing, __ATOMIC_RELAXED) <= g &&
+		/* A seq_cst read-modify-write orders the translation before the
+		 * read of 'writing' (and, unlike a fence, TSan models it). */
+		if (err || (__atomic_fetch_add(&t->writing, 0, __ATOMIC_SEQ_CST) <= g &&
 			    pa != t->p[g & 1]))
 			__atomic_fetch_add(&t->bad, 1, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&t->done, 1, __ATOMIC_RELAXED);
@@ -893,8 +894,7 @@ static void test_threads_translate_while_driver_invalidates(void **state)
 	for (unsigned int i = 0; i < 2; i++)
 		assert_int_equal(pthread_create(&th[i], NULL, device_thread, &t), 0);
 	for (unsigned int g = 1; g <= 500; g++) {
-		__atomic_store_n(&t.writing, g, __ATOMIC_RELAXED);
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		(void)__atomic_exchange_n(&t.writing, g, __ATOMIC_SEQ_CST);
 		td_map(td, &pt, VA, t.p[g & 1], TD_R | TD_W);
 		assert_int_equal(td_tlbi_nh_va(td, 0, ASID, VA), 0);
 		if (g % 16 == 0)

@@ -61,7 +61,7 @@ static bool slot_trylock(uint32_t *seq, uint32_t *old)
 						    __ATOMIC_RELAXED))
 		return false;
 	/* The odd sequence is visible before any of the new words. */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	uio_seq_write_fence();
 	*old = v;
 	return true;
 }
@@ -89,15 +89,15 @@ static inline bool slot_read(const uint32_t *seq, const uint64_t *src,
 	if (s1 & 1)
 		return false;
 	for (unsigned int i = 0; i < n; i++)
-		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		dst[i] = __atomic_load_n(&src[i], UIO_SEQ_LOAD_ORDER);
+	uio_seq_read_fence();
 	return __atomic_load_n(seq, __ATOMIC_RELAXED) == s1;
 }
 
 static void slot_write(uint64_t *dst, const uint64_t *src, unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++)
-		__atomic_store_n(&dst[i], src[i], __ATOMIC_RELAXED);
+		__atomic_store_n(&dst[i], src[i], UIO_SEQ_STORE_ORDER);
 }
 
 /* ---------------------------------------------------------------- caches */
@@ -1020,22 +1020,22 @@ static inline bool fast_hit(struct uiommu_smmuv3 *s,
 		       offsetof(struct smmu_cfg, tlb_tag) == 8 * W_TAG,
 		       "fast path word layout");
 	q1 = __atomic_load_n(&cs->seq, __ATOMIC_ACQUIRE);
-	cu.w[W_KEY] = __atomic_load_n(&cs->u.w[W_KEY], __ATOMIC_RELAXED);
-	cu.w[W_KIND] = __atomic_load_n(&cs->u.w[W_KIND], __ATOMIC_RELAXED);
-	tag = __atomic_load_n(&cs->u.w[W_TAG], __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	cu.w[W_KEY] = __atomic_load_n(&cs->u.w[W_KEY], UIO_SEQ_LOAD_ORDER);
+	cu.w[W_KIND] = __atomic_load_n(&cs->u.w[W_KIND], UIO_SEQ_LOAD_ORDER);
+	tag = __atomic_load_n(&cs->u.w[W_TAG], UIO_SEQ_LOAD_ORDER);
+	uio_seq_read_fence();
 	if ((q1 & 1) || __atomic_load_n(&cs->seq, __ATOMIC_RELAXED) != q1 ||
 	    cu.c.sid != txn->sid || cu.c.sskey != sskey ||
 	    cu.c.kind < SMMU_CFG_S1)
 		return false;
 	ts = &s->tlb[tlb_index(s, tag, txn->iova)];
 	q2 = __atomic_load_n(&ts->seq, __ATOMIC_ACQUIRE);
-	va = __atomic_load_n(&ts->u.e.va, __ATOMIC_RELAXED);
-	base = __atomic_load_n(&ts->u.e.pa, __ATOMIC_RELAXED);
-	info = __atomic_load_n(&ts->u.e.info, __ATOMIC_RELAXED);
-	if (__atomic_load_n(&ts->u.e.tag, __ATOMIC_RELAXED) != tag)
+	va = __atomic_load_n(&ts->u.e.va, UIO_SEQ_LOAD_ORDER);
+	base = __atomic_load_n(&ts->u.e.pa, UIO_SEQ_LOAD_ORDER);
+	info = __atomic_load_n(&ts->u.e.info, UIO_SEQ_LOAD_ORDER);
+	if (__atomic_load_n(&ts->u.e.tag, UIO_SEQ_LOAD_ORDER) != tag)
 		return false;
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	uio_seq_read_fence();
 	shift = UIO_FEX64(info, TLBINFO, SHIFT);
 	if ((q2 & 1) || __atomic_load_n(&ts->seq, __ATOMIC_RELAXED) != q2 ||
 	    (txn->iova >> shift) != (va >> shift) ||
