@@ -9,6 +9,7 @@
 #include <uiommu/pgtable.h>
 #include <uiommu/gic.h>
 #include <uiommu/smmuv3.h>
+#include <uiommu/smmuv3-drv.h>
 #include <uiommu/iommu.h>
 #include <uiommu/iommu-driver.h>
 #include <uiommu/pci.h>

@@ -148,6 +148,10 @@ UIO_TRACE_EVENT(smmuv3_tlb_fill, (uint32_t sid, uint64_t va, uint64_t pa,
 		(sid, va, pa, shift),
 		"sid=0x%" PRIx32 " va=0x%" PRIx64 " pa=0x%" PRIx64 " shift=%u")
 
+/* drivers: smmuv3-drv */
+UIO_TRACE_EVENT(smmuv3_drv_event, (unsigned int type, uint32_t sid, uint64_t addr),
+		(type, sid, addr), "type=0x%x sid=0x%x addr=0x%" PRIx64)
+
 /* hw: gic its / v2m */
 UIO_TRACE_EVENT(gic_its_reg_write, (uint64_t its, uint64_t off, uint64_t val),
 		(its, off, val),
