@@ -14,6 +14,7 @@
 #include <uiommu/iommu-driver.h>
 #include <uiommu/pci.h>
 #include <uiommu/pci-core.h>
+#include <uiommu/msi.h>
 #include <uiommu/machine.h>
 
 #endif /* UIOMMU_UIOMMU_H */

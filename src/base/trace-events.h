@@ -216,6 +216,14 @@ UIO_TRACE_EVENT(pci_core_irq_enable, (uint16_t rid, const char *kind, unsigned i
 		(rid, kind, nvec), "rid=0x%04x %s nvec=%u")
 UIO_TRACE_EVENT(pci_core_irq_disable, (uint16_t rid, const char *kind), (rid, kind),
 		"rid=0x%04x %s")
+UIO_TRACE_EVENT(msi_alloc, (uint16_t rid, const char *kind, unsigned int nvec, uint32_t first),
+		(rid, kind, nvec, first), "rid=0x%04x %s nvec=%u first_irq=%" PRIu32)
+UIO_TRACE_EVENT(msi_free, (uint16_t rid, unsigned int nvec), (rid, nvec),
+		"rid=0x%04x nvec=%u")
+UIO_TRACE_EVENT(msi_rewrite, (uint16_t rid, unsigned int vector, uint64_t addr, uint32_t data),
+		(rid, vector, addr, data), "rid=0x%04x vector=%u addr=0x%" PRIx64 " data=0x%" PRIx32)
+UIO_TRACE_EVENT(msi_deliver, (uint32_t hwirq, unsigned int vector, bool handled),
+		(hwirq, vector, handled), "irq=%" PRIu32 " vector=%u handled=%d")
 
 /* machine */
 

@@ -64,20 +64,28 @@ void uio_v2m_drv_remove(struct uio_v2m_drv *drv)
 	uio_delete(drv);
 }
 
-int uio_v2m_drv_alloc_spis(struct uio_v2m_drv *drv, uint32_t n,
-			   uint32_t *first)
+int uio_v2m_drv_alloc_spis_aligned(struct uio_v2m_drv *drv, uint32_t n,
+				   uint32_t align, uint32_t *first)
 {
 	uint32_t start;
 	int ret;
 
-	if (n == 0)
-		return uio_fail(-EINVAL, SUBSYS, "zero SPIs");
+	if (n == 0 || !align || !uio_is_pow2(align))
+		return uio_fail(-EINVAL, SUBSYS, "%u SPIs aligned to %u", n,
+				align);
 	uio_lock(&drv->lock);
-	ret = uio_id_bitmap_alloc(drv->used, drv->nr_spis, n, &start);
+	ret = uio_id_bitmap_alloc_aligned(drv->used, drv->nr_spis, n, align,
+					  drv->spi_base, &start);
 	uio_unlock(&drv->lock);
 	if (!ret)
 		*first = drv->spi_base + start;
 	return ret;
+}
+
+int uio_v2m_drv_alloc_spis(struct uio_v2m_drv *drv, uint32_t n,
+			   uint32_t *first)
+{
+	return uio_v2m_drv_alloc_spis_aligned(drv, n, 1, first);
 }
 
 void uio_v2m_drv_free_spis(struct uio_v2m_drv *drv, uint32_t first,

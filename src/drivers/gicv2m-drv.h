@@ -25,6 +25,11 @@ void uio_v2m_drv_remove(struct uio_v2m_drv *drv);
  * -ENOSPC. */
 int uio_v2m_drv_alloc_spis(struct uio_v2m_drv *drv, uint32_t n,
 			   uint32_t *first);
+/* Likewise, with the first INTID a multiple of @align (a power of two), as
+ * multiple-message MSI needs.  0; -EINVAL for n == 0 or a bad @align;
+ * -ENOSPC. */
+int uio_v2m_drv_alloc_spis_aligned(struct uio_v2m_drv *drv, uint32_t n,
+				   uint32_t align, uint32_t *first);
 void uio_v2m_drv_free_spis(struct uio_v2m_drv *drv, uint32_t first,
 			   uint32_t n);
 

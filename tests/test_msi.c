@@ -1,0 +1,996 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Tests of the MSI layer end to end, without the SMMUv3 driver: the IOMMU
+ * core's test driver (testiommu: real page tables in emulated RAM) sits
+ * between the PCI host bridge's DMA port and physical memory, and the
+ * interrupt controllers are the GICv3 ITS and GICv2m models probed by
+ * their drivers.  A host-side driver for the PCI test device allocates
+ * vectors through uiommu_msi_alloc_irq_vectors() and raises them through
+ * the device's IRQ_RAISE register; each must reach its handler exactly
+ * once, with the doorbell reached only through the IOMMU mapping the core
+ * made for it.
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+#include <uiommu/msi.h>
+
+#include "pci-regs.h"
+#include "testiommu.h"
+
+#define RAM_BASE	UINT64_C(0x40000000)
+#define RAM_SIZE	UINT64_C(0x2000000)
+#define POOL_SIZE	UINT64_C(0x1000000)
+#define BUF_PA		(RAM_BASE + POOL_SIZE)
+#define ITS_BASE	UINT64_C(0x08080000)
+#define ITS_DOORBELL	(ITS_BASE + 0x10040)
+#define V2M_BASE	UINT64_C(0x08020000)
+#define V2M_DOORBELL	(V2M_BASE + 0x40)
+#define V2M_SPI_BASE	80u
+#define ECAM_BASE	UINT64_C(0x3f000000)
+#define MEM_BASE	UINT64_C(0x10000000)
+#define MEM_SIZE	UINT64_C(0x2eff0000)
+#define DEVID_BASE	0x100u		/* msi-map: DeviceID = RID + 0x100 */
+#define NDEV		2
+#define MAXVEC		64
+
+struct tdev {
+	struct uiommu_pci_dev *pd;
+	struct uiommu_pci_func *fn;
+	struct uiommu_device *idev;
+	struct uiommu_msi_dev *md;
+	uint16_t rid;
+	uint32_t devid;
+	uint64_t bar0, bar2;
+	atomic_uint hits[MAXVEC];
+};
+
+struct world {
+	struct uiommu_physmem *pm;
+	struct uiommu_phys_pool *pool;
+	struct uiommu_gic_its *its;
+	struct uiommu_gicv2m *v2m;
+	struct uio_testiommu *ti;
+	struct uiommu_iommu *iommu;
+	struct uiommu_pci_host *host;
+	struct uiommu_pci_core *core;
+	struct uiommu_msi_domain *its_dom, *v2m_dom;
+	struct tdev d[NDEV];
+	bool use_v2m;
+	atomic_uint faults;
+};
+
+/* msi-map = <0x0 &its 0x100 0x10000>, as the machine would read it. */
+static const uint32_t msi_map_cells[] = { 0x0, 1, DEVID_BASE, 0x10000 };
+
+static uint32_t rid_to_devid(uint16_t rid)
+{
+	struct uiommu_id_map map = {
+		.cells = msi_map_cells, .ncells = 4, .name = "msi-map",
+	};
+	uint32_t out = 0;
+
+	assert_int_equal(uiommu_map_id(&map, rid, NULL, &out, NULL), 0);
+	return out;
+}
+
+/*
+ * The host bridge's upstream port: translate through the test IOMMU (the
+ * RID is the stream ID), then access physical memory with the msi-map
+ * DeviceID as the write's source ID, as an SMMU passes it to the ITS.
+ */
+static int port_access(void *opaque, uint16_t rid, uint64_t iova, void *buf,
+		       size_t len, bool write, struct uiommu_dma_fault *fault)
+{
+	struct world *w = opaque;
+	struct uiommu_memattrs attrs = {
+		.source_id = rid_to_devid(rid),
+		.flags = UIOMMU_MEMATTR_SOURCE_VALID,
+	};
+	uint8_t *p = buf;
+
+	while (len) {
+		size_t chunk = 4096 - (iova & 4095);
+		uint64_t pa;
+		int err;
+
+		if (chunk > len)
+			chunk = len;
+		err = uio_testiommu_translate(w->ti, rid, iova,
+					      write ? UIO_TESTIOMMU_WRITE :
+						      UIO_TESTIOMMU_READ, &pa);
+		if (err) {
+			atomic_fetch_add(&w->faults, 1);
+			*fault = (struct uiommu_dma_fault){
+				UIOMMU_DMA_FAULT_TRANSLATION, iova, write, 0,
+			};
+			return -EFAULT;
+		}
+		err = write ? uiommu_phys_write(w->pm, pa, p, chunk, &attrs) :
+			      uiommu_phys_read(w->pm, pa, p, chunk, &attrs);
+		if (err) {
+			*fault = (struct uiommu_dma_fault){
+				UIOMMU_DMA_FAULT_BUS, iova, write, 0,
+			};
+			return -EFAULT;
+		}
+		iova += chunk;
+		p += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+static const struct uiommu_pci_dma_ops port_ops = { port_access };
+
+static void on_irq(void *opaque, unsigned int vector)
+{
+	struct tdev *t = opaque;
+
+	assert_true(vector < MAXVEC);
+	atomic_fetch_add(&t->hits[vector], 1);
+}
+
+static int quiet_fault(void *opaque, struct uiommu_domain *dom,
+		       const struct uiommu_fault *f)
+{
+	return 0;
+}
+
+static void world_init(struct world *w, bool use_v2m)
+{
+	struct uiommu_gic_its_config ic = {
+		.name = "its", .base = ITS_BASE, .nr_cpus = 2,
+	};
+	struct uiommu_gicv2m_config vc = {
+		.name = "v2m", .base = V2M_BASE, .spi_base = V2M_SPI_BASE,
+		.nr_spis = 64,
+	};
+	struct uio_testiommu_cfg tc = { .granule_shift = 12, .pci_groups = true };
+	struct uiommu_pci_host_desc hd = {
+		.name = "pcie@3f000000", .ecam_base = ECAM_BASE,
+		.bus_start = 0, .bus_end = 0, .dma_ops = &port_ops,
+	};
+	struct uiommu_pci_core_desc cd = {
+		.cfg_ops = uiommu_pci_host_cfg_ops(), .bus_start = 0,
+		.bus_end = 0, .mem_base = MEM_BASE, .mem_size = MEM_SIZE,
+	};
+	struct uiommu_msi_its_desc itsd = { .name = "its@8080000", .nr_cpus = 2 };
+	struct uiommu_msi_v2m_desc v2md = { .name = "v2m@8020000" };
+	int i;
+
+	memset(w, 0, sizeof(*w));
+	w->use_v2m = use_v2m;
+	assert_int_equal(uiommu_physmem_create(48, &w->pm), 0);
+	assert_int_equal(uiommu_physmem_add_ram(w->pm, "ram", RAM_BASE,
+						RAM_SIZE, NULL, NULL), 0);
+	assert_int_equal(uiommu_phys_pool_create(w->pm, RAM_BASE, POOL_SIZE,
+						 &w->pool), 0);
+	assert_int_equal(uiommu_gic_its_create(w->pm, &ic, &w->its), 0);
+	assert_int_equal(uiommu_gicv2m_create(w->pm, &vc, &w->v2m), 0);
+	tc.pm = w->pm;
+	tc.pool = w->pool;
+	assert_int_equal(uio_testiommu_create(&tc, &w->ti), 0);
+	w->iommu = uio_testiommu_iommu(w->ti);
+
+	/* The drivers probe their controllers: the MSI domains. */
+	itsd.its = w->its;
+	itsd.pool = w->pool;
+	assert_int_equal(uiommu_msi_domain_create_its(&itsd, &w->its_dom), 0);
+	v2md.v2m = w->v2m;
+	v2md.pm = w->pm;
+	assert_int_equal(uiommu_msi_domain_create_v2m(&v2md, &w->v2m_dom), 0);
+
+	hd.dma_opaque = w;
+	assert_int_equal(uiommu_pci_host_create(w->pm, &hd, &w->host), 0);
+	for (i = 0; i < NDEV; i++) {
+		char name[16];
+		struct uiommu_testdev_config tdc = {
+			.name = name, .msi_vectors = 32, .msix_vectors = MAXVEC,
+		};
+
+		snprintf(name, sizeof(name), "testdev%d", i);
+		assert_int_equal(uiommu_testdev_create(&tdc, &w->d[i].pd), 0);
+		assert_int_equal(uiommu_pci_host_plug(w->host, 0,
+						      UIOMMU_PCI_DEVFN(i + 1, 0),
+						      w->d[i].pd), 0);
+	}
+	cd.pm = w->pm;
+	cd.cfg_opaque = w->host;
+	assert_int_equal(uiommu_pci_core_create(&cd, &w->core), 0);
+	assert_int_equal(uiommu_pci_core_enumerate(w->core), 0);
+	assert_int_equal(uiommu_pci_core_count(w->core), NDEV);
+
+	for (i = 0; i < NDEV; i++) {
+		struct tdev *t = &w->d[i];
+		struct uiommu_pci_func_info info;
+		struct uiommu_msi_domain *md = use_v2m ? w->v2m_dom : w->its_dom;
+		struct uiommu_msi_ctrl *ctrl = uiommu_msi_domain_ctrl(md);
+		uint32_t sid;
+		struct uiommu_device_desc dd = {
+			.name = uiommu_pci_dev_name(t->pd), .ids = &sid,
+			.nids = 1, .pci = true, .pci_acs = true,
+			.msi_ctrls = &ctrl, .nmsi_ctrls = 1,
+		};
+		struct uiommu_msi_dev_desc mdd = {
+			.domain = md, .handler = on_irq, .opaque = t,
+		};
+
+		t->fn = uiommu_pci_core_func(w->core, i);
+		uiommu_pci_func_get_info(t->fn, &info);
+		t->rid = info.rid;
+		t->bar0 = info.bar[0].addr;
+		t->bar2 = info.bar[2].addr;
+		t->devid = rid_to_devid(t->rid);
+		sid = t->rid;
+		dd.pci_rid = t->rid;
+		assert_int_equal(uiommu_device_create(w->iommu, &dd, &t->idev), 0);
+		uiommu_domain_set_fault_handler(
+			uiommu_group_domain(uiommu_device_group(t->idev)),
+			quiet_fault, NULL);
+		assert_int_equal(uiommu_pci_func_set_master(t->fn, true), 0);
+		mdd.fn = t->fn;
+		mdd.iommu_dev = t->idev;
+		mdd.devid = t->devid;
+		assert_int_equal(uiommu_msi_dev_create(&mdd, &t->md), 0);
+	}
+}
+
+static void world_fini(struct world *w)
+{
+	int i;
+
+	assert_int_equal(uiommu_msi_domain_check(w->its_dom), 0);
+	assert_int_equal(uiommu_msi_domain_check(w->v2m_dom), 0);
+	/* A domain with devices cannot go. */
+	tu_log_capture(UIOMMU_LOG_ERR);
+	assert_int_equal(uiommu_msi_domain_destroy(w->use_v2m ? w->v2m_dom :
+							      w->its_dom),
+			 -EBUSY);
+	assert_non_null(strstr(tu_log_text(), "MSI devices remain"));
+	tu_log_release();
+	for (i = 0; i < NDEV; i++) {
+		struct tdev *t = &w->d[i];
+
+		if (uiommu_msi_dev_nvec(t->md))
+			assert_int_equal(uiommu_msi_free_irq_vectors(t->md), 0);
+		assert_int_equal(uiommu_msi_dev_destroy(t->md), 0);
+		assert_int_equal(uiommu_group_detach(uiommu_device_group(t->idev)), 0);
+		assert_int_equal(uiommu_device_destroy(t->idev), 0);
+	}
+	uiommu_pci_core_destroy(w->core);
+	uiommu_pci_host_destroy(w->host);
+	assert_int_equal(uiommu_msi_domain_destroy(w->its_dom), 0);
+	assert_int_equal(uiommu_msi_domain_destroy(w->v2m_dom), 0);
+	assert_int_equal(uio_testiommu_destroy(w->ti), 0);
+	uiommu_gicv2m_destroy(w->v2m);
+	uiommu_gic_its_destroy(w->its);
+	uiommu_phys_pool_destroy(w->pool);
+	uiommu_physmem_destroy(w->pm);
+}
+
+/* ----------------------------------------------------------- helpers */
+
+static struct uiommu_domain *dev_domain(struct tdev *t)
+{
+	return uiommu_group_domain(uiommu_device_group(t->idev));
+}
+
+/* The host driver raises vector @v through the device's register. */
+static uint32_t raise(struct world *w, struct tdev *t, unsigned int v)
+{
+	uint64_t st = 0;
+
+	assert_int_equal(uiommu_phys_st(w->pm, t->bar0 + UIOMMU_TESTDEV_IRQ_RAISE,
+					4, v, NULL), 0);
+	assert_int_equal(uiommu_phys_ld(w->pm, t->bar0 +
+					UIOMMU_TESTDEV_IRQ_STATUS, 4, &st,
+					NULL), 0);
+	return (uint32_t)st;
+}
+
+static void reset_hits(struct tdev *t)
+{
+	for (unsigned int v = 0; v < MAXVEC; v++)
+		atomic_store(&t->hits[v], 0);
+}
+
+/* Raise every vector once; each arrives exactly once at its handler. */
+static void raise_all_once(struct world *w, struct tdev *t, unsigned int n)
+{
+	reset_hits(t);
+	for (unsigned int v = 0; v < n; v++) {
+		assert_int_equal(raise(w, t, v), 0);
+		for (unsigned int u = 0; u < MAXVEC; u++)
+			assert_int_equal(atomic_load(&t->hits[u]), u <= v && u < n);
+	}
+}
+
+/* MSI-X table entry @v as the function holds it. */
+static void msix_entry(struct world *w, struct tdev *t, unsigned int v,
+		       uint64_t *addr, uint32_t *data)
+{
+	uint64_t lo, hi, d;
+	uint64_t pa = t->bar2 + (uint64_t)v * 16;
+
+	assert_int_equal(uiommu_phys_ld(w->pm, pa, 4, &lo, NULL), 0);
+	assert_int_equal(uiommu_phys_ld(w->pm, pa + 4, 4, &hi, NULL), 0);
+	assert_int_equal(uiommu_phys_ld(w->pm, pa + 8, 4, &d, NULL), 0);
+	*addr = lo | hi << 32;
+	*data = (uint32_t)d;
+}
+
+static unsigned int pages_used(struct uiommu_domain *dom)
+{
+	struct uiommu_msi_window_info wi;
+
+	uiommu_domain_get_msi_window(dom, &wi);
+	return wi.pages_used;
+}
+
+/* Every MSI-X entry holds an IOVA of the ITS doorbell in the device's
+ * current domain and its EventID; returns that IOVA. */
+static uint64_t check_msix_table(struct world *w, struct tdev *t,
+				 unsigned int n)
+{
+	uint64_t addr0 = 0, pa;
+
+	for (unsigned int v = 0; v < n; v++) {
+		struct uiommu_msi_vector_info vi;
+		uint64_t addr;
+		uint32_t data;
+
+		msix_entry(w, t, v, &addr, &data);
+		assert_int_equal(uiommu_msi_get_vector(t->md, v, &vi), 0);
+		assert_true(vi.msix);
+		assert_int_equal(vi.address, addr);
+		assert_int_equal(vi.data, data);
+		if (w->use_v2m) {
+			assert_int_equal(data, vi.hwirq);
+			assert_true(vi.hwirq >= V2M_SPI_BASE);
+		} else {
+			assert_int_equal(data, v);
+			assert_int_equal(vi.eventid, v);
+			assert_true(vi.hwirq >= UIOMMU_GIC_FIRST_LPI);
+		}
+		if (!v)
+			addr0 = addr;
+		assert_int_equal(addr, addr0);
+	}
+	assert_int_equal(uiommu_iova_to_phys(dev_domain(t), addr0, &pa), 0);
+	assert_int_equal(pa, w->use_v2m ? V2M_DOORBELL : ITS_DOORBELL);
+	return addr0;
+}
+
+/* A raw device write of an EventID to @iova: delivered or faulted. */
+static int device_msi_write(struct tdev *t, uint64_t iova, uint32_t data)
+{
+	struct uiommu_dma_fault f;
+
+	return uiommu_pci_dev_dma(t->pd, iova, &data, 4, true, &f);
+}
+
+static void check_all(struct world *w)
+{
+	assert_int_equal(uiommu_msi_domain_check(w->its_dom), 0);
+	assert_int_equal(uiommu_msi_domain_check(w->v2m_dom), 0);
+	for (int i = 0; i < NDEV; i++) {
+		assert_int_equal(uiommu_domain_check(dev_domain(&w->d[i])), 0);
+		assert_int_equal(uiommu_group_check(uiommu_device_group(w->d[i].idev)), 0);
+	}
+}
+
+/* ------------------------------------------------------------- tests */
+
+static void test_msix_dma_domain_32_vectors(void **state)
+{
+	struct world w;
+	struct tdev *t = &w.d[0];
+	struct uiommu_msi_domain_stats st;
+	struct uiommu_gic_its_stats is;
+	unsigned int n = 0;
+	uint64_t iova;
+
+	(void)state;
+	world_init(&w, false);
+	assert_int_equal(uiommu_domain_type(dev_domain(t)),
+			 UIOMMU_DOMAIN_DMA);
+	assert_int_equal(uiommu_msi_alloc_irq_vectors(t->md, 32, 32,
+						      UIOMMU_PCI_IRQ_FLAG_MSIX |
+						      UIOMMU_PCI_IRQ_FLAG_MSI,
+						      &n), 0);
+	assert_int_equal(n, 32);
+	iova = check_msix_table(&w, t, 32);
+	/* A DMA-domain doorbell page lies below 4 GiB, not at the PA. */
+	assert_int_not_equal(iova, ITS_DOORBELL);
+	assert_int_equal(iova & 0xfff, 0x040);
+	assert_true(iova < (UINT64_C(1) << 32));
+	assert_int_equal(pages_used(dev_domain(t)), 1);
+	raise_all_once(&w, t, 32);
+	uiommu_msi_domain_get_stats(w.its_dom, &st);
+	assert_int_equal(st.delivered, 32);
+	assert_int_equal(st.spurious + st.unhandled, 0);
+	assert_int_equal(st.vectors, 32);
+	uiommu_gic_its_get_stats(w.its, &is);
+	assert_int_equal(is.delivered, 32);
+	assert_int_equal(is.command_errors, 0);
+	assert_int_equal(atomic_load(&w.faults), 0);
+	/* The vectors are spread over both CPUs' collections. */
+	{
+		struct uiommu_msi_vector_info v0, v1;
+
+		assert_int_equal(uiommu_msi_get_vector(t->md, 0, &v0), 0);
+		assert_int_equal(uiommu_msi_get_vector(t->md, 1, &v1), 0);
+		assert_int_not_equal(v0.cpu, v1.cpu);
+		assert_int_equal(v0.count, 1);
+		assert_true(v0.has_handler);
+	}
+	/* DMA through the same domain lands where the DMA API said. */
+	{
+		static const char msg[] = "through the IOMMU";
+		uint64_t dma, sts = 0;
+		char back[sizeof(msg)] = "";
+
+		assert_int_equal(uiommu_dma_map_single(t->idev, BUF_PA, 0x1000,
+						       UIOMMU_DMA_FROM_DEVICE,
+						       &dma), 0);
+		assert_int_equal(uiommu_phys_write(w.pm, t->bar0 +
+						   UIOMMU_TESTDEV_BUF, msg,
+						   sizeof(msg), NULL), 0);
+		assert_int_equal(uiommu_phys_st(w.pm, t->bar0 + UIOMMU_TESTDEV_DST,
+						8, dma + 0x10, NULL), 0);
+		assert_int_equal(uiommu_phys_st(w.pm, t->bar0 + UIOMMU_TESTDEV_LEN,
+						4, sizeof(msg), NULL), 0);
+		/* Write, then raise vector 9 on completion. */
+		reset_hits(t);
+		assert_int_equal(uiommu_phys_st(w.pm, t->bar0 + UIOMMU_TESTDEV_CMD,
+						4, UIOMMU_TESTDEV_OP_WRITE |
+						   UIOMMU_TESTDEV_CMD_IRQ |
+						   9u << UIOMMU_TESTDEV_CMD_VEC_SHIFT,
+						NULL), 0);
+		assert_int_equal(uiommu_phys_ld(w.pm, t->bar0 +
+						UIOMMU_TESTDEV_STATUS, 4, &sts,
+						NULL), 0);
+		assert_int_equal(sts & (UIOMMU_TESTDEV_ST_DONE |
+				       UIOMMU_TESTDEV_ST_ERROR),
+				 UIOMMU_TESTDEV_ST_DONE);
+		assert_int_equal(atomic_load(&t->hits[9]), 1);
+		assert_int_equal(uiommu_phys_read(w.pm, BUF_PA + 0x10, back,
+						  sizeof(back), NULL), 0);
+		assert_string_equal(back, msg);
+		assert_int_equal(uiommu_dma_unmap_single(t->idev, dma, 0x1000,
+							 UIOMMU_DMA_FROM_DEVICE),
+				 0);
+	}
+	check_all(&w);
+	world_fini(&w);
+}
+
+static void test_second_device_shares_the_page(void **state)
+{
+	struct world w;
+	struct uiommu_domain *ud;
+	unsigned int n = 0, i;
+	uint64_t unmapped, pa;
+
+	(void)state;
+	world_init(&w, false);
+	/* Both functions in one unmanaged domain (as VFIO would). */
+	assert_int_equal(uiommu_domain_alloc(w.d[0].idev, UIOMMU_DOMAIN_UNMANAGED,
+					     &ud), 0);
+	uiommu_domain_set_fault_handler(ud, quiet_fault, NULL);
+	for (i = 0; i < NDEV; i++)
+		assert_int_equal(uiommu_group_attach(uiommu_device_group(w.d[i].idev),
+						     ud), 0);
+	assert_int_equal(uiommu_map(ud, 0x100000, BUF_PA, 0x1000,
+				    UIOMMU_PROT_READ | UIOMMU_PROT_WRITE), 0);
+	for (i = 0; i < NDEV; i++) {
+		assert_int_equal(uiommu_msi_alloc_irq_vectors(w.d[i].md, 1, 32,
+							      UIOMMU_PCI_IRQ_FLAG_MSIX,
+							      &n), 0);
+		assert_int_equal(n, 32);
+		/* The default window: the doorbell page at 0x8000000. */
+		assert_int_equal(check_msix_table(&w, &w.d[i], 32), 0x8000040);
+		assert_int_equal(pages_used(ud), 1);
+	}
+	for (i = 0; i < NDEV; i++)
+		raise_all_once(&w, &w.d[i], 32);
+	check_all(&w);
+	/* Both devices reach the same page, but the ITS takes the DeviceID
+	 * from the side band: device 1 writing EventID 7 raises its own
+	 * vector 7, never device 0's. */
+	reset_hits(&w.d[0]);
+	reset_hits(&w.d[1]);
+	assert_int_equal(device_msi_write(&w.d[1], 0x8000040, 7), 0);
+	assert_int_equal(atomic_load(&w.d[1].hits[7]), 1);
+	assert_int_equal(atomic_load(&w.d[0].hits[7]), 0);
+	/* The page stays while one vector uses it, goes with the last. */
+	assert_int_equal(uiommu_msi_free_irq_vectors(w.d[0].md), 0);
+	assert_int_equal(uiommu_msi_free_irq_vectors(w.d[0].md), -ENOENT);
+	assert_int_equal(pages_used(ud), 1);
+	assert_int_equal(uiommu_iova_to_phys(ud, 0x8000040, &pa), 0);
+	raise_all_once(&w, &w.d[1], 32);
+	assert_int_equal(uiommu_msi_free_irq_vectors(w.d[1].md), 0);
+	assert_int_equal(pages_used(ud), 0);
+	assert_int_equal(uiommu_iova_to_phys(ud, 0x8000040, &pa), -ENOENT);
+	assert_int_equal(uiommu_unmap(ud, 0x100000, 0x1000, &unmapped), 0);
+	check_all(&w);
+	for (i = 0; i < NDEV; i++)
+		assert_int_equal(uiommu_group_detach(uiommu_device_group(w.d[i].idev)), 0);
+	assert_int_equal(uiommu_domain_free(ud), 0);
+	world_fini(&w);
+}
+
+static void test_unmanaged_default_window(void **state)
+{
+	struct world w;
+	struct tdev *t = &w.d[0];
+	struct uiommu_domain *ud;
+	struct uiommu_msi_domain_stats st0, st1;
+	unsigned int n = 0;
+
+	(void)state;
+	world_init(&w, false);
+	assert_int_equal(uiommu_domain_alloc(t->idev, UIOMMU_DOMAIN_UNMANAGED,
+					     &ud), 0);
+	uiommu_domain_set_fault_handler(ud, quiet_fault, NULL);
+	assert_int_equal(uiommu_group_attach(uiommu_device_group(t->idev), ud), 0);
+	assert_int_equal(uiommu_msi_alloc_irq_vectors(t->md, 32, 32,
+						      UIOMMU_PCI_IRQ_FLAG_MSIX,
+						      &n), 0);
+	assert_int_equal(check_msix_table(&w, t, 32), 0x8000040);
+	assert_int_equal(pages_used(ud), 1);
+	raise_all_once(&w, t, 32);
+	/* The doorbell is reachable only through the mapping: a device write
+	 * of EventID 5 to the window IOVA is vector 5... */
+	reset_hits(t);
+	assert_int_equal(device_msi_write(t, 0x8000040, 5), 0);
+	assert_int_equal(atomic_load(&t->hits[5]), 1);
+	/* ...and once the vectors are freed the mapping is gone: the same
+	 * write faults in the IOMMU and reaches no controller. */
+	assert_int_equal(uiommu_msi_free_irq_vectors(t->md), 0);
+	assert_int_equal(pages_used(ud), 0);
+	uiommu_msi_domain_get_stats(w.its_dom, &st0);
+	assert_int_equal(device_msi_write(t, 0x8000040, 5), -EFAULT);
+	assert_int_equal(atomic_load(&w.faults), 1);
+	uiommu_msi_domain_get_stats(w.its_dom, &st1);
+	assert_int_equal(st1.delivered + st1.spurious,
+			 st0.delivered + st0.spurious);
+	assert_int_equal(atomic_load(&t->hits[5]), 1);
+	check_all(&w);
+	assert_int_equal(uiommu_group_detach(uiommu_device_group(t->idev)), 0);
+	assert_int_equal(uiommu_domain_free(ud), 0);
+	world_fini(&w);
+}
+
+static void test_domain_switch_with_live_vectors(void **state)
+{
+	struct world w;
+	struct tdev *t = &w.d[0];
+	struct uiommu_domain *dma, *ud;
+	unsigned int n = 0;
+	uint64_t dma_iova;
+
+	(void)state;
+	world_init(&w, false);
+	dma = dev_domain(t);
+	assert_int_equal(uiommu_msi_alloc_irq_vectors(t->md, 32, 32,
+						      UIOMMU_PCI_IRQ_FLAG_MSIX,
+						      &n), 0);
+	dma_iova = check_msix_table(&w, t, 32);
+	raise_all_once(&w, t, 32);
+	assert_int_equal(uiommu_domain_alloc(t->idev, UIOMMU_DOMAIN_UNMANAGED,
+					     &ud), 0);
+	uiommu_domain_set_fault_handler(ud, quiet_fault, NULL);
+	/* Nobody touches the vectors: the MSI layer rewrites them. */
+	assert_int_equal(uiommu_group_attach(uiommu_device_group(t->idev), ud), 0);
+	assert_int_equal(check_msix_table(&w, t, 32), 0x8000040);
+	assert_int_equal(pages_used(ud), 1);
+	assert_int_equal(pages_used(dma), 0);
+	raise_all_once(&w, t, 32);
+	/* A masked vector is held pending and arrives on unmask. */
+	reset_hits(t);
+	assert_int_equal(uiommu_msi_set_masked(t->md, 3, true), 0);
+	assert_int_equal(raise(&w, t, 3), 1);
+	assert_int_equal(atomic_load(&t->hits[3]), 0);
+	assert_int_equal(uiommu_msi_set_masked(t->md, 3, false), 0);
+	assert_int_equal(atomic_load(&t->hits[3]), 1);
+	/* Back to the DMA domain: the same IOVA as before. */
+	assert_int_equal(uiommu_group_detach(uiommu_device_group(t->idev)), 0);
+	assert_int_equal(check_msix_table(&w, t, 32), dma_iova);
+	assert_int_equal(pages_used(ud), 0);
+	assert_int_equal(pages_used(dma), 1);
+	raise_all_once(&w, t, 32);
+	assert_int_equal(atomic_load(&w.faults), 0);
+	check_all(&w);
+	assert_int_equal(uiommu_domain_free(ud), 0);
+	world_fini(&w);
+}
+
+static void test_v2m_spis_not_isolated(void **state)
+{
+	struct world w;
+	struct tdev *t = &w.d[0];
+	struct uiommu_msi_domain_stats st;
+	struct uiommu_gicv2m_stats vs;
+	char reason[256];
+	bool isolated = true;
+	unsigned int n = 0;
+
+	(void)state;
+	world_init(&w, true);
+	assert_int_equal(uiommu_msi_alloc_irq_vectors(t->md, 8, 8,
+						      UIOMMU_PCI_IRQ_FLAG_MSIX,
+						      &n), 0);
+	assert_int_equal(n, 8);
+	check_msix_table(&w, t, 8);
+	assert_int_equal(pages_used(dev_domain(t)), 1);
+	raise_all_once(&w, t, 8);
+	uiommu_msi_domain_get_stats(w.v2m_dom, &st);
+	assert_int_equal(st.delivered, 8);
+	uiommu_gicv2m_get_stats(w.v2m, &vs);
+	assert_int_equal(vs.delivered, 8);
+	uiommu_group_msi_isolation(uiommu_device_group(t->idev), &isolated,
+				   reason, sizeof(reason));
+	assert_false(isolated);
+	assert_non_null(strstr(reason, "v2m@8020000"));
+	assert_non_null(strstr(reason, "does not identify the source"));
+	/* Which is true: device 1, with no vectors of its own, writes device
+	 * 0's SPI to the frame and raises device 0's vector 3. */
+	{
+		struct uiommu_msi_vector_info vi;
+		uint64_t iova;
+
+		assert_int_equal(uiommu_msi_get_vector(t->md, 3, &vi), 0);
+		assert_int_equal(uiommu_dma_map_single(w.d[1].idev, V2M_BASE,
+						       0x1000,
+						       UIOMMU_DMA_FROM_DEVICE,
+						       &iova), 0);
+		reset_hits(t);
+		assert_int_equal(device_msi_write(&w.d[1], iova + 0x40,
+						  vi.hwirq), 0);
+		assert_int_equal(atomic_load(&t->hits[3]), 1);
+		assert_int_equal(uiommu_dma_unmap_single(w.d[1].idev, iova,
+							 0x1000,
+							 UIOMMU_DMA_FROM_DEVICE),
+				 0);
+	}
+	/* The ITS world, by contrast, is isolated. */
+	{
+		struct world w2;
+
+		world_fini(&w);
+		world_init(&w2, false);
+		uiommu_group_msi_isolation(uiommu_device_group(w2.d[0].idev),
+					   &isolated, reason, sizeof(reason));
+		assert_true(isolated);
+		assert_non_null(strstr(reason, "its@8080000"));
+		world_fini(&w2);
+	}
+}
+
+/* Read the MSI capability's message the PCI core programmed. */
+static void msi_cap_msg(struct tdev *t, uint64_t *addr, uint32_t *data,
+			unsigned int *mme)
+{
+	struct uiommu_pci_func_info info;
+	uint32_t lo, hi, d, ctl;
+
+	uiommu_pci_func_get_info(t->fn, &info);
+	assert_int_equal(uiommu_pci_func_cfg_read(t->fn, info.msi_cap + 2, 2,
+						  &ctl), 0);
+	assert_int_equal(uiommu_pci_func_cfg_read(t->fn, info.msi_cap + 4, 4,
+						  &lo), 0);
+	assert_int_equal(uiommu_pci_func_cfg_read(t->fn, info.msi_cap + 8, 4,
+						  &hi), 0);
+	assert_int_equal(uiommu_pci_func_cfg_read(t->fn, info.msi_cap + 12, 2,
+						  &d), 0);
+	*addr = lo | (uint64_t)hi << 32;
+	*data = d;
+	*mme = (ctl >> 4) & 7;
+}
+
+static void run_multi_msi(bool use_v2m)
+{
+	struct world w;
+	struct tdev *t = &w.d[0];
+	struct uiommu_msi_vector_info vi;
+	unsigned int n = 0, mme;
+	uint64_t addr, pa;
+	uint32_t data;
+
+	world_init(&w, use_v2m);
+	/* Take one SPI first so that the MSI block must be aligned. */
+	if (use_v2m)
+		assert_int_equal(uiommu_msi_alloc_irq_vectors(w.d[1].md, 1, 1,
+							      UIOMMU_PCI_IRQ_FLAG_MSIX,
+							      &n), 0);
+	assert_int_equal(uiommu_msi_alloc_irq_vectors(t->md, 2, 6,
+						      UIOMMU_PCI_IRQ_FLAG_MSI,
+						      &n), 0);
+	assert_int_equal(n, 6);
+	msi_cap_msg(t, &addr, &data, &mme);
+	assert_int_equal(mme, 3);	/* 8 messages cover 6 vectors */
+	assert_int_equal(uiommu_msi_get_vector(t->md, 0, &vi), 0);
+	assert_false(vi.msix);
+	assert_int_equal(vi.address, addr);
+	assert_int_equal(vi.data, data);
+	assert_int_equal(data & 7, 0);
+	assert_int_equal(data, use_v2m ? vi.hwirq : 0);
+	if (use_v2m)
+		assert_int_equal(data, V2M_SPI_BASE + 8);
+	assert_int_equal(uiommu_iova_to_phys(dev_domain(t), addr, &pa), 0);
+	assert_int_equal(pa, use_v2m ? V2M_DOORBELL : ITS_DOORBELL);
+	raise_all_once(&w, t, 6);
+	assert_int_equal(pages_used(dev_domain(t)), 1);
+	check_all(&w);
+	assert_int_equal(uiommu_msi_free_irq_vectors(t->md), 0);
+	if (use_v2m)
+		assert_int_equal(uiommu_msi_free_irq_vectors(w.d[1].md), 0);
+	assert_int_equal(pages_used(dev_domain(t)), 0);
+	world_fini(&w);
+}
+
+static void test_multi_msi_its(void **state)
+{
+	(void)state;
+	run_multi_msi(false);
+}
+
+static void test_multi_msi_v2m(void **state)
+{
+	(void)state;
+	run_multi_msi(true);
+}
+
+static void test_bad_arguments_change_nothing(void **state)
+{
+	struct world w;
+	struct tdev *t = &w.d[0];
+	struct uiommu_msi_vector_info vi;
+	struct uiommu_msi_dev *dup;
+	struct uiommu_msi_dev_desc dd = { .domain = NULL };
+	unsigned int n = 0;
+
+	(void)state;
+	world_init(&w, false);
+	tu_log_capture(UIOMMU_LOG_ERR);
+	assert_int_equal(uiommu_msi_alloc_irq_vectors(t->md, 0, 4,
+						      UIOMMU_PCI_IRQ_FLAG_MSIX,
+						      &n), -EINVAL);
+	assert_int_equal(uiommu_msi_alloc_irq_vectors(t->md, 4, 2,
+						      UIOMMU_PCI_IRQ_FLAG_MSIX,
+						      &n), -EINVAL);
+	assert_int_equal(uiommu_msi_alloc_irq_vectors(t->md, 1, 2, 0, &n),
+			 -EINVAL);
+	assert_int_equal(uiommu_msi_alloc_irq_vectors(t->md, 65, 80,
+						      UIOMMU_PCI_IRQ_FLAG_MSIX,
+						      &n), -ENOSPC);
+	assert_int_equal(uiommu_msi_get_vector(t->md, 0, &vi), -EINVAL);
+	assert_int_equal(uiommu_msi_set_handler(t->md, 0, on_irq, t), -EINVAL);
+	dd.domain = w.its_dom;
+	dd.fn = t->fn;
+	assert_int_equal(uiommu_msi_dev_create(&dd, &dup), -EEXIST);
+	assert_int_equal(uiommu_msi_alloc_irq_vectors(t->md, 4, 4,
+						      UIOMMU_PCI_IRQ_FLAG_MSIX,
+						      &n), 0);
+	assert_int_equal(uiommu_msi_alloc_irq_vectors(t->md, 4, 4,
+						      UIOMMU_PCI_IRQ_FLAG_MSIX,
+						      &n), -EBUSY);
+	assert_int_equal(uiommu_msi_dev_destroy(t->md), -EBUSY);
+	assert_int_equal(uiommu_msi_get_vector(t->md, 4, &vi), -EINVAL);
+	tu_log_release();
+	/* Per-vector handler overrides the device's default. */
+	assert_int_equal(uiommu_msi_set_handler(t->md, 2, on_irq, &w.d[1]), 0);
+	reset_hits(&w.d[1]);
+	raise_all_once(&w, t, 2);
+	assert_int_equal(raise(&w, t, 2), 0);
+	assert_int_equal(atomic_load(&w.d[1].hits[2]), 1);
+	assert_int_equal(atomic_load(&t->hits[2]), 0);
+	check_all(&w);
+	world_fini(&w);
+}
+
+/* --------------------------------------------------------- fail-Nth */
+
+struct sweep {
+	struct world w;
+	long live;
+};
+
+static int sweep_op(void *ctx)
+{
+	struct sweep *s = ctx;
+	unsigned int n = 0;
+	return uiommu_msi_alloc_irq_vectors(s->w.d[0].md, 32, 32,
+					    UIOMMU_PCI_IRQ_FLAG_MSIX, &n);
+}
+
+static void sweep_check(void *ctx, int ret)
+{
+	struct sweep *s = ctx;
+	struct tdev *t = &s->w.d[0];
+	struct uiommu_pci_func_info info;
+	struct uiommu_msi_domain_stats st;
+
+	assert_int_equal(ret, -ENOMEM);
+	assert_int_equal(uiommu_msi_dev_nvec(t->md), 0);
+	assert_int_equal(pages_used(dev_domain(t)), 0);
+	uiommu_pci_func_get_info(t->fn, &info);
+	assert_int_equal(info.irq_mode, UIOMMU_PCI_IRQ_NONE);
+	uiommu_msi_domain_get_stats(s->w.its_dom, &st);
+	assert_int_equal(st.vectors, 0);
+	check_all(&s->w);
+	assert_int_equal(tu_alloc_live_blocks(), s->live);
+}
+
+static void test_fail_nth_alloc_irq_vectors(void **state)
+{
+	struct sweep s;
+	unsigned long points;
+	unsigned int n = 0;
+
+	(void)state;
+	tu_alloc_install(0);
+	world_init(&s.w, false);
+	/* One round first: the ITS driver's device array keeps its capacity
+	 * (host memory, not ITS state) once grown. */
+	assert_int_equal(sweep_op(&s), 0);
+	assert_int_equal(uiommu_msi_free_irq_vectors(s.w.d[0].md), 0);
+	s.live = tu_alloc_live_blocks();
+	tu_log_capture(UIOMMU_LOG_ERR);
+	points = tu_fail_nth_sweep(&s, sweep_op, sweep_check, NULL);
+	tu_log_release();
+	assert_true(points > 3);
+	/* After all that, the vectors work and the ITS tables are sane. */
+	assert_int_equal(uiommu_msi_dev_nvec(s.w.d[0].md), 32);
+	raise_all_once(&s.w, &s.w.d[0], 32);
+	assert_int_equal(uiommu_msi_free_irq_vectors(s.w.d[0].md), 0);
+	assert_int_equal(uiommu_msi_alloc_irq_vectors(s.w.d[0].md, 32, 32,
+						      UIOMMU_PCI_IRQ_FLAG_MSIX,
+						      &n), 0);
+	raise_all_once(&s.w, &s.w.d[0], 32);
+	assert_int_equal(uiommu_gic_its_check(s.w.its), 0);
+	world_fini(&s.w);
+	assert_int_equal(tu_alloc_live_blocks(), 0);
+	tu_alloc_uninstall();
+}
+
+/* ------------------------------------------------------------ threads */
+
+#define RAISERS	2
+#define ROUNDS	200
+
+struct raiser {
+	struct tdev *t;
+	atomic_bool *stop;
+	atomic_uint *started;
+	unsigned int first;		/* vectors first .. first + 15 */
+	unsigned long sent, pended, faulted;
+};
+
+static void *raiser_main(void *arg)
+{
+	struct raiser *r = arg;
+
+	atomic_fetch_add(r->started, 1);
+	for (unsigned int i = 0; i < ROUNDS || !atomic_load(r->stop); i++)
+		for (unsigned int v = r->first; v < r->first + 16; v++) {
+			int ret = uiommu_pci_dev_notify(r->t->pd, v);
+
+			if (ret < 0)
+				r->faulted++;
+			else if (ret)
+				r->pended++;	/* sent when unmasked */
+			else
+				r->sent++;
+		}
+	return NULL;
+}
+
+/*
+ * Two threads raise vectors while the group moves between its DMA domain
+ * and an unmanaged one, and back.  Every raise is delivered exactly once
+ * or faults in the IOMMU (the device can still write its old doorbell
+ * IOVA between the IOMMU attach and the rewrite of its vector): none is
+ * delivered twice, none vanishes, and after the last switch everything
+ * arrives again.
+ */
+static void test_threads_raise_during_domain_switch(void **state)
+{
+	struct world w;
+	struct tdev *t = &w.d[0];
+	struct raiser r[RAISERS];
+	pthread_t th[RAISERS];
+	struct uiommu_pci_dev_stats ds0, ds1;
+	struct uiommu_domain *ud;
+	struct uiommu_gic_its_stats is;
+	struct uiommu_msi_domain_stats ms;
+	unsigned long sent = 0, pended = 0, faulted = 0, hits = 0;
+	unsigned int n = 0, i;
+	atomic_bool stop = false;
+	atomic_uint started = 0;
+
+	(void)state;
+	world_init(&w, false);
+	assert_int_equal(uiommu_msi_alloc_irq_vectors(t->md, 32, 32,
+						      UIOMMU_PCI_IRQ_FLAG_MSIX,
+						      &n), 0);
+	assert_int_equal(uiommu_domain_alloc(t->idev, UIOMMU_DOMAIN_UNMANAGED,
+					     &ud), 0);
+	uiommu_domain_set_fault_handler(ud, quiet_fault, NULL);
+	reset_hits(t);
+	uiommu_pci_dev_get_stats(t->pd, &ds0);
+	for (i = 0; i < RAISERS; i++) {
+		r[i] = (struct raiser){
+			.t = t, .first = 16 * i, .stop = &stop,
+			.started = &started,
+		};
+		assert_int_equal(pthread_create(&th[i], NULL, raiser_main,
+						&r[i]), 0);
+	}
+	while (atomic_load(&started) < RAISERS)
+		sched_yield();
+	for (i = 0; i < 20; i++) {
+		assert_int_equal(uiommu_group_attach(uiommu_device_group(t->idev),
+						     ud), 0);
+		assert_int_equal(uiommu_group_detach(uiommu_device_group(t->idev)),
+				 0);
+	}
+	atomic_store(&stop, true);
+	for (i = 0; i < RAISERS; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		sent += r[i].sent;
+		pended += r[i].pended;
+		faulted += r[i].faulted;
+	}
+	uiommu_pci_dev_get_stats(t->pd, &ds1);
+	for (i = 0; i < 32; i++)
+		hits += atomic_load(&t->hits[i]);
+	uiommu_gic_its_get_stats(w.its, &is);
+	uiommu_msi_domain_get_stats(w.its_dom, &ms);
+	/* Every raise was sent, held pending (several pending raises of one
+	 * vector coalesce into one message) or faulted in the IOMMU. */
+	assert_true(sent + pended + faulted >= RAISERS * ROUNDS * 16);
+	assert_int_equal(faulted, ds1.msi_faults - ds0.msi_faults);
+	assert_int_equal(pended, ds1.msi_pended - ds0.msi_pended);
+	/* Every message the device sent arrived exactly once. */
+	assert_int_equal(hits, ds1.msi_sent - ds0.msi_sent);
+	assert_true(hits >= sent && hits <= sent + pended);
+	assert_int_equal(ms.delivered, hits);
+	assert_int_equal(ms.spurious + ms.unhandled, 0);
+	for (i = 0; i < UIOMMU_GIC_DROP_NR; i++)
+		assert_int_equal(is.dropped[i], 0);
+	print_message("%lu raises: %lu delivered at once, %lu held pending, "
+		      "%lu faulted during the switches\n", sent + pended + faulted,
+		      sent, pended, faulted);
+	assert_int_equal(check_msix_table(&w, t, 32) >> 32, 0);
+	raise_all_once(&w, t, 32);
+	check_all(&w);
+	assert_int_equal(uiommu_domain_free(ud), 0);
+	world_fini(&w);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_msix_dma_domain_32_vectors),
+		cmocka_unit_test(test_second_device_shares_the_page),
+		cmocka_unit_test(test_unmanaged_default_window),
+		cmocka_unit_test(test_domain_switch_with_live_vectors),
+		cmocka_unit_test(test_v2m_spis_not_isolated),
+		cmocka_unit_test(test_multi_msi_its),
+		cmocka_unit_test(test_multi_msi_v2m),
+		cmocka_unit_test(test_bad_arguments_change_nothing),
+		cmocka_unit_test(test_fail_nth_alloc_irq_vectors),
+		cmocka_unit_test(test_threads_raise_during_domain_switch),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
