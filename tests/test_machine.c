@@ -168,7 +168,8 @@ static void test_default_virt(void **state)
 	assert_true(r.doorbell);
 	assert_int_equal(uiommu_gic_its_doorbell(uio_machine_its(m, 0)),
 			 0x8090040);
-	assert_non_null(uio_machine_its_drv(m, 0));
+	assert_non_null(uio_machine_msi_domain(m, true, 0));
+	assert_non_null(uio_machine_smmu_drv(m, 0));
 	assert_non_null(uiommu_machine_smmu(m, 0));
 	assert_int_equal(uiommu_smmuv3_base(uiommu_machine_smmu(m, 0)),
 			 0x9050000);
@@ -185,6 +186,12 @@ static void test_default_virt(void **state)
 	assert_string_equal(f->msi_node, "/intc@8000000/its@8080000");
 	assert_true(f->msi_isolating);
 	check_testdev_bars(f);
+	/* The SMMUv3 driver and the MSI layer took the function. */
+	assert_non_null(f->iommu_dev);
+	assert_non_null(f->msi_dev);
+	assert_int_equal(uiommu_domain_type(uiommu_group_default_domain(
+				 uiommu_device_group(f->iommu_dev))),
+			 UIOMMU_DOMAIN_DMA);
 	uiommu_machine_destroy(m);
 	assert_int_equal(tu_alloc_live_blocks(), 0);
 }
@@ -212,7 +219,9 @@ static void test_qemu_dumped_dtbs(void **state)
 	assert_false(f->has_sid);
 	assert_true(f->has_devid);
 	assert_false(f->msi_isolating);
-	assert_non_null(uio_machine_v2m_drv(m, 0));
+	assert_non_null(uio_machine_msi_domain(m, false, 0));
+	assert_non_null(f->msi_dev);
+	assert_null(f->iommu_dev);
 	uiommu_machine_destroy(m);
 	free(b.data);
 	assert_int_equal(tu_alloc_live_blocks(), 0);
@@ -223,7 +232,7 @@ static void test_variants(void **state)
 	struct uiommu_machine *m;
 	const struct uiommu_machine_func *f;
 	struct uiommu_region_info r;
-	uint32_t spi_base, nr;
+	uint64_t typer;
 
 	(void)state;
 	m = create_named("virt-gicv2m");
@@ -236,9 +245,13 @@ static void test_variants(void **state)
 	assert_false(f->msi_isolating);
 	r = region(m, "v2m0");
 	assert_int_equal(r.base, 0x8020000);
-	uio_v2m_drv_range(uio_machine_v2m_drv(m, 0), &spi_base, &nr);
-	assert_int_equal(spi_base, 80);
-	assert_int_equal(nr, 64);
+	/* MSI_TYPER: BASE_SPI [25:16] 80, NUMBER_SPIS [9:0] 64 (QEMU's). */
+	assert_int_equal(uiommu_phys_ld(uiommu_machine_physmem(m),
+					0x8020008, 4, &typer, NULL), 0);
+	assert_int_equal((typer >> 16) & 0x3ff, 80);
+	assert_int_equal(typer & 0x3ff, 64);
+	assert_non_null(f->iommu_dev);
+	assert_non_null(f->msi_dev);
 	uiommu_machine_destroy(m);
 
 	m = create_named("virt-noiommu");
@@ -363,49 +376,90 @@ static void test_malformed_dtbs_fail_cleanly(void **state)
 	free(b.data);
 }
 
-/* virt-noiommu: DMA addresses are physical; the test device's write lands
- * in RAM, its MSI reaches the ITS with the DeviceID as side band. */
-static unsigned int lpi_seen;
+/* Interrupt bookkeeping of one test: hits per vector. */
+#define MAXVEC 32
+static unsigned int hits[MAXVEC];
 
-static void its_irq(void *opaque, unsigned int cpu, uint32_t intid)
+static void on_vector(void *opaque, unsigned int vector)
 {
 	(void)opaque;
-	(void)cpu;
-	lpi_seen = intid;
+	if (vector < MAXVEC)
+		hits[vector]++;
 }
 
-static void test_noiommu_dma_and_msi(void **state)
+static uint64_t bar0_of(const struct uiommu_machine_func *f)
 {
-	struct uiommu_machine *m = create_named("virt-noiommu");
-	struct uiommu_physmem *pm = uiommu_machine_physmem(m);
-	const struct uiommu_machine_func *f = testdev(m);
 	struct uiommu_pci_func_info info;
-	struct uiommu_dma_fault fault;
-	uint64_t bar0, status, dst = 0x40100000;
-	uint8_t pattern[64], back[64];
-	uint32_t lpi, ev = 0;
 
-	(void)state;
 	uiommu_pci_func_get_info(f->pci, &info);
-	bar0 = info.bar[0].addr;
-	assert_int_equal(uiommu_pci_func_set_master(f->pci, true), 0);
-	for (unsigned int i = 0; i < sizeof(pattern); i++)
-		pattern[i] = (uint8_t)(0xa0 + i);
-	assert_int_equal(uiommu_phys_write(pm, bar0 + UIOMMU_TESTDEV_BUF,
-					   pattern, sizeof(pattern), NULL), 0);
+	return info.bar[0].addr;
+}
+
+/* The host driver raises vector @v through the device's register; the
+ * result of the raise (IRQ_STATUS) is returned. */
+static uint32_t raise(struct uiommu_machine *m,
+		      const struct uiommu_machine_func *f, unsigned int v)
+{
+	struct uiommu_physmem *pm = uiommu_machine_physmem(m);
+	uint64_t st = 0;
+
+	assert_int_equal(uiommu_phys_st(pm, bar0_of(f) + UIOMMU_TESTDEV_IRQ_RAISE,
+					4, v, NULL), 0);
+	assert_int_equal(uiommu_phys_ld(pm, bar0_of(f) + UIOMMU_TESTDEV_IRQ_STATUS,
+					4, &st, NULL), 0);
+	return (uint32_t)st;
+}
+
+/* The test device copies @len bytes of its buffer to @dst (an IOVA). */
+static uint64_t dev_write(struct uiommu_machine *m,
+			  const struct uiommu_machine_func *f, uint64_t dst,
+			  const void *data, uint32_t len)
+{
+	struct uiommu_physmem *pm = uiommu_machine_physmem(m);
+	uint64_t bar0 = bar0_of(f), status = 0;
+
+	assert_int_equal(uiommu_phys_write(pm, bar0 + UIOMMU_TESTDEV_BUF, data,
+					   len, NULL), 0);
 	assert_int_equal(uiommu_phys_st(pm, bar0 + UIOMMU_TESTDEV_DST, 8, dst,
 					NULL), 0);
-	assert_int_equal(uiommu_phys_st(pm, bar0 + UIOMMU_TESTDEV_LEN, 4,
-					sizeof(pattern), NULL), 0);
-	assert_int_equal(uiommu_phys_st(pm, bar0 + UIOMMU_TESTDEV_BUF_OFF, 4,
-					0, NULL), 0);
+	assert_int_equal(uiommu_phys_st(pm, bar0 + UIOMMU_TESTDEV_LEN, 4, len,
+					NULL), 0);
+	assert_int_equal(uiommu_phys_st(pm, bar0 + UIOMMU_TESTDEV_BUF_OFF, 4, 0,
+					NULL), 0);
 	assert_int_equal(uiommu_phys_st(pm, bar0 + UIOMMU_TESTDEV_CMD, 4,
 					UIOMMU_TESTDEV_OP_WRITE, NULL), 0);
 	assert_int_equal(uiommu_phys_ld(pm, bar0 + UIOMMU_TESTDEV_STATUS, 4,
 					&status, NULL), 0);
+	/* DONE and ERROR are write-1-to-clear. */
+	assert_int_equal(uiommu_phys_st(pm, bar0 + UIOMMU_TESTDEV_STATUS, 4,
+					UIOMMU_TESTDEV_ST_DONE |
+					UIOMMU_TESTDEV_ST_ERROR, NULL), 0);
+	return status;
+}
+
+/* virt-noiommu: DMA addresses are physical; the test device's write lands
+ * in RAM; its MSI-X vectors, set up by the MSI layer, carry the doorbell's
+ * physical address and reach the ITS with the DeviceID as side band. */
+static void test_noiommu_dma_and_msi(void **state)
+{
+	struct uiommu_machine *m = create_named("virt-noiommu");
+	const struct uiommu_machine_func *f = testdev(m);
+	struct uiommu_msi_vector_info vi;
+	struct uiommu_dma_fault fault;
+	uint64_t status, dst = 0x40100000;
+	uint8_t pattern[64], back[64];
+	unsigned int nvec = 0;
+
+	(void)state;
+	assert_null(f->iommu_dev);
+	assert_int_equal(uiommu_pci_func_set_master(f->pci, true), 0);
+	for (unsigned int i = 0; i < sizeof(pattern); i++)
+		pattern[i] = (uint8_t)(0xa0 + i);
+	status = dev_write(m, f, dst, pattern, sizeof(pattern));
 	assert_true(status & UIOMMU_TESTDEV_ST_DONE);
 	assert_false(status & UIOMMU_TESTDEV_ST_ERROR);
-	assert_int_equal(uiommu_phys_read(pm, dst, back, sizeof(back), NULL), 0);
+	assert_int_equal(uiommu_phys_read(uiommu_machine_physmem(m), dst, back,
+					  sizeof(back), NULL), 0);
 	assert_memory_equal(back, pattern, sizeof(pattern));
 
 	/* A hole is a bus fault. */
@@ -413,66 +467,116 @@ static void test_noiommu_dma_and_msi(void **state)
 					    &fault), -EFAULT);
 	assert_int_equal(fault.type, UIOMMU_DMA_FAULT_BUS);
 
-	/* An MSI write to GITS_TRANSLATER carries DeviceID 8. */
-	assert_int_equal(uio_its_drv_map_device(uio_machine_its_drv(m, 0),
-						f->devid, 32), 0);
-	assert_int_equal(uio_its_drv_alloc_lpis(uio_machine_its_drv(m, 0), 1,
-						&lpi), 0);
-	assert_int_equal(uio_its_drv_map_event(uio_machine_its_drv(m, 0),
-					       f->devid, 0, lpi, 0), 0);
-	assert_int_equal(uiommu_gic_its_set_handler(uio_machine_its(m, 0), 0,
-						    its_irq, NULL), 0);
-	assert_int_equal(uiommu_pci_dev_dma(f->dev,
-					    uio_its_drv_doorbell(uio_machine_its_drv(m, 0)),
-					    &ev, 4, true, &fault), 0);
-	assert_int_equal(lpi_seen, lpi);
+	memset(hits, 0, sizeof(hits));
+	assert_int_equal(uiommu_msi_alloc_irq_vectors(f->msi_dev, 4, 4,
+						      UIOMMU_PCI_IRQ_FLAG_MSIX,
+						      &nvec), 0);
+	assert_int_equal(nvec, 4);
+	for (unsigned int v = 0; v < 4; v++)
+		assert_int_equal(uiommu_msi_set_handler(f->msi_dev, v,
+							on_vector, NULL), 0);
+	assert_int_equal(uiommu_msi_get_vector(f->msi_dev, 2, &vi), 0);
+	assert_int_equal(vi.address, 0x8090040);	/* GITS_TRANSLATER */
+	assert_int_equal(vi.data, vi.eventid);
+	assert_int_equal(raise(m, f, 2), 0);
+	assert_int_equal(hits[2], 1);
+	assert_int_equal(hits[0] + hits[1] + hits[3], 0);
 	assert_int_equal(uiommu_machine_check(m), 0);
+	/* Destroy frees the vectors, devices, domains. */
 	uiommu_machine_destroy(m);
 	assert_int_equal(tu_alloc_live_blocks(), 0);
 }
 
-/* virt: the SMMU in its reset state (no driver) -- whatever it does, the
- * DMA goes through the model's translate with the StreamID. */
-static void test_virt_dma_goes_through_smmu(void **state)
+/*
+ * The default machine end to end, as the issue's demo: the SMMUv3 driver
+ * gave the test device a DMA domain; DMA API mappings are where the device
+ * writes land, an unmapped IOVA faults; 32 MSI-X vectors from the MSI layer
+ * carry IOVAs of the ITS doorbell page (one page mapped for the domain),
+ * and each interrupt arrives exactly once.
+ */
+static void test_virt_end_to_end(void **state)
 {
 	struct uiommu_machine *m = create_named("virt");
 	const struct uiommu_machine_func *f = testdev(m);
-	struct uiommu_smmuv3_stats st;
-	struct uiommu_dma_fault fault;
-	uint32_t v = 0;
-	int ret;
+	static const char msg[] = "through the SMMU";
+	char back[sizeof(msg)] = "";
+	struct uiommu_msi_vector_info vi;
+	uint64_t buf_pa = 0x40200000, iova, status, db_iova = 0;
+	unsigned int nvec = 0;
 
 	(void)state;
+	assert_non_null(f->iommu_dev);
 	assert_int_equal(uiommu_pci_func_set_master(f->pci, true), 0);
-	ret = uiommu_pci_dev_dma(f->dev, 0x40000000, &v, 4, true, &fault);
-	assert_true(ret == 0 || ret == -EFAULT);
-	uiommu_smmuv3_get_stats(uiommu_machine_smmu(m, 0), &st);
-	assert_int_equal(st.translations, 1);
+	assert_int_equal(uiommu_dma_map_single(f->iommu_dev, buf_pa, 0x1000,
+					       UIOMMU_DMA_FROM_DEVICE, &iova), 0);
+	status = dev_write(m, f, iova, msg, sizeof(msg));
+	assert_true(status & UIOMMU_TESTDEV_ST_DONE);
+	assert_false(status & UIOMMU_TESTDEV_ST_ERROR);
+	assert_int_equal(uiommu_phys_read(uiommu_machine_physmem(m), buf_pa,
+					  back, sizeof(back), NULL), 0);
+	assert_string_equal(back, msg);
+	assert_int_equal(uiommu_dma_unmap_single(f->iommu_dev, iova, 0x1000,
+						 UIOMMU_DMA_FROM_DEVICE), 0);
+	tu_log_capture(UIOMMU_LOG_WARN);
+	status = dev_write(m, f, iova, msg, sizeof(msg));
+	tu_log_release();
+	assert_true(status & UIOMMU_TESTDEV_ST_ERROR);
+
+	memset(hits, 0, sizeof(hits));
+	assert_int_equal(uiommu_msi_alloc_irq_vectors(f->msi_dev, 32, 32,
+						      UIOMMU_PCI_IRQ_FLAG_MSIX,
+						      &nvec), 0);
+	assert_int_equal(nvec, 32);
+	for (unsigned int v = 0; v < 32; v++) {
+		assert_int_equal(uiommu_msi_set_handler(f->msi_dev, v,
+							on_vector, NULL), 0);
+		assert_int_equal(uiommu_msi_get_vector(f->msi_dev, v, &vi), 0);
+		assert_int_equal(vi.address & 0xfff, 0x040);
+		assert_int_not_equal(vi.address, 0x8090040);	/* an IOVA */
+		if (v == 0)
+			db_iova = vi.address;
+		assert_int_equal(vi.address, db_iova);	/* one page */
+		assert_int_equal(vi.data, vi.eventid);
+		assert_int_equal(vi.eventid, v);
+	}
+	for (unsigned int v = 0; v < 32; v++)
+		assert_int_equal(raise(m, f, v), 0);
+	for (unsigned int v = 0; v < 32; v++)
+		assert_int_equal(hits[v], 1);
+	assert_int_equal(uiommu_machine_check(m), 0);
+	assert_int_equal(uiommu_msi_free_irq_vectors(f->msi_dev), 0);
 	uiommu_machine_destroy(m);
+	assert_int_equal(tu_alloc_live_blocks(), 0);
 }
 
 /*
- * virt with the SMMU programmed at register level (the SMMUv3 test driver
- * standing in for the real one): the test device's DMA is translated with
- * its StreamID, an unmapped IOVA faults with an event, and an MSI written
- * to the doorbell's IOVA reaches the ITS with DeviceID 8.
+ * virt with opts.no_smmu_driver, the SMMU programmed at register level by
+ * the SMMUv3 test driver: the test device's DMA is translated with its
+ * StreamID, an unmapped IOVA faults with an event, and its MSI (physical
+ * doorbell address, as no IOMMU-core device exists) reaches the ITS only
+ * once the doorbell page is mapped at that address.
  */
 #define IOVA_BUF  0x100000ull
-#define IOVA_DB   0x8000000ull	/* the Arm sw-msi window */
 
-static void test_virt_dma_through_smmu(void **state)
+static void test_virt_smmu_register_level(void **state)
 {
-	struct uiommu_machine *m = create_named("virt");
-	const struct uiommu_machine_func *f = testdev(m);
-	struct uio_its_drv *its = uio_machine_its_drv(m, 0);
+	struct uiommu_machine_opts o = { .name = "virt", .no_smmu_driver = true };
+	struct uiommu_machine *m;
+	const struct uiommu_machine_func *f;
 	struct uiommu_dma_fault fault;
 	struct uiommu_smmuv3_stats st;
+	struct uiommu_pci_dev_stats ds;
 	struct td td;
 	struct td_pt pt;
 	uint64_t cd, buf, ev[4];
-	uint32_t v = 0x5a5aa5a5, back = 0, lpi, ev0 = 0;
+	uint32_t v = 0x5a5aa5a5, back = 0;
+	unsigned int nvec;
 
 	(void)state;
+	assert_int_equal(uiommu_machine_create(&o, &m), 0);
+	f = testdev(m);
+	assert_null(f->iommu_dev);
+	assert_null(uio_machine_smmu_drv(m, 0));
 	assert_int_equal(td_attach(&td, uiommu_machine_physmem(m),
 				   uiommu_machine_pool(m),
 				   uiommu_machine_smmu(m, 0), NULL), 0);
@@ -483,9 +587,6 @@ static void test_virt_dma_through_smmu(void **state)
 	td_ste_s1(&td, f->sid, cd, 0);
 	assert_int_equal(td_cfgi_ste(&td, f->sid), 0);
 	assert_int_equal(td_map(&td, &pt, IOVA_BUF, buf, TD_R | TD_W), 0);
-	assert_int_equal(td_map(&td, &pt, IOVA_DB,
-				uio_its_drv_doorbell(its) & ~0xfffull,
-				TD_R | TD_W), 0);
 	assert_int_equal(uiommu_pci_func_set_master(f->pci, true), 0);
 
 	assert_int_equal(uiommu_pci_dev_dma(f->dev, IOVA_BUF + 8, &v, 4, true,
@@ -503,18 +604,22 @@ static void test_virt_dma_through_smmu(void **state)
 	assert_int_equal(ev[0] & 0xff, UIOMMU_SMMUV3_EVT_F_TRANSLATION);
 	assert_int_equal(ev[0] >> 32, f->sid);
 
-	assert_int_equal(uio_its_drv_map_device(its, f->devid, 32), 0);
-	assert_int_equal(uio_its_drv_alloc_lpis(its, 1, &lpi), 0);
-	assert_int_equal(uio_its_drv_map_event(its, f->devid, 0, lpi, 0), 0);
-	assert_int_equal(uiommu_gic_its_set_handler(uio_machine_its(m, 0), 0,
-						    its_irq, NULL), 0);
-	lpi_seen = 0;
-	assert_int_equal(uiommu_pci_dev_dma(f->dev, IOVA_DB + 0x40, &ev0, 4,
-					    true, &fault), 0);
-	assert_int_equal(lpi_seen, lpi);
+	memset(hits, 0, sizeof(hits));
+	assert_int_equal(uiommu_msi_alloc_irq_vectors(f->msi_dev, 1, 1,
+						      UIOMMU_PCI_IRQ_FLAG_MSIX,
+						      &nvec), 0);
+	assert_int_equal(uiommu_msi_set_handler(f->msi_dev, 0, on_vector, NULL),
+			 0);
+	assert_int_not_equal(raise(m, f, 0), 0);	/* doorbell unmapped */
+	assert_int_equal(hits[0], 0);
+	uiommu_pci_dev_get_stats(f->dev, &ds);
+	assert_int_equal(ds.msi_faults, 1);
+	assert_int_equal(td_map(&td, &pt, 0x8090000, 0x8090000, TD_R | TD_W), 0);
+	assert_int_equal(raise(m, f, 0), 0);
+	assert_int_equal(hits[0], 1);
 
 	uiommu_smmuv3_get_stats(uiommu_machine_smmu(m, 0), &st);
-	assert_int_equal(st.faults, 1);
+	assert_int_equal(st.faults, 2);
 	assert_int_equal(uiommu_machine_check(m), 0);
 	td_fini(&td);
 	uiommu_machine_destroy(m);
@@ -652,8 +757,8 @@ int main(void)
 		cmocka_unit_test(test_map_pass_through_warns),
 		cmocka_unit_test(test_malformed_dtbs_fail_cleanly),
 		cmocka_unit_test(test_noiommu_dma_and_msi),
-		cmocka_unit_test(test_virt_dma_goes_through_smmu),
-		cmocka_unit_test(test_virt_dma_through_smmu),
+		cmocka_unit_test(test_virt_end_to_end),
+		cmocka_unit_test(test_virt_smmu_register_level),
 		cmocka_unit_test(test_plug_before_realize),
 		cmocka_unit_test(test_fail_nth_create),
 		cmocka_unit_test(test_fail_nth_realize),

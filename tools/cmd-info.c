@@ -329,9 +329,11 @@ static int group_text(void *opaque, const struct uiommu_machine_func *f)
 	printf("  domain    %s\n", v.domain ? v.domain : "-");
 	printf("  reserved regions:%s\n", v.nresv ? "" : " none");
 	for (size_t i = 0; i < v.nresv; i++)
-		printf("    0x%016" PRIx64 " 0x%016" PRIx64 " %s\n",
+		printf("    0x%016" PRIx64 " 0x%016" PRIx64 " %s%s\n",
 		       v.resv[i].start, v.resv[i].last,
-		       uiommu_resv_type_name(v.resv[i].type));
+		       uiommu_resv_type_name(v.resv[i].type),
+		       v.resv[i].flags & UIOMMU_RESV_F_DMA_ONLY ?
+		       " (DMA domains only)" : "");
 	return 0;
 }
 
@@ -382,8 +384,10 @@ static int group_json(void *opaque, const struct uiommu_machine_func *f)
 	printf(", \"reserved_regions\": [");
 	for (size_t i = 0; i < v.nresv; i++)
 		printf("%s{\"start\": \"0x%" PRIx64 "\", \"last\": \"0x%" PRIx64
-		       "\", \"type\": \"%s\"}", i ? ", " : "", v.resv[i].start,
-		       v.resv[i].last, uiommu_resv_type_name(v.resv[i].type));
+		       "\", \"type\": \"%s\", \"dma_only\": %s}", i ? ", " : "",
+		       v.resv[i].start, v.resv[i].last,
+		       uiommu_resv_type_name(v.resv[i].type),
+		       v.resv[i].flags & UIOMMU_RESV_F_DMA_ONLY ? "true" : "false");
 	printf("]}");
 	return 0;
 }

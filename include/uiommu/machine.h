@@ -8,9 +8,11 @@
  *   - the physical address space with a RAM region per memory range, and a
  *     page pool for in-RAM structures carved from the top of the last one;
  *   - the GIC: the distributor and redistributor (or CPU interface) frames
- *     as inert regions, each ITS (model + register-level driver probed) or
- *     GICv2m frame (model + driver);
- *   - each SMMUv3 model at its address;
+ *     as inert regions, each ITS or GICv2m frame model with its MSI domain
+ *     (msi.h: the controller probed, its doorbell registered with the
+ *     IOMMU core);
+ *   - each SMMUv3 model at its address, with its driver (smmuv3-drv.h: an
+ *     IOMMU instance registered with the core);
  *   - each ECAM PCI host bridge model, with a DMA port per requester.
  * Nothing is half-built: any failure tears down what was made and returns.
  *
@@ -20,7 +22,9 @@
  * assigned from the host bridge's windows) and gives every function its
  * StreamID (iommu-map) and ITS DeviceID (msi-map), both with Linux's
  * of_map_id() semantics: an ID that no entry matches passes through
- * untranslated, with a warning.
+ * untranslated, with a warning.  A function behind an SMMU becomes an
+ * IOMMU-core device (its group gets a DMA default domain); a function with
+ * an MSI controller becomes an MSI device of that controller's domain.
  *
  * DMA of a function (and its MSI writes, which are DMA writes) leaves the
  * host bridge with the requester ID, is translated by the SMMUv3 model of
@@ -48,6 +52,7 @@ extern "C" {
 struct uiommu_machine;
 struct uiommu_device;
 struct uiommu_smmuv3;
+struct uiommu_msi_dev;
 
 /**
  * struct uiommu_machine_opts - what machine to build
@@ -62,6 +67,9 @@ struct uiommu_smmuv3;
  * @nr_cpus:   CPUs (ITS collections), 0 for 1
  * @no_realize: leave the machine unrealized so that endpoints can be plugged
  *             (uiommu_machine_plug()) before uiommu_machine_realize()
+ * @no_smmu_driver: create the SMMUv3 models but do not probe their driver:
+ *             the caller programs them through their registers (functions
+ *             then get no IOMMU-core device)
  * @err:       if not NULL, receives the reason of a failure (the node and
  *             property of a bad DTB), NUL-terminated
  * @errlen:    size of @err
@@ -73,6 +81,7 @@ struct uiommu_machine_opts {
 	uint64_t pool_size;
 	unsigned int nr_cpus;
 	bool no_realize;
+	bool no_smmu_driver;
 	char *err;
 	size_t errlen;
 };
@@ -205,8 +214,10 @@ uiommu_machine_for_each_region(struct uiommu_machine *m,
  * @devid_matched: an msi-map entry matched (false: passed through or msi-parent)
  * @msi_node:    DT path of the MSI controller, or NULL
  * @msi_isolating: the controller tells devices apart (ITS: yes; v2m: no)
- * @iommu_dev:   the IOMMU core's device, or NULL when no IOMMU driver
- *               registered the SMMU
+ * @iommu_dev:   the IOMMU core's device (the SMMUv3 driver's), or NULL
+ *               without an SMMU or with opts.no_smmu_driver
+ * @msi_dev:     the MSI layer's device on its controller's MSI domain
+ *               (uiommu_msi_alloc_irq_vectors()), or NULL without one
  */
 struct uiommu_machine_func {
 	unsigned int host;
@@ -225,6 +236,7 @@ struct uiommu_machine_func {
 	const char *msi_node;
 	bool msi_isolating;
 	struct uiommu_device *iommu_dev;
+	struct uiommu_msi_dev *msi_dev;
 };
 
 /**

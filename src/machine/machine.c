@@ -8,11 +8,13 @@
  * bridges); one teardown function undoes whatever exists, in reverse, so a
  * failure at any step is "tear down and return" and nothing is half-built.
  *
- * Driver hooks: the SMMUv3 driver and the MSI layer live in other modules.
- * They plug in at the smmu_driver_*() and msi_*() steps below, each a few
- * lines; until then SMMUs have no IOMMU-core instance (DMA is still
- * translated by the model, driven by whoever programs its registers) and
- * MSI controllers are probed at register level only.
+ * Drivers: each SMMUv3 gets its driver (smmuv3-drv.h), which registers an
+ * IOMMU instance with the core, unless the caller asks to program the
+ * model itself; each ITS and GICv2m frame gets an MSI domain (msi.h), which
+ * probes the controller and registers its doorbell with the core.  At
+ * realize every function behind an SMMU becomes an IOMMU-core device
+ * (StreamID, PCI topology, MSI controller, host windows) and every function
+ * with an MSI controller an MSI device (DeviceID).
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -22,6 +24,8 @@
 #include <uiommu/gic.h>
 #include <uiommu/iommu-driver.h>
 #include <uiommu/machine.h>
+#include <uiommu/msi.h>
+#include <uiommu/smmuv3-drv.h>
 #include <uiommu/smmuv3.h>
 
 #include "alloc.h"
@@ -47,26 +51,27 @@
 
 struct mach_its {
 	struct uiommu_gic_its *model;
-	struct uio_its_drv *drv;
+	struct uiommu_msi_domain *msi;
 	char name[16];
 };
 
 struct mach_v2m {
 	struct uiommu_gicv2m *model;
-	struct uio_v2m_drv *drv;
+	struct uiommu_msi_domain *msi;
 	char name[16];
 };
 
 struct mach_smmu {
 	struct uiommu_smmuv3 *model;
-	/* Set by the SMMUv3 driver hook; NULL: no IOMMU driver. */
+	/* NULL with opts.no_smmu_driver: nothing registered with the core. */
+	struct uiommu_smmuv3_drv *drv;
 	struct uiommu_iommu *iommu;
-	void *drv;
 };
 
 struct mach_func {
 	struct uiommu_machine_func pub;
 	struct mach_smmu *smmu;		/* NULL: DMA untranslated */
+	struct uiommu_msi_domain *msi;	/* NULL: no MSI controller */
 	char dev_name[32];		/* "0000:00:01.0" */
 };
 
@@ -103,6 +108,7 @@ struct uiommu_machine {
 	struct mach_smmu smmu[UIO_DT_MAX_SMMU];
 	struct mach_host host[UIO_DT_MAX_PCI];
 	bool realized;
+	bool no_smmu_driver;
 	char *err;
 	size_t errlen;
 };
@@ -128,61 +134,56 @@ static inline uint64_t min_u64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
-/* ---------------------------------------------------------- driver hooks */
-
-/*
- * SMMUv3 driver (branch smmudrv): probe the driver on the model's registers
- * and register an IOMMU instance with the core, setting s->iommu / s->drv.
- * No driver yet: the SMMU stays in its reset state.
- */
-static int smmu_driver_probe(struct uiommu_machine *m, struct mach_smmu *s,
-			     const struct uio_dt_smmu *dt)
+/* The node's own name, "smmuv3@9050000", from its path. */
+static const char *node_name(const char *path)
 {
-	(void)m;
-	(void)s;
-	(void)dt;
-	return 0;
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
 }
 
-static void smmu_driver_remove(struct mach_smmu *s)
+/* The SMMU's wired interrupts, connected to its driver. */
+static void smmu_event_irq(void *opaque)
 {
-	assert(!s->iommu && !s->drv);
+	struct mach_smmu *s = opaque;
+
+	if (s->drv)
+		(void)uiommu_smmuv3_drv_handle_events(s->drv);
 }
 
-/*
- * MSI layer (branch msi): register the MSI domain / the controller's
- * doorbell with the IOMMU core for an ITS or v2m whose register-level driver
- * was probed.  Nothing to do without it.
- */
-static int msi_ctrl_probe(struct uiommu_machine *m, bool its, unsigned int idx)
+static void smmu_gerror_irq(void *opaque)
 {
-	(void)m;
-	(void)its;
-	(void)idx;
-	return 0;
-}
+	struct mach_smmu *s = opaque;
 
-static void msi_ctrl_remove(struct uiommu_machine *m, bool its,
-			    unsigned int idx)
-{
-	(void)m;
-	(void)its;
-	(void)idx;
+	if (s->drv)
+		(void)uiommu_smmuv3_drv_handle_gerror(s->drv);
 }
 
 /* --------------------------------------------------------------- teardown */
 
+/* MSI vectors first (they hold doorbell bindings of the IOMMU device),
+ * then the MSI device, then the IOMMU device. */
+static void destroy_func(struct mach_func *mf)
+{
+	struct uiommu_machine_func *f = &mf->pub;
+
+	if (f->msi_dev) {
+		if (uiommu_msi_dev_nvec(f->msi_dev) &&
+		    uiommu_msi_free_irq_vectors(f->msi_dev))
+			uio_err(SUBSYS, "%s: MSI vectors not freed", mf->dev_name);
+		if (uiommu_msi_dev_destroy(f->msi_dev))
+			uio_err(SUBSYS, "%s: MSI device still busy", mf->dev_name);
+		f->msi_dev = NULL;
+	}
+	if (f->iommu_dev && uiommu_device_destroy(f->iommu_dev))
+		uio_err(SUBSYS, "%s: IOMMU device still busy", mf->dev_name);
+	f->iommu_dev = NULL;
+}
+
 static void destroy_funcs(struct mach_host *h)
 {
-	for (size_t i = 0; i < h->nfuncs; i++) {
-		struct uiommu_device *d = h->funcs[i].pub.iommu_dev;
-
-		/* A device with prepared vectors cannot go: the MSI layer
-		 * frees them with the PCI core first. */
-		if (d && uiommu_device_destroy(d))
-			uio_err(SUBSYS, "%s: IOMMU device still busy",
-				h->funcs[i].dev_name);
-	}
+	for (size_t i = 0; i < h->nfuncs; i++)
+		destroy_func(&h->funcs[i]);
 	uio_free_array(h->funcs, h->nfuncs, sizeof(*h->funcs));
 	h->funcs = NULL;
 	h->nfuncs = 0;
@@ -202,20 +203,24 @@ static void teardown(struct uiommu_machine *m)
 		h->model = NULL;
 	}
 	for (i = 0; i < UIO_DT_MAX_SMMU; i++) {
-		smmu_driver_remove(&m->smmu[i]);
-		uiommu_smmuv3_destroy(m->smmu[i].model);
-		m->smmu[i].model = NULL;
+		struct mach_smmu *sm = &m->smmu[i];
+
+		/* Every device behind it is gone: removal cannot be busy. */
+		if (sm->drv && uiommu_smmuv3_drv_remove(sm->drv))
+			uio_err(SUBSYS, "%s: SMMU driver busy", m->dt.smmu[i].path);
+		sm->drv = NULL;
+		sm->iommu = NULL;
+		uiommu_smmuv3_destroy(sm->model);
+		sm->model = NULL;
 	}
 	for (i = 0; i < UIO_DT_MAX_V2M; i++) {
-		if (m->v2m[i].drv)
-			msi_ctrl_remove(m, false, i);
-		uio_v2m_drv_remove(m->v2m[i].drv);
+		if (m->v2m[i].msi && uiommu_msi_domain_destroy(m->v2m[i].msi))
+			uio_err(SUBSYS, "%s: MSI domain busy", m->dt.v2m[i].path);
 		uiommu_gicv2m_destroy(m->v2m[i].model);
 	}
 	for (i = 0; i < UIO_DT_MAX_ITS; i++) {
-		if (m->its[i].drv)
-			msi_ctrl_remove(m, true, i);
-		uio_its_drv_remove(m->its[i].drv);
+		if (m->its[i].msi && uiommu_msi_domain_destroy(m->its[i].msi))
+			uio_err(SUBSYS, "%s: MSI domain busy", m->dt.its[i].path);
 		uiommu_gic_its_destroy(m->its[i].model);
 	}
 	uiommu_phys_pool_destroy(m->pool);
@@ -326,6 +331,7 @@ static int build_its(struct uiommu_machine *m, unsigned int i)
 	const struct uio_dt_msi_ctrl *dt = &m->dt.its[i];
 	struct mach_its *its = &m->its[i];
 	struct uiommu_gic_its_config cfg = { 0 };
+	struct uiommu_msi_its_desc desc = { 0 };
 	int ret;
 
 	if (dt->reg.size < 2 * UIOMMU_GITS_FRAME_SIZE)
@@ -341,11 +347,16 @@ static int build_its(struct uiommu_machine *m, unsigned int i)
 	if (ret)
 		return mach_fail(m, ret, "%s: reg: cannot place the ITS at 0x%"
 				 PRIx64, dt->path, dt->reg.base);
-	ret = uio_its_drv_probe(m->pool, dt->reg.base, m->nr_cpus,
-				ITS_LPI_BITS, &its->drv);
+	desc.name = node_name(dt->path);
+	desc.its = its->model;
+	desc.pool = m->pool;
+	desc.nr_cpus = m->nr_cpus;
+	desc.lpi_bits = ITS_LPI_BITS;
+	ret = uiommu_msi_domain_create_its(&desc, &its->msi);
 	if (ret)
-		return mach_fail(m, ret, "%s: ITS driver probe", dt->path);
-	return msi_ctrl_probe(m, true, i);
+		return mach_fail(m, ret, "%s: ITS MSI domain (driver probe)",
+				 dt->path);
+	return 0;
 }
 
 static int build_v2m(struct uiommu_machine *m, unsigned int i)
@@ -353,6 +364,7 @@ static int build_v2m(struct uiommu_machine *m, unsigned int i)
 	const struct uio_dt_msi_ctrl *dt = &m->dt.v2m[i];
 	struct mach_v2m *v = &m->v2m[i];
 	struct uiommu_gicv2m_config cfg = { 0 };
+	struct uiommu_msi_v2m_desc desc = { 0 };
 	int ret;
 
 	snprintf(v->name, sizeof(v->name), "v2m%u", i);
@@ -364,27 +376,46 @@ static int build_v2m(struct uiommu_machine *m, unsigned int i)
 	if (ret)
 		return mach_fail(m, ret, "%s: reg / arm,msi-base-spi: cannot create the v2m frame at 0x%"
 				 PRIx64, dt->path, dt->reg.base);
-	ret = uio_v2m_drv_probe(m->pm, dt->reg.base, &v->drv);
+	desc.name = node_name(dt->path);
+	desc.v2m = v->model;
+	desc.pm = m->pm;
+	ret = uiommu_msi_domain_create_v2m(&desc, &v->msi);
 	if (ret)
-		return mach_fail(m, ret, "%s: v2m driver probe", dt->path);
-	return msi_ctrl_probe(m, false, i);
+		return mach_fail(m, ret, "%s: v2m MSI domain (driver probe)",
+				 dt->path);
+	return 0;
 }
 
 static int build_smmu(struct uiommu_machine *m, unsigned int i)
 {
 	const struct uio_dt_smmu *dt = &m->dt.smmu[i];
+	struct mach_smmu *sm = &m->smmu[i];
+	struct uiommu_smmuv3_drv_options dopts = { 0 };
+	struct uiommu_smmuv3_options o;
 	int ret;
 
 	if (dt->reg.size < UIOMMU_SMMUV3_MMIO_SIZE)
 		return mach_fail(m, -EINVAL, "%s: reg: size 0x%" PRIx64
 				 " smaller than the two SMMU pages", dt->path,
 				 dt->reg.size);
-	ret = uiommu_smmuv3_create(m->pm, dt->reg.base, NULL,
-				   &m->smmu[i].model);
+	uiommu_smmuv3_default_options(&o);
+	o.event_irq = smmu_event_irq;
+	o.gerror_irq = smmu_gerror_irq;
+	o.irq_opaque = sm;
+	ret = uiommu_smmuv3_create(m->pm, dt->reg.base, &o, &sm->model);
 	if (ret)
 		return mach_fail(m, ret, "%s: reg: cannot place the SMMU at 0x%"
 				 PRIx64, dt->path, dt->reg.base);
-	return smmu_driver_probe(m, &m->smmu[i], dt);
+	if (m->no_smmu_driver)
+		return 0;
+	dopts.name = node_name(dt->path);
+	dopts.pci_groups = true;
+	ret = uiommu_smmuv3_drv_probe(m->pm, m->pool, dt->reg.base, &dopts,
+				      &sm->drv);
+	if (ret)
+		return mach_fail(m, ret, "%s: SMMUv3 driver probe", dt->path);
+	sm->iommu = uiommu_smmuv3_drv_iommu(sm->drv);
+	return 0;
 }
 
 /* Raw cells of a parsed map, as the property held them. */
@@ -426,9 +457,7 @@ static int build_host(struct uiommu_machine *m, unsigned int i)
 		  "iommu-map");
 	map_cells(h->dt, &h->dt->msi_map, h->msi_cells, &h->msi_map,
 		  "msi-map");
-	/* The node's own name, "pcie@10000000", as the models name theirs. */
-	d.name = strrchr(h->dt->path, '/') ? strrchr(h->dt->path, '/') + 1
-					    : h->dt->path;
+	d.name = node_name(h->dt->path);
 	d.ecam_base = h->dt->ecam.base;
 	d.bus_start = h->dt->bus_first;
 	d.bus_end = h->dt->bus_last;
@@ -506,6 +535,7 @@ UIOMMU_API int uiommu_machine_create(const struct uiommu_machine_opts *opts,
 	m->err = opts->err;
 	m->errlen = opts->errlen;
 	m->nr_cpus = opts->nr_cpus ? opts->nr_cpus : 1;
+	m->no_smmu_driver = opts->no_smmu_driver;
 	ret = bi ? uio_dt_parse(bi->blob, bi->size, &m->dt, err, sizeof(err))
 		 : uio_dt_parse(opts->dtb, opts->dtb_size, &m->dt, err,
 				sizeof(err));
@@ -564,14 +594,18 @@ static struct mach_smmu *smmu_by_phandle(struct uiommu_machine *m,
 
 /* The controller a map entry (or msi-parent) names. */
 static void msi_target(struct uiommu_machine *m, enum uio_dt_target_kind k,
-		       unsigned int idx, struct uiommu_machine_func *f)
+		       unsigned int idx, struct mach_func *mf)
 {
+	struct uiommu_machine_func *f = &mf->pub;
+
 	if (k == UIO_DT_TARGET_ITS) {
 		f->msi_node = m->dt.its[idx].path;
 		f->msi_isolating = uiommu_gic_its_isolating(m->its[idx].model);
+		mf->msi = m->its[idx].msi;
 	} else {
 		f->msi_node = m->dt.v2m[idx].path;
 		f->msi_isolating = uiommu_gicv2m_isolating(m->v2m[idx].model);
+		mf->msi = m->v2m[idx].msi;
 	}
 }
 
@@ -625,11 +659,11 @@ static int map_ids(struct mach_host *h, struct mach_func *mf)
 		e = f->devid_matched ? entry_by_phandle(&dt->msi_map, target)
 				     : &dt->msi_map.entry[0];
 		assert(e);
-		msi_target(m, e->target_kind, e->target, f);
+		msi_target(m, e->target_kind, e->target, mf);
 		f->has_devid = true;
 	} else if (dt->has_msi_parent) {
 		f->devid = f->rid;
-		msi_target(m, dt->msi_parent_kind, dt->msi_parent, f);
+		msi_target(m, dt->msi_parent_kind, dt->msi_parent, mf);
 		f->has_devid = true;
 	}
 	return 0;
@@ -657,16 +691,19 @@ static size_t host_resv(const struct mach_host *h,
 	return n;
 }
 
-/* Give the IOMMU core the device when a driver registered its SMMU. */
-static int probe_iommu_dev(struct mach_host *h, struct mach_func *mf,
-			   const struct uiommu_pci_func_info *info)
+/* Give the IOMMU core the device when a driver registered its SMMU, and
+ * the MSI layer the device when it has an MSI controller. */
+static int probe_func(struct mach_host *h, struct mach_func *mf,
+		      const struct uiommu_pci_func_info *info)
 {
 	struct uiommu_resv_region resv[UIO_DT_MAX_RANGES];
 	struct uiommu_device_desc d = { 0 };
+	struct uiommu_msi_dev_desc md = { 0 };
+	struct uiommu_msi_ctrl *ctrl;
 	int ret;
 
 	if (!mf->smmu || !mf->smmu->iommu)
-		return 0;
+		goto msi;
 	d.name = mf->dev_name;
 	d.ids = &mf->pub.sid;
 	d.nids = 1;
@@ -675,9 +712,24 @@ static int probe_iommu_dev(struct mach_host *h, struct mach_func *mf,
 	d.pci_acs = !info->multifunction || (info->acs_ctrl & UIOMMU_PCI_ACS_SV);
 	d.resv = resv;
 	d.nresv = host_resv(h, resv, UIO_DT_MAX_RANGES);
+	if (mf->msi) {
+		ctrl = uiommu_msi_domain_ctrl(mf->msi);
+		d.msi_ctrls = &ctrl;
+		d.nmsi_ctrls = 1;
+	}
 	ret = uiommu_device_create(mf->smmu->iommu, &d, &mf->pub.iommu_dev);
 	if (ret)
 		return mach_fail(h->m, ret, "%s: IOMMU probe", mf->dev_name);
+msi:
+	if (!mf->msi)
+		return 0;
+	md.domain = mf->msi;
+	md.fn = mf->pub.pci;
+	md.iommu_dev = mf->pub.iommu_dev;
+	md.devid = mf->pub.devid;
+	ret = uiommu_msi_dev_create(&md, &mf->pub.msi_dev);
+	if (ret)
+		return mach_fail(h->m, ret, "%s: MSI device", mf->dev_name);
 	return 0;
 }
 
@@ -735,7 +787,7 @@ static int realize_host(struct mach_host *h)
 			 info.devfn & 7);
 		ret = map_ids(h, mf);
 		if (!ret)
-			ret = probe_iommu_dev(h, mf, &info);
+			ret = probe_func(h, mf, &info);
 		if (ret)
 			return ret;
 	}
@@ -1031,20 +1083,22 @@ struct uiommu_gic_its *uio_machine_its(struct uiommu_machine *m,
 	return idx < m->dt.nits ? m->its[idx].model : NULL;
 }
 
-struct uio_its_drv *uio_machine_its_drv(struct uiommu_machine *m,
-					unsigned int idx)
-{
-	return idx < m->dt.nits ? m->its[idx].drv : NULL;
-}
-
 struct uiommu_gicv2m *uio_machine_v2m(struct uiommu_machine *m,
 				      unsigned int idx)
 {
 	return idx < m->dt.nv2m ? m->v2m[idx].model : NULL;
 }
 
-struct uio_v2m_drv *uio_machine_v2m_drv(struct uiommu_machine *m,
-					unsigned int idx)
+struct uiommu_msi_domain *uio_machine_msi_domain(struct uiommu_machine *m,
+						 bool its, unsigned int idx)
 {
-	return idx < m->dt.nv2m ? m->v2m[idx].drv : NULL;
+	if (its)
+		return idx < m->dt.nits ? m->its[idx].msi : NULL;
+	return idx < m->dt.nv2m ? m->v2m[idx].msi : NULL;
+}
+
+struct uiommu_smmuv3_drv *uio_machine_smmu_drv(struct uiommu_machine *m,
+					       unsigned int idx)
+{
+	return idx < m->dt.nsmmu ? m->smmu[idx].drv : NULL;
 }
