@@ -369,6 +369,12 @@ static void test_malformed_dtbs_fail_cleanly(void **state)
 	expect_create_error(&b, -EINVAL, "v2m@8020000");
 	free(b.data);
 
+	/* An obsolete DTB version. */
+	b = builtin_copy("virt");
+	fdt_set_version(b.data, 16);
+	expect_create_error(&b, -EINVAL, "unsupported DTB version 16");
+	free(b.data);
+
 	/* Truncated blob. */
 	b = builtin_copy("virt");
 	b.size = 64;
