@@ -240,6 +240,7 @@ static void test_variants(void **state)
 	assert_true(f->has_sid);
 	assert_true(f->has_devid);
 	assert_false(f->devid_matched);	/* msi-parent: no map */
+	assert_true(f->msi_parent);
 	assert_int_equal(f->devid, f->rid);
 	assert_string_equal(f->msi_node, "/intc@8000000/v2m@8020000");
 	assert_false(f->msi_isolating);

@@ -266,6 +266,8 @@ struct core_view {
 	const char *domain;
 	struct uiommu_resv_region resv[MAX_RESV];
 	size_t nresv;
+	bool msi_isolated;
+	char msi_reason[160];
 	const char *why;	/* when group < 0 */
 };
 
@@ -295,6 +297,8 @@ static void core_view(const struct uiommu_machine_func *f,
 		v->domain = domain_type_name(di.type);
 	}
 	uiommu_group_resv_regions(g, v->resv, MAX_RESV, &v->nresv);
+	uiommu_group_msi_isolation(g, &v->msi_isolated, v->msi_reason,
+				   sizeof(v->msi_reason));
 	if (v->nresv > MAX_RESV)
 		v->nresv = MAX_RESV;
 }
@@ -311,13 +315,14 @@ static int group_text(void *opaque, const struct uiommu_machine_func *f)
 	if (f->has_sid)
 		printf("  StreamID  0x%04" PRIx32 " (%s, %s)\n", f->sid,
 		       f->iommu_node,
-		       f->sid_matched ? "iommu-map" : "passed through");
+		       f->sid_matched ? "iommu-map" : "iommu-map: passed through");
 	else
 		printf("  StreamID  - (no iommu-map: DMA addresses are physical)\n");
 	if (f->has_devid)
 		printf("  DeviceID  0x%04" PRIx32 " (%s, %s, %s)\n", f->devid,
 		       f->msi_node,
-		       f->devid_matched ? "msi-map" : "RID passed through",
+		       f->msi_parent ? "msi-parent" :
+		       f->devid_matched ? "msi-map" : "msi-map: passed through",
 		       f->msi_isolating ? "isolating" : "NOT isolating");
 	else
 		printf("  DeviceID  - (no MSI controller)\n");
@@ -327,6 +332,8 @@ static int group_text(void *opaque, const struct uiommu_machine_func *f)
 	}
 	printf("  group     %d\n", v.group);
 	printf("  domain    %s\n", v.domain ? v.domain : "-");
+	printf("  MSI       %s (%s)\n",
+	       v.msi_isolated ? "isolated" : "NOT isolated", v.msi_reason);
 	printf("  reserved regions:%s\n", v.nresv ? "" : " none");
 	for (size_t i = 0; i < v.nresv; i++)
 		printf("    0x%016" PRIx64 " 0x%016" PRIx64 " %s%s\n",
@@ -363,8 +370,9 @@ static int group_json(void *opaque, const struct uiommu_machine_func *f)
 		printf("{\"value\": \"0x%" PRIx32 "\", \"msi_controller\": ",
 		       f->devid);
 		json_str(f->msi_node);
-		printf(", \"matched\": %s, \"isolating\": %s}",
+		printf(", \"matched\": %s, \"msi_parent\": %s, \"isolating\": %s}",
 		       f->devid_matched ? "true" : "false",
+		       f->msi_parent ? "true" : "false",
 		       f->msi_isolating ? "true" : "false");
 	} else {
 		printf("null");
@@ -381,7 +389,10 @@ static int group_json(void *opaque, const struct uiommu_machine_func *f)
 		json_str(v.domain);
 	else
 		printf("null");
-	printf(", \"reserved_regions\": [");
+	printf(", \"msi_isolated\": %s, \"msi_isolation_reason\": ",
+	       v.msi_isolated ? "true" : "false");
+	json_str(v.msi_reason);
+	printf(",\n   \"reserved_regions\": [");
 	for (size_t i = 0; i < v.nresv; i++)
 		printf("%s{\"start\": \"0x%" PRIx64 "\", \"last\": \"0x%" PRIx64
 		       "\", \"type\": \"%s\", \"dma_only\": %s}", i ? ", " : "",

@@ -212,6 +212,8 @@ uiommu_machine_for_each_region(struct uiommu_machine *m,
  * @has_devid:   the function's MSIs reach an MSI controller
  * @devid:       ITS DeviceID (msi-map; the RID for msi-parent or a v2m)
  * @devid_matched: an msi-map entry matched (false: passed through or msi-parent)
+ * @msi_parent:  the controller comes from msi-parent (no msi-map): the
+ *               DeviceID is the RID
  * @msi_node:    DT path of the MSI controller, or NULL
  * @msi_isolating: the controller tells devices apart (ITS: yes; v2m: no)
  * @iommu_dev:   the IOMMU core's device (the SMMUv3 driver's), or NULL
@@ -233,6 +235,7 @@ struct uiommu_machine_func {
 	bool has_devid;
 	uint32_t devid;
 	bool devid_matched;
+	bool msi_parent;
 	const char *msi_node;
 	bool msi_isolating;
 	struct uiommu_device *iommu_dev;

@@ -663,6 +663,7 @@ static int map_ids(struct mach_host *h, struct mach_func *mf)
 		f->has_devid = true;
 	} else if (dt->has_msi_parent) {
 		f->devid = f->rid;
+		f->msi_parent = true;
 		msi_target(m, dt->msi_parent_kind, dt->msi_parent, mf);
 		f->has_devid = true;
 	}
