@@ -129,6 +129,14 @@ static const struct uiommu_machine_func *testdev(struct uiommu_machine *m)
 	return f;
 }
 
+static int count_funcs(void *opaque, const struct uiommu_machine_func *f)
+{
+	(void)f;
+	if (opaque)
+		++*(unsigned int *)opaque;
+	return 0;
+}
+
 /* The test device's BARs: BAR0 64-bit, BAR2 from the 32-bit window. */
 static void check_testdev_bars(const struct uiommu_machine_func *f)
 {
@@ -174,6 +182,13 @@ static void test_default_virt(void **state)
 	assert_int_equal(uiommu_smmuv3_base(uiommu_machine_smmu(m, 0)),
 			 0x9050000);
 	assert_int_equal(uiommu_pci_core_count(uiommu_machine_pci_core(m, 0)), 1);
+	{
+		unsigned int n = 0;
+
+		assert_int_equal(uiommu_machine_for_each_function(m, count_funcs,
+								  &n), 0);
+		assert_int_equal(n, 1);
+	}
 
 	f = testdev(m);
 	assert_int_equal(f->rid, 0x0008);
@@ -643,7 +658,8 @@ static void test_plug_before_realize(void **state)
 
 	(void)state;
 	assert_int_equal(uiommu_machine_create(&o, &m), 0);
-	assert_int_equal(uiommu_machine_for_each_function(m, NULL, NULL), -EBUSY);
+	assert_int_equal(uiommu_machine_for_each_function(m, count_funcs, NULL),
+			 -EBUSY);
 	assert_int_equal(uiommu_testdev_create(&cfg, &d1), 0);
 	tu_log_capture(UIOMMU_LOG_ERR);
 	assert_int_equal(uiommu_machine_plug(m, 1, 0, 0, d1), -EINVAL);

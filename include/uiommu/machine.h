@@ -189,7 +189,7 @@ uiommu_machine_pci_core(struct uiommu_machine *m, unsigned int idx);
  * uiommu_machine_for_each_region() - visit the address map in address order
  * @fn: called with each RAM and MMIO region (see uiommu_physmem_for_each())
  *
- * Return: 0, or @fn's non-zero value.
+ * Return: 0, or @fn's non-zero value; -EINVAL for a NULL @m or @fn.
  */
 UIOMMU_API int
 uiommu_machine_for_each_region(struct uiommu_machine *m,
@@ -247,7 +247,8 @@ struct uiommu_machine_func {
  * machine, by host bridge then bus/devfn
  * @fn: called with each; a non-zero return stops the walk
  *
- * Return: 0, @fn's non-zero value, or -EBUSY if the machine is not realized.
+ * Return: 0, @fn's non-zero value; -EBUSY if the machine is not realized;
+ * -EINVAL for a NULL @m or @fn.
  */
 UIOMMU_API int
 uiommu_machine_for_each_function(struct uiommu_machine *m,

@@ -159,6 +159,20 @@ static void smmu_gerror_irq(void *opaque)
 		(void)uiommu_smmuv3_drv_handle_gerror(s->drv);
 }
 
+
+/* At debug level 2, every successful create / realize checks the whole. */
+static void debug_check(struct uiommu_machine *m)
+{
+#if UIOMMU_DEBUG >= 2
+	int err = uiommu_machine_check(m);
+
+	assert(!err);
+	(void)err;
+#else
+	(void)m;
+#endif
+}
+
 /* --------------------------------------------------------------- teardown */
 
 /* MSI vectors first (they hold doorbell bindings of the IOMMU device),
@@ -552,6 +566,7 @@ UIOMMU_API int uiommu_machine_create(const struct uiommu_machine_opts *opts,
 		uio_delete(m);
 		return ret;
 	}
+	debug_check(m);
 	*out = m;
 	return 0;
 }
@@ -859,6 +874,7 @@ UIOMMU_API int uiommu_machine_realize(struct uiommu_machine *m)
 		return ret;
 	}
 	m->realized = true;
+	debug_check(m);
 	return 0;
 }
 
@@ -1016,6 +1032,8 @@ uiommu_machine_for_each_region(struct uiommu_machine *m,
 					 const struct uiommu_region_info *info),
 			       void *opaque)
 {
+	if (!m || !fn)
+		return uio_fail(-EINVAL, SUBSYS, "for_each_region: NULL argument");
 	return uiommu_physmem_for_each(m->pm, fn, opaque);
 }
 
@@ -1025,6 +1043,8 @@ uiommu_machine_for_each_function(struct uiommu_machine *m,
 					   const struct uiommu_machine_func *f),
 				 void *opaque)
 {
+	if (!m || !fn)
+		return uio_fail(-EINVAL, SUBSYS, "for_each_function: NULL argument");
 	if (!m->realized)
 		return -EBUSY;
 	for (unsigned int i = 0; i < m->dt.npci; i++)
