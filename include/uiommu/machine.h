@@ -267,7 +267,7 @@ uiommu_machine_find_function(struct uiommu_machine *m, unsigned int host,
 
 /**
  * uiommu_machine_check() - verify the machine's invariants (physmem, pool,
- * models, host bridges, PCI cores)
+ * models, SMMUv3 drivers, MSI domains, host bridges, PCI cores)
  *
  * Return: 0, or -EUCLEAN with a log line.
  */

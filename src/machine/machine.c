@@ -1077,12 +1077,21 @@ UIOMMU_API int uiommu_machine_check(struct uiommu_machine *m)
 	ret = uiommu_physmem_check(m->pm);
 	if (!ret)
 		ret = uiommu_phys_pool_check(m->pool);
-	for (i = 0; !ret && i < m->dt.nits; i++)
+	for (i = 0; !ret && i < m->dt.nits; i++) {
 		ret = uiommu_gic_its_check(m->its[i].model);
-	for (i = 0; !ret && i < m->dt.nv2m; i++)
+		if (!ret)
+			ret = uiommu_msi_domain_check(m->its[i].msi);
+	}
+	for (i = 0; !ret && i < m->dt.nv2m; i++) {
 		ret = uiommu_gicv2m_check(m->v2m[i].model);
-	for (i = 0; !ret && i < m->dt.nsmmu; i++)
+		if (!ret)
+			ret = uiommu_msi_domain_check(m->v2m[i].msi);
+	}
+	for (i = 0; !ret && i < m->dt.nsmmu; i++) {
 		ret = uiommu_smmuv3_check(m->smmu[i].model);
+		if (!ret && m->smmu[i].drv)
+			ret = uiommu_smmuv3_drv_check(m->smmu[i].drv);
+	}
 	for (i = 0; !ret && i < m->dt.npci; i++) {
 		const struct mach_host *h = &m->host[i];
 
