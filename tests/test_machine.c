@@ -572,6 +572,59 @@ static void test_virt_end_to_end(void **state)
 }
 
 /*
+ * The VFIO case on the default machine: the group moves to an unmanaged
+ * domain; its owner maps a buffer where it likes; MSI-X vectors allocated
+ * then use the SMMU driver's default window: message address 0x8000040
+ * (GITS_TRANSLATER's offset in the doorbell page at 0x8000000), data =
+ * EventID; each arrives once.
+ */
+static void test_virt_unmanaged_default_window(void **state)
+{
+	struct uiommu_machine *m = create_named("virt");
+	const struct uiommu_machine_func *f = testdev(m);
+	struct uiommu_group *g = uiommu_device_group(f->iommu_dev);
+	static const char msg[] = "owner's buffer";
+	char back[sizeof(msg)] = "";
+	struct uiommu_msi_vector_info vi;
+	struct uiommu_domain *dom;
+	unsigned int nvec = 0;
+	uint64_t status;
+
+	(void)state;
+	assert_int_equal(uiommu_domain_alloc(f->iommu_dev,
+					     UIOMMU_DOMAIN_UNMANAGED, &dom), 0);
+	assert_int_equal(uiommu_group_attach(g, dom), 0);
+	assert_int_equal(uiommu_map(dom, 0x200000, 0x40300000, 0x1000,
+				    UIOMMU_PROT_READ | UIOMMU_PROT_WRITE), 0);
+	assert_int_equal(uiommu_pci_func_set_master(f->pci, true), 0);
+	status = dev_write(m, f, 0x200000, msg, sizeof(msg));
+	assert_false(status & UIOMMU_TESTDEV_ST_ERROR);
+	assert_int_equal(uiommu_phys_read(uiommu_machine_physmem(m), 0x40300000,
+					  back, sizeof(back), NULL), 0);
+	assert_string_equal(back, msg);
+
+	memset(hits, 0, sizeof(hits));
+	assert_int_equal(uiommu_msi_alloc_irq_vectors(f->msi_dev, 8, 8,
+						      UIOMMU_PCI_IRQ_FLAG_MSIX,
+						      &nvec), 0);
+	for (unsigned int v = 0; v < nvec; v++) {
+		assert_int_equal(uiommu_msi_set_handler(f->msi_dev, v,
+							on_vector, NULL), 0);
+		assert_int_equal(uiommu_msi_get_vector(f->msi_dev, v, &vi), 0);
+		assert_int_equal(vi.address, 0x8000040);
+		assert_int_equal(vi.data, vi.eventid);
+		assert_int_equal(raise(m, f, v), 0);
+		assert_int_equal(hits[v], 1);
+	}
+	assert_int_equal(uiommu_machine_check(m), 0);
+	assert_int_equal(uiommu_msi_free_irq_vectors(f->msi_dev), 0);
+	assert_int_equal(uiommu_group_detach(g), 0);
+	assert_int_equal(uiommu_domain_free(dom), 0);
+	uiommu_machine_destroy(m);
+	assert_int_equal(tu_alloc_live_blocks(), 0);
+}
+
+/*
  * virt with opts.no_smmu_driver, the SMMU programmed at register level by
  * the SMMUv3 test driver: the test device's DMA is translated with its
  * StreamID, an unmapped IOVA faults with an event, and its MSI (physical
@@ -781,6 +834,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_dtbs_fail_cleanly),
 		cmocka_unit_test(test_noiommu_dma_and_msi),
 		cmocka_unit_test(test_virt_end_to_end),
+		cmocka_unit_test(test_virt_unmanaged_default_window),
 		cmocka_unit_test(test_virt_smmu_register_level),
 		cmocka_unit_test(test_plug_before_realize),
 		cmocka_unit_test(test_fail_nth_create),

@@ -107,7 +107,9 @@ uiommu_machine_create(const struct uiommu_machine_opts *opts,
  * uiommu_machine_destroy() - tear the machine down
  * @m: the machine, or NULL
  *
- * Frees the plugged endpoints too.  No DMA may be in flight.
+ * Frees the plugged endpoints too, and frees any MSI vectors still
+ * allocated.  No DMA may be in flight; domains the caller allocated must be
+ * detached and freed first.
  */
 UIOMMU_API void uiommu_machine_destroy(struct uiommu_machine *m);
 
