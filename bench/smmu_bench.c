@@ -6,17 +6,24 @@
  *   {"bench":"smmuv3","case":"translate_hit","threads":1,"ns_per_op":X}
  * where X is wall time divided by the translations of all threads.
  *
- * Usage: smmu_bench [scale [hit|miss]]: scale multiplies the iterations
+ * Usage: smmu_bench [scale [hit|miss|drv]]: scale multiplies the iterations
  * (default 1), the second argument runs one case only (for callgrind).
  *
- * The model is programmed through its registers and RAM by the tests'
- * register-level driver (tests/smmuv3_testdrv.c).
+ * The translation cases program the model through its registers and RAM
+ * with the tests' register-level driver (tests/smmuv3_testdrv.c).  The
+ * driver case, "drv_map_unmap_4k", measures the real driver under the IOMMU
+ * core: uiommu_map() + uiommu_unmap() of one 4 KiB page of an unmanaged
+ * domain, i.e. a PTE write, and TLBI_NH_VA + CMD_SYNC through the model's
+ * command queue.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <uiommu/iommu-driver.h>
+#include <uiommu/smmuv3-drv.h>
 
 #include "smmuv3_testdrv.h"
 
@@ -95,6 +102,59 @@ static int bench_case(struct td *td, const char *name, unsigned int pages,
 	return 0;
 }
 
+/* Map + unmap (+ the driver's invalidation) of one 4 KiB page. */
+static int bench_drv(unsigned long iters)
+{
+	struct uiommu_smmuv3_drv *drv = NULL;
+	struct uiommu_device *dev = NULL;
+	struct uiommu_domain *dom = NULL;
+	uint32_t sid = SID;
+	struct uiommu_device_desc dd = { .name = "bench", .ids = &sid, .nids = 1 };
+	struct td td;
+	double t0, t1;
+	int err;
+
+	if (td_init(&td, &(struct td_config){ .no_enable = true }))
+		return 1;
+	err = uiommu_smmuv3_drv_probe(td.pm, td.pool, TD_SMMU_BASE, NULL, &drv);
+	if (!err)
+		err = uiommu_device_create(uiommu_smmuv3_drv_iommu(drv), &dd, &dev);
+	if (!err)
+		err = uiommu_domain_alloc(dev, UIOMMU_DOMAIN_UNMANAGED, &dom);
+	if (!err)
+		err = uiommu_group_attach(uiommu_device_group(dev), dom);
+	/* A resident page keeps the last-level table: each unmap is then one
+	 * leaf TLBI_NH_VA, not a table removal (TLBI_NH_ASID). */
+	if (!err)
+		err = uiommu_map(dom, 0x1ff000, TD_RAM_BASE, 4096,
+				 UIOMMU_PROT_READ);
+	t0 = now_ns();
+	for (unsigned long i = 0; i < iters && !err; i++) {
+		uint64_t iova = 0x100000 + ((i & 127) << 12);
+
+		err = uiommu_map(dom, iova, TD_RAM_BASE, 4096,
+				 UIOMMU_PROT_READ | UIOMMU_PROT_WRITE);
+		if (!err)
+			err = uiommu_unmap(dom, iova, 4096, NULL);
+	}
+	t1 = now_ns();
+	if (!err)
+		printf("{\"bench\":\"smmuv3\",\"case\":\"drv_map_unmap_4k\","
+		       "\"threads\":1,\"ns_per_op\":%.1f}\n",
+		       (t1 - t0) / (double)iters);
+	if (dom && uiommu_unmap(dom, 0x1ff000, 4096, NULL))
+		err = 1;
+	if (dom && uiommu_group_detach(uiommu_device_group(dev)))
+		err = 1;
+	if (uiommu_domain_free(dom) || uiommu_device_destroy(dev) ||
+	    uiommu_smmuv3_drv_remove(drv))
+		err = 1;
+	td_fini(&td);
+	if (err)
+		fprintf(stderr, "smmu_bench: driver case failed: %d\n", err);
+	return err ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct td td;
@@ -104,6 +164,8 @@ int main(int argc, char **argv)
 	const char *only = argc > 2 ? argv[2] : "";
 	int err = 0;
 
+	if (!strcmp(only, "drv"))
+		return bench_drv((unsigned long)(2e5 * scale));
 	if (td_init(&td, NULL))
 		return 1;
 	cd = td_alloc(&td, 4096);
@@ -122,5 +184,7 @@ int main(int argc, char **argv)
 					  (unsigned long)(2e6 * scale));
 	}
 	td_fini(&td);
+	if (!only[0] && !err)
+		err = bench_drv((unsigned long)(2e5 * scale));
 	return err;
 }

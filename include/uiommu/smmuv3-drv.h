@@ -89,8 +89,10 @@ struct uiommu_smmuv3_drv_event {
  * @sid_bits:      StreamIDs the stream table covers (log2); 0: IDR1.SIDSIZE
  * @force_2lvl:    use a 2-level stream table even when a linear one would
  *                 be small (needs IDR0.ST_LEVEL)
- * @on_event:      if not NULL, called with every event record consumed,
- *                 before the fault is reported (no driver lock held)
+ * @on_event:      if not NULL, called with every event record consumed, in
+ *                 queue order, one call at a time (under the event-queue
+ *                 lock: it must not call uiommu_smmuv3_drv_handle_events()),
+ *                 before the fault is reported
  * @opaque:        passed to @on_event
  */
 struct uiommu_smmuv3_drv_options {

@@ -70,6 +70,7 @@ struct smmu_master {
 	struct uiommu_smmuv3_drv *drv;
 	struct uiommu_device *dev;
 	struct smmu_domain *domain;	/* atomic: read by the event handler */
+	struct smmu_master *next;	/* drv->masters, under drv->lock */
 };
 
 struct smmu_domain {
@@ -99,9 +100,11 @@ struct uiommu_smmuv3_drv {
 	uint64_t strtab;		/* linear table or level-1 table */
 	uint64_t strtab_size;
 	uint64_t *l2;			/* 2-level: level-2 table PA per L1 entry */
+	uint32_t *l2_users;		/* probed StreamIDs in each level-2 table */
 	uint32_t nl1;
 	uint64_t *asid_map;
 	unsigned int nasids;
+	struct smmu_master *masters;	/* probed devices */
 
 	struct uio_mutex cmdq_lock;
 	uint64_t cmdq;
@@ -439,8 +442,11 @@ static int strtab_ensure_l2(struct uiommu_smmuv3_drv *drv, const uint32_t *ids,
 		added[nadded++] = l1;
 		drv->st.l2_tables++;
 	}
-	if (!err)
+	if (!err) {
+		for (i = 0; i < nids; i++)
+			drv->l2_users[ids[i] >> STRTAB_SPLIT]++;
 		return 0;
+	}
 	for (j = 0; j < nadded; j++) {
 		/* Never valid for a probed device: no invalidation needed. */
 		(void)ram_st(drv, drv->strtab + (uint64_t)added[j] * 8, 0);
@@ -449,6 +455,39 @@ static int strtab_ensure_l2(struct uiommu_smmuv3_drv *drv, const uint32_t *ids,
 		drv->st.l2_tables--;
 	}
 	return err;
+}
+
+/*
+ * 2-level: drop @ids' references to their level-2 tables; a table no probed
+ * device uses any more is unlinked, its L1STD invalidated (CFGI_STE with
+ * Leaf = 0) and freed.  The STEs must abort already.
+ */
+static void strtab_put_l2(struct uiommu_smmuv3_drv *drv, const uint32_t *ids,
+			  unsigned int nids)
+{
+	unsigned int i;
+
+	uio_assert_held(&drv->lock);
+	if (!drv->two_level)
+		return;
+	for (i = 0; i < nids; i++) {
+		uint32_t l1 = ids[i] >> STRTAB_SPLIT;
+		struct cmd c = { { UIO_FDP64(CMD_CFGI_STE, CMD0, SID, ids[i]), 0 } };
+
+		assert(drv->l2_users[l1]);
+		if (--drv->l2_users[l1])
+			continue;
+		if (ram_st(drv, drv->strtab + (uint64_t)l1 * 8, 0) ||
+		    cmdq_issue(drv, &c, 1)) {
+			/* Keep the table: the SMMU may still use it. */
+			drv->l2_users[l1]++;
+			continue;
+		}
+		stat_add(&drv->st.cfgi_ste, 1);
+		pool_free(drv, drv->l2[l1], l2_size());
+		__atomic_store_n(&drv->l2[l1], 0, __ATOMIC_RELEASE);
+		drv->st.l2_tables--;
+	}
 }
 
 /* The STE a domain of @d's type needs (5.2). */
@@ -828,6 +867,10 @@ static int sd_probe_device(struct uiommu_iommu *iommu, struct uiommu_device *dev
 	m->dev = dev;
 	uio_lock(&drv->lock);
 	err = strtab_ensure_l2(drv, ids, nids);
+	if (!err) {
+		m->next = drv->masters;
+		drv->masters = m;
+	}
 	uio_unlock(&drv->lock);
 	if (err) {
 		uio_delete(m);
@@ -841,7 +884,7 @@ static void sd_release_device(struct uiommu_iommu *iommu,
 			      struct uiommu_device *dev)
 {
 	struct uiommu_smmuv3_drv *drv = to_drv(iommu);
-	struct smmu_master *m = uiommu_device_driver_data(dev);
+	struct smmu_master *m = uiommu_device_driver_data(dev), **pp;
 	const uint32_t *ids;
 	unsigned int nids;
 	int err;
@@ -850,6 +893,11 @@ static void sd_release_device(struct uiommu_iommu *iommu,
 	uio_lock(&drv->lock);
 	err = stes_write(drv, ids, nids, NULL);
 	__atomic_store_n(&m->domain, NULL, __ATOMIC_RELEASE);
+	if (!err)
+		strtab_put_l2(drv, ids, nids);
+	for (pp = &drv->masters; *pp != m; pp = &(*pp)->next)
+		assert(*pp);
+	*pp = m->next;
 	uio_unlock(&drv->lock);
 	if (err)
 		uio_err(DRV_SUBSYS, "%s: %s: STE not reset: %d", drv->name,
@@ -945,8 +993,6 @@ static void event_report(struct uiommu_smmuv3_drv *drv,
 	struct smmu_domain *d;
 	int err;
 
-	if (drv->opts.on_event)
-		drv->opts.on_event(drv->opts.opaque, ev);
 	f.dev = uiommu_device_find(drv->iommu, ev->sid);
 	m = f.dev ? uiommu_device_driver_data(f.dev) : NULL;
 	d = m ? __atomic_load_n(&m->domain, __ATOMIC_ACQUIRE) : NULL;
@@ -990,6 +1036,8 @@ UIOMMU_API int uiommu_smmuv3_drv_handle_events(struct uiommu_smmuv3_drv *drv)
 		err = wr32(drv, SMMU_EVENTQ_CONS, cons);
 		event_decode(raw, &ev);
 		trace_smmuv3_drv_event(ev.type, ev.sid, ev.input_addr);
+		if (drv->opts.on_event)
+			drv->opts.on_event(drv->opts.opaque, &ev);
 		stat_add(&drv->st.events, 1);
 		count++;
 		uio_unlock(&drv->evtq_lock);
@@ -1096,6 +1144,9 @@ static int alloc_structures(struct uiommu_smmuv3_drv *drv)
 		drv->l2 = uio_calloc(drv->nl1, sizeof(*drv->l2));
 		if (!drv->l2)
 			return -ENOMEM;
+		drv->l2_users = uio_calloc(drv->nl1, sizeof(*drv->l2_users));
+		if (!drv->l2_users)
+			goto err_free_l2;
 	} else {
 		drv->strtab_size = (uint64_t)STE_SIZE << drv->sid_bits;
 	}
@@ -1124,6 +1175,8 @@ err_free_asids:
 	uio_free_array(drv->asid_map, UIO_BIT(drv->asid_bits) / 64,
 		       sizeof(uint64_t));
 err_free_l2:
+	if (drv->l2_users)
+		uio_free_array(drv->l2_users, drv->nl1, sizeof(*drv->l2_users));
 	if (drv->l2)
 		uio_free_array(drv->l2, drv->nl1, sizeof(*drv->l2));
 	return -ENOMEM;
@@ -1143,6 +1196,7 @@ static void free_structures(struct uiommu_smmuv3_drv *drv)
 			if (drv->l2[i])
 				pool_free(drv, drv->l2[i], l2_size());
 		uio_free_array(drv->l2, drv->nl1, sizeof(*drv->l2));
+		uio_free_array(drv->l2_users, drv->nl1, sizeof(*drv->l2_users));
 	}
 }
 
@@ -1348,43 +1402,37 @@ UIOMMU_API void uiommu_smmuv3_drv_get_stats(struct uiommu_smmuv3_drv *drv,
 
 /* ------------------------------------------------------------ invariants */
 
-struct check_ctx {
-	struct uiommu_smmuv3_drv *drv;
-	int err;
-};
-
-static int check_device(void *opaque, struct uiommu_device *dev)
+/* The STEs of @m's StreamIDs say what its domain says. */
+static int check_master(struct uiommu_smmuv3_drv *drv, struct smmu_master *m)
 {
-	struct check_ctx *c = opaque;
-	struct smmu_master *m = uiommu_device_driver_data(dev);
 	const uint32_t *ids;
 	unsigned int nids, i;
 	uint64_t ste[8];
 
-	if (!m || m->drv != c->drv)
-		return 0;
+	uio_assert_held(&drv->lock);
 	ste_build(__atomic_load_n(&m->domain, __ATOMIC_ACQUIRE), ste);
-	ids = uiommu_device_ids(dev, &nids);
+	ids = uiommu_device_ids(m->dev, &nids);
 	for (i = 0; i < nids; i++) {
-		uint64_t a = ste_addr(c->drv, ids[i]);
+		uint64_t a = ste_addr(drv, ids[i]);
 
-		if (!a || ram_ld(c->drv, a) != ste[0] ||
-		    ram_ld(c->drv, a + 8) != ste[1]) {
-			c->err = uio_fail(-EUCLEAN, DRV_SUBSYS,
-					  "%s: STE of StreamID 0x%x does not "
-					  "match its domain", c->drv->name,
-					  ids[i]);
-			return 1;
-		}
+		if (!a || ram_ld(drv, a) != ste[0] || ram_ld(drv, a + 8) != ste[1])
+			return uio_fail(-EUCLEAN, DRV_SUBSYS,
+					"%s: STE of StreamID 0x%x does not "
+					"match its domain", drv->name, ids[i]);
+		if (drv->two_level && !drv->l2_users[ids[i] >> STRTAB_SPLIT])
+			return uio_fail(-EUCLEAN, DRV_SUBSYS,
+					"%s: level-2 table of StreamID 0x%x "
+					"has no users", drv->name, ids[i]);
 	}
 	return 0;
 }
 
 UIOMMU_API int uiommu_smmuv3_drv_check(struct uiommu_smmuv3_drv *drv)
 {
-	struct check_ctx c = { .drv = drv };
-	uint32_t cr0, ack, cons, ge, gen, sid;
+	uint32_t cr0, ack, cons, ge, gen;
 	unsigned int used = 0, i;
+	struct smmu_master *m;
+	int err = 0;
 
 	if (rd32(drv, SMMU_CR0, &cr0) || rd32(drv, SMMU_CR0ACK, &ack) ||
 	    rd32(drv, SMMU_CMDQ_CONS, &cons) || rd32(drv, SMMU_GERROR, &ge) ||
@@ -1398,27 +1446,21 @@ UIOMMU_API int uiommu_smmuv3_drv_check(struct uiommu_smmuv3_drv *drv)
 	uio_lock(&drv->cmdq_lock);
 	if ((cons & q_mask(drv->cmdq_log2)) != drv->cmdq_prod ||
 	    ((ge ^ gen) & GERROR_CMDQ_ERR_MASK))
-		c.err = uio_fail(-EUCLEAN, DRV_SUBSYS,
-				 "%s: command queue CONS 0x%x PROD 0x%x GERROR "
-				 "0x%x/0x%x", drv->name, cons, drv->cmdq_prod,
-				 ge, gen);
+		err = uio_fail(-EUCLEAN, DRV_SUBSYS,
+			       "%s: command queue CONS 0x%x PROD 0x%x GERROR "
+			       "0x%x/0x%x", drv->name, cons, drv->cmdq_prod,
+			       ge, gen);
 	uio_unlock(&drv->cmdq_lock);
 	for (i = 0; i < UIO_BIT(drv->asid_bits) / 64; i++)
 		used += (unsigned int)__builtin_popcountll(drv->asid_map[i]);
-	if (!c.err && used != drv->nasids + 1)
-		c.err = uio_fail(-EUCLEAN, DRV_SUBSYS, "%s: %u ASIDs in the "
-				 "bitmap, %u counted", drv->name, used - 1,
-				 drv->nasids);
+	if (!err && used != drv->nasids + 1)
+		err = uio_fail(-EUCLEAN, DRV_SUBSYS, "%s: %u ASIDs in the "
+			       "bitmap, %u counted", drv->name, used - 1,
+			       drv->nasids);
+	for (m = drv->masters; m && !err; m = m->next)
+		err = check_master(drv, m);
 	uio_unlock(&drv->lock);
-	/* Without drv->lock: finding a device takes core locks. */
-	for (sid = 0; !c.err && sid < UIO_BIT(drv->sid_bits) && sid < 4096;
-	     sid++) {
-		struct uiommu_device *dev = uiommu_device_find(drv->iommu, sid);
-
-		if (dev)
-			check_device(&c, dev);
-	}
-	return c.err;
+	return err;
 }
 
 /* ------------------------------------------------------------ test hooks */
