@@ -424,6 +424,20 @@ typedef void (*uiommu_msi_rewrite_fn)(void *opaque,
 				      struct uiommu_msi_vector *vec);
 
 /**
+ * typedef uiommu_msi_quiesce_fn - hold a live vector still around a move
+ * @hold: true before the device's group moves to another domain: mask the
+ *        vector at the device, so that what it raises meanwhile stays
+ *        pending instead of going to a doorbell address that the new
+ *        domain does not map; false if the move failed: unmask again
+ *
+ * After a successful move the rewrite callback writes the new message and
+ * unmasks.  Runs with the group locked, like the rewrite callback.
+ */
+typedef void (*uiommu_msi_quiesce_fn)(void *opaque,
+				      struct uiommu_msi_vector *vec,
+				      bool hold);
+
+/**
  * uiommu_msi_prepare() - make a doorbell reachable for one vector of @dev
  * @dev:         the device
  * @doorbell_pa: physical address of the doorbell register it will write
@@ -452,6 +466,17 @@ UIOMMU_API UIOMMU_MUST_CHECK int
 uiommu_msi_prepare(struct uiommu_device *dev, uint64_t doorbell_pa,
 		   uiommu_msi_rewrite_fn rewrite, void *opaque,
 		   struct uiommu_msi_vector **out);
+
+/**
+ * uiommu_msi_set_quiesce() - ask to be called around group moves
+ * @vec: a prepared vector
+ * @fn:  the callback (opaque is the one given to uiommu_msi_prepare()), or
+ *       NULL for none: the device may then write its old doorbell IOVA
+ *       between the move of the group and the rewrite of its message, and
+ *       such an interrupt faults in the IOMMU
+ */
+UIOMMU_API void uiommu_msi_set_quiesce(struct uiommu_msi_vector *vec,
+				       uiommu_msi_quiesce_fn fn);
 
 /**
  * uiommu_msi_compose() - translate a message's doorbell address

@@ -182,8 +182,10 @@ UIOMMU_API void uiommu_domain_get_info(struct uiommu_domain *dom,
  * kept out of the IOVA allocator and direct regions are identity-mapped.
  * Live MSI vectors of the group's devices are prepared in @dom and their
  * messages rewritten (the MSI layer's rewrite callback) before the old
- * doorbell mappings are released, so interrupts keep working.  On failure
- * nothing changes.
+ * doorbell mappings are released, so interrupts keep working; vectors
+ * whose owner asked for it (uiommu_msi_set_quiesce()) are held masked from
+ * before the devices move until their rewrite, so what they raise meanwhile
+ * arrives afterwards instead of faulting.  On failure nothing changes.
  *
  * Return: 0; -EINVAL for NULL arguments or a domain of another IOMMU;
  * -EEXIST if a reserved region overlaps a mapping or the MSI window of

@@ -144,12 +144,15 @@ uiommu_msi_domain_destroy(struct uiommu_msi_domain *dom);
  * Put it in struct uiommu_device_desc.msi_ctrls of every device whose MSIs
  * go to this domain, so that the core's isolation verdict and reserved
  * regions know about it.
+ *
+ * Return: the controller; NULL for a NULL @dom.
  */
 UIOMMU_API struct uiommu_msi_ctrl *
 uiommu_msi_domain_ctrl(const struct uiommu_msi_domain *dom);
 
 /**
  * uiommu_msi_domain_doorbell() - physical address of the doorbell register
+ * (0 for a NULL @dom)
  */
 UIOMMU_API uint64_t uiommu_msi_domain_doorbell(const struct uiommu_msi_domain *dom);
 
@@ -280,6 +283,20 @@ uiommu_msi_set_handler(struct uiommu_msi_dev *md, unsigned int vector,
 UIOMMU_API UIOMMU_MUST_CHECK int
 uiommu_msi_set_masked(struct uiommu_msi_dev *md, unsigned int vector,
 		      bool masked);
+
+/**
+ * uiommu_msi_set_affinity() - route one vector to another CPU
+ * @cpu: 0 .. nr_cpus - 1 of the ITS domain
+ *
+ * ITS: MOVI to @cpu's collection (a pending interrupt moves with it).
+ *
+ * Return: 0; -EINVAL for a vector not allocated or a CPU out of range;
+ * -EOPNOTSUPP on a GICv2m domain (SPI routing is not modelled); -EIO if
+ * the ITS rejects the command.
+ */
+UIOMMU_API UIOMMU_MUST_CHECK int
+uiommu_msi_set_affinity(struct uiommu_msi_dev *md, unsigned int vector,
+			unsigned int cpu);
 
 /* One vector, as uiommu_msi_get_vector() reports it. */
 struct uiommu_msi_vector_info {

@@ -52,7 +52,7 @@ struct msi_desc {
 	struct uiommu_msi_vector *vec;	/* IOMMU core handle, NULL: none */
 	_Atomic uint64_t address;	/* message address last written */
 	uint32_t data;
-	bool masked;			/* under md->lock */
+	atomic_bool masked;		/* by the owner (set_masked) */
 	/* under dom->lock */
 	uiommu_msi_handler_fn fn;
 	void *opaque;
@@ -339,13 +339,13 @@ UIOMMU_API int uiommu_msi_domain_destroy(struct uiommu_msi_domain *dom)
 UIOMMU_API struct uiommu_msi_ctrl *
 uiommu_msi_domain_ctrl(const struct uiommu_msi_domain *dom)
 {
-	return dom->ctrl;
+	return dom ? dom->ctrl : NULL;
 }
 
 UIOMMU_API uint64_t
 uiommu_msi_domain_doorbell(const struct uiommu_msi_domain *dom)
 {
-	return dom->doorbell;
+	return dom ? dom->doorbell : 0;
 }
 
 UIOMMU_API void uiommu_msi_domain_get_stats(struct uiommu_msi_domain *dom,
@@ -432,6 +432,8 @@ UIOMMU_API unsigned int uiommu_msi_dev_nvec(struct uiommu_msi_dev *md)
 {
 	unsigned int n;
 
+	if (!md)
+		return 0;
 	uio_lock(&md->lock);
 	n = md->nvec;
 	uio_unlock(&md->lock);
@@ -519,14 +521,17 @@ static void hw_free(struct uiommu_msi_dev *md, unsigned int n)
 
 /* ----------------------------------------------------------- messages */
 
-/* The message of @d with the doorbell address as the device must see it. */
+/* The message of @d with the doorbell address as the device must see it
+ * through @vec (NULL: untranslated).  The IOMMU core's callbacks pass
+ * @vec themselves: they may run before prepare's caller stored d->vec. */
 static int desc_compose(const struct msi_desc *d,
+			const struct uiommu_msi_vector *vec,
 			struct uiommu_pci_msi_msg *out)
 {
 	struct uiommu_msi_msg m = {
 		.address = d->md->dom->doorbell, .data = d->data,
 	};
-	int err = d->vec ? uiommu_msi_compose(d->vec, &m) : 0;
+	int err = vec ? uiommu_msi_compose(vec, &m) : 0;
 
 	if (err)
 		return err;
@@ -545,16 +550,16 @@ static int pci_compose(void *opaque, struct uiommu_pci_func *fn,
 
 	(void)fn;
 	assert(vector < md->nvec);
-	err = desc_compose(d, msg);
+	err = desc_compose(d, d->vec, msg);
 	if (!err)
 		atomic_store(&d->address, msg->address);
 	return err;
 }
 
-static void write_msg(struct msi_desc *d)
+static void write_msg(struct msi_desc *d, const struct uiommu_msi_vector *vec)
 {
 	struct uiommu_pci_msi_msg msg;
-	int err = desc_compose(d, &msg);
+	int err = desc_compose(d, vec, &msg);
 
 	if (!err)
 		err = uiommu_pci_irq_write_msg(d->md->fn, d->index, &msg);
@@ -567,15 +572,44 @@ static void write_msg(struct msi_desc *d)
 	trace_msi_rewrite(d->md->rid, d->index, msg.address, msg.data);
 }
 
-/* The IOMMU core moved the device's group: under its group lock. */
+/* Mask or unmask at the function, for the IOMMU core's callbacks.  MSI
+ * without per-vector masking cannot be held: it just keeps going. */
+static void hold_vector(struct msi_desc *d, bool hold)
+{
+	int err;
+
+	if (!hold && atomic_load(&d->masked))
+		return;		/* the owner masked it: stays masked */
+	err = uiommu_pci_irq_set_masked(d->md->fn, d->index, hold);
+	if (err && err != -EOPNOTSUPP)
+		uio_err(SUBSYS, "%04x: vector %u: cannot %smask: %s",
+			d->md->rid, d->index, hold ? "" : "un",
+			uiommu_strerror(err));
+}
+
+/* The IOMMU core is about to move the device's group (@hold) or failed
+ * to: under its group lock. */
+static void iommu_quiesce(void *opaque, struct uiommu_msi_vector *vec,
+			  bool hold)
+{
+	struct msi_desc *d = opaque;
+
+	(void)vec;
+	if (atomic_load(&d->md->programmed))
+		hold_vector(d, hold);
+}
+
+/* The IOMMU core moved the device's group: under its group lock.  The
+ * vector was held masked since before the move; what it raised since is
+ * pending in the function and goes out with the new message on unmask. */
 static void iommu_rewrite(void *opaque, struct uiommu_msi_vector *vec)
 {
 	struct msi_desc *d = opaque;
 
-	assert(d->vec == vec);
-	(void)vec;
-	if (atomic_load(&d->md->programmed))
-		write_msg(d);
+	if (!atomic_load(&d->md->programmed))
+		return;
+	write_msg(d, vec);
+	hold_vector(d, false);
 }
 
 /* ------------------------------------------------------------- vectors */
@@ -649,9 +683,9 @@ static void recheck_messages(struct uiommu_msi_dev *md)
 		struct msi_desc *d = &md->descs[i];
 		struct uiommu_pci_msi_msg msg;
 
-		if (d->vec && !desc_compose(d, &msg) &&
+		if (d->vec && !desc_compose(d, d->vec, &msg) &&
 		    msg.address != atomic_load(&d->address))
-			write_msg(d);
+			write_msg(d, d->vec);
 	}
 }
 
@@ -704,6 +738,8 @@ UIOMMU_API int uiommu_msi_alloc_irq_vectors(struct uiommu_msi_dev *md,
 		err = uiommu_msi_prepare(md->iommu_dev, md->dom->doorbell,
 					 iommu_rewrite, &descs[i],
 					 &descs[i].vec);
+		if (!err)
+			uiommu_msi_set_quiesce(descs[i].vec, iommu_quiesce);
 		if (err) {
 			uio_err(SUBSYS, "%04x: vector %u: doorbell 0x%" PRIx64
 				" not reachable: %s", md->rid, i,
@@ -819,7 +855,33 @@ UIOMMU_API int uiommu_msi_set_masked(struct uiommu_msi_dev *md,
 	if (d) {
 		err = uiommu_pci_irq_set_masked(md->fn, vector, masked);
 		if (!err)
-			d->masked = masked;
+			atomic_store(&d->masked, masked);
+	}
+	uio_unlock(&md->lock);
+	return err;
+}
+
+UIOMMU_API int uiommu_msi_set_affinity(struct uiommu_msi_dev *md,
+				       unsigned int vector, unsigned int cpu)
+{
+	struct msi_desc *d;
+	int err = -EINVAL;
+
+	if (!md)
+		return uio_fail(-EINVAL, SUBSYS, "set_affinity: NULL");
+	if (md->dom->kind != MSI_ITS)
+		return uio_fail(-EOPNOTSUPP, SUBSYS, "%s: SPI affinity is not "
+				"modelled", md->dom->name);
+	if (cpu >= md->dom->nr_cpus)
+		return uio_fail(-EINVAL, SUBSYS, "%s: CPU %u of %u", md->dom->name,
+				cpu, md->dom->nr_cpus);
+	uio_lock(&md->lock);
+	d = vector_desc(md, vector);
+	if (d) {
+		err = uio_its_drv_move_event(md->dom->its_drv, md->devid,
+					     d->eventid, cpu);
+		if (!err)
+			d->cpu = cpu;
 	}
 	uio_unlock(&md->lock);
 	return err;
@@ -841,7 +903,7 @@ UIOMMU_API int uiommu_msi_get_vector(struct uiommu_msi_dev *md,
 			.hwirq = d->hwirq, .eventid = d->eventid,
 			.cpu = d->cpu, .doorbell_pa = md->dom->doorbell,
 			.address = atomic_load(&d->address), .data = d->data,
-			.masked = d->masked,
+			.masked = atomic_load(&d->masked),
 		};
 		uio_lock(&md->dom->lock);
 		info->has_handler = d->fn || md->handler;

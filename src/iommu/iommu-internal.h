@@ -96,6 +96,7 @@ struct uiommu_msi_vector {
 	struct uiommu_device *dev;
 	uint64_t doorbell_pa;
 	uiommu_msi_rewrite_fn rewrite;
+	uiommu_msi_quiesce_fn quiesce;	/* under the group lock */
 	void *opaque;
 	/* Address of the doorbell register as the device must write it. */
 	_Atomic uint64_t xlate;

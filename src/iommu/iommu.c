@@ -1104,6 +1104,16 @@ err_remove_group:
 	return err;
 }
 
+/* Hold (or release) the live vectors that asked for it around a move. */
+static void quiesce_moves(struct vec_move *mv, size_t n, bool hold)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (mv[i].vec->quiesce)
+			mv[i].vec->quiesce(mv[i].vec->opaque, mv[i].vec, hold);
+}
+
 static int group_attach_locked(struct uiommu_group *group,
 			       struct uiommu_domain *dom)
 {
@@ -1129,6 +1139,7 @@ static int group_attach_locked(struct uiommu_group *group,
 	uio_unlock(&dom->lock);
 	if (err)
 		goto out_free;
+	quiesce_moves(mv, nmv, true);
 	for (dev = group->devices; dev; dev = dev->group_next) {
 		err = dom->hw.ops->attach_dev(dom, dev);
 		if (err)
@@ -1167,6 +1178,7 @@ err_reattach:
 		assert(!e2);	/* the old domain held it a moment ago */
 		(void)e2;
 	}
+	quiesce_moves(mv, nmv, false);
 	uio_lock(&dom->lock);
 	unbind_moves(dom, mv, nmv);
 	domain_undo_direct(dom, &direct_done);

@@ -362,6 +362,19 @@ UIOMMU_API int uiommu_msi_compose(const struct uiommu_msi_vector *vec,
 	return 0;
 }
 
+UIOMMU_API void uiommu_msi_set_quiesce(struct uiommu_msi_vector *vec,
+				       uiommu_msi_quiesce_fn fn)
+{
+	struct uiommu_device *dev = vec->dev;
+
+	/* Moves read the callback with the group locked. */
+	if (dev->group)
+		uio_lock(&dev->group->lock);
+	vec->quiesce = fn;
+	if (dev->group)
+		uio_unlock(&dev->group->lock);
+}
+
 UIOMMU_API uint64_t uiommu_msi_vector_iova(const struct uiommu_msi_vector *vec)
 {
 	return atomic_load_explicit(&((struct uiommu_msi_vector *)vec)->xlate,
