@@ -81,11 +81,13 @@ void td_st(struct td *td, uint64_t pa, uint64_t val)
 		abort();
 }
 
+static int td_program(struct td *td, const struct td_config *cfg);
+
 int td_init(struct td *td, const struct td_config *cfg)
 {
 	struct uiommu_smmuv3_options o;
 	struct td_config dflt = { 0 };
-	uint64_t v, ram;
+	uint64_t ram;
 	int err;
 
 	memset(td, 0, sizeof(*td));
@@ -113,6 +115,28 @@ int td_init(struct td *td, const struct td_config *cfg)
 		uiommu_physmem_destroy(td->pm);
 		return err;
 	}
+	return td_program(td, cfg);
+}
+
+int td_attach(struct td *td, struct uiommu_physmem *pm,
+	      struct uiommu_phys_pool *pool, struct uiommu_smmuv3 *smmu,
+	      const struct td_config *cfg)
+{
+	struct td_config dflt = { 0 };
+
+	memset(td, 0, sizeof(*td));
+	td->pm = pm;
+	td->pool = pool;
+	td->smmu = smmu;
+	td->borrowed = true;
+	return td_program(td, cfg ? cfg : &dflt);
+}
+
+/* Allocate the stream table and queues, program the registers, enable. */
+static int td_program(struct td *td, const struct td_config *cfg)
+{
+	uint64_t v;
+
 	td->sid_bits = cfg->sid_bits ? cfg->sid_bits : 8;
 	td->two_level = cfg->two_level;
 	td->split = 6;
@@ -160,6 +184,10 @@ int td_init(struct td *td, const struct td_config *cfg)
 
 void td_fini(struct td *td)
 {
+	if (td->borrowed) {
+		memset(td, 0, sizeof(*td));
+		return;
+	}
 	uiommu_smmuv3_destroy(td->smmu);
 	uiommu_phys_pool_destroy(td->pool);
 	uiommu_physmem_destroy(td->pm);

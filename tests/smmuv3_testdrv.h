@@ -42,6 +42,7 @@ struct td {
 	unsigned int cmdq_log2, eventq_log2;
 	uint64_t sync_word;		/* CMD_SYNC MSI target in RAM */
 	unsigned int event_irqs, gerror_irqs;
+	bool borrowed;			/* pm, pool, smmu are the caller's */
 };
 
 /* Page-table permissions for td_map() */
@@ -62,6 +63,12 @@ struct td_pt {
 };
 
 int td_init(struct td *td, const struct td_config *cfg);
+/* Program an SMMU at TD_SMMU_BASE that the caller created (a machine's):
+ * tables and queues come from @pool; td_fini() leaves all three alone.
+ * The wired-interrupt counters stay 0. */
+int td_attach(struct td *td, struct uiommu_physmem *pm,
+	      struct uiommu_phys_pool *pool, struct uiommu_smmuv3 *smmu,
+	      const struct td_config *cfg);
 void td_fini(struct td *td);
 
 uint32_t td_rd32(struct td *td, uint64_t off);

@@ -22,25 +22,10 @@ struct blob {
 
 static struct blob load_dtb(const char *name)
 {
-	const char *dir = getenv("UIOMMU_TEST_DATA");
-	char path[512];
-	struct blob b = { 0 };
-	FILE *f;
-	long len;
+	struct blob b;
 
-	snprintf(path, sizeof(path), "%s/%s", dir ? dir : ".", name);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	len = ftell(f);
-	assert_true(len > 0);
-	rewind(f);
 	/* Room to grow for the tests that edit properties. */
-	b.size = (size_t)len + 4096;
-	b.data = calloc(1, b.size);
-	assert_non_null(b.data);
-	assert_int_equal(fread(b.data, 1, (size_t)len, f), (size_t)len);
-	fclose(f);
+	b.data = tu_load_test_data(name, 4096, &b.size);
 	assert_int_equal(fdt_open_into(b.data, b.data, (int)b.size), 0);
 	return b;
 }

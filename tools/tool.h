@@ -10,5 +10,6 @@ struct tool_cmd {
 
 int cmd_help(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_info(int argc, char **argv);
 
 #endif /* UIOMMU_TOOL_H */

@@ -12,6 +12,7 @@
 
 static const struct tool_cmd commands[] = {
 	{ "demo", "IOVA allocator demo: a 48-bit DMA domain with MSI and PCI windows", cmd_demo },
+	{ "info", "info mtree|groups [--machine NAME|--dtb FILE] [-o json]: the machine's address map, or its PCI functions' IDs and IOMMU groups", cmd_info },
 	{ "help", "show this help", cmd_help },
 };
 

@@ -15,5 +15,6 @@
 #include <uiommu/pci.h>
 #include <uiommu/pci-core.h>
 #include <uiommu/msi.h>
+#include <uiommu/machine.h>
 
 #endif /* UIOMMU_UIOMMU_H */

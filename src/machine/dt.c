@@ -399,6 +399,7 @@ static int parse_id_map(struct dt_ctx *c, int node, const char *prop,
 		uint32_t phandle = fdt32_to_cpu(cell[1]);
 
 		e->rid_base = fdt32_to_cpu(cell[0]);
+		e->phandle = phandle;
 		e->out_base = fdt32_to_cpu(cell[2]);
 		e->length = fdt32_to_cpu(cell[3]);
 		if (find_target(c, phandle, &e->target_kind, &e->target))
@@ -584,6 +585,15 @@ int uio_dt_parse(const void *blob, size_t size, struct uio_dt_machine *out,
 	if (ret || fdt_totalsize(blob) > size)
 		return dt_error(&c, -EINVAL, -1, NULL, "bad DTB header: %s",
 				ret ? fdt_strerror(ret) : "truncated");
+	/*
+	 * Versions before 17 (dtc and QEMU write 17) are refused: they are
+	 * obsolete, and libfdt 1.6's fdt_check_full() dereferences NULL on
+	 * some corrupt ones (found by fuzz/machine_fuzz).
+	 */
+	if (fdt_version(blob) < 17)
+		return dt_error(&c, -EINVAL, -1, NULL,
+				"unsupported DTB version %u (17 needed)",
+				fdt_version(blob));
 	/* The accessors below trust the structure block: check all of it. */
 	ret = fdt_check_full(blob, fdt_totalsize(blob));
 	if (ret)

@@ -75,6 +75,7 @@ struct uio_dt_map_entry {
 	uint32_t rid_base;
 	enum uio_dt_target_kind target_kind;
 	unsigned int target;	/* index into smmu[], its[] or v2m[] */
+	uint32_t phandle;	/* the raw target cell, for of_map_id() */
 	uint32_t out_base;
 	uint32_t length;
 };

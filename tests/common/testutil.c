@@ -209,3 +209,29 @@ uint64_t tu_seed_from_env(uint64_t fallback)
 	tu_rand_seed(seed);
 	return seed;
 }
+
+/* ------------------------------------------------------------ test data */
+
+void *tu_load_test_data(const char *name, size_t slack, size_t *size)
+{
+	const char *dir = getenv("UIOMMU_TEST_DATA");
+	char path[512];
+	void *data;
+	FILE *f;
+	long len;
+
+	snprintf(path, sizeof(path), "%s/%s", dir ? dir : ".", name);
+	f = fopen(path, "rb");
+	if (!f)
+		fail_msg("cannot open %s", path);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	len = ftell(f);
+	assert_true(len > 0);
+	rewind(f);
+	*size = (size_t)len + slack;
+	data = calloc(1, *size);
+	assert_non_null(data);
+	assert_int_equal(fread(data, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	return data;
+}

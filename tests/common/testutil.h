@@ -54,4 +54,12 @@ unsigned long tu_fail_nth_sweep(void *ctx, int (*op)(void *ctx),
 				void (*check)(void *ctx, int ret),
 				void (*reset)(void *ctx));
 
+/*
+ * Read file @name of the test data directory (UIOMMU_TEST_DATA, the build
+ * directory of tests/) into a zeroed buffer of the file's size + @slack
+ * bytes (room for tests that edit it); *@size receives that buffer size.
+ * Fails the test if the file cannot be read.  free() the result.
+ */
+void *tu_load_test_data(const char *name, size_t slack, size_t *size);
+
 #endif /* UIOMMU_TESTUTIL_H */
