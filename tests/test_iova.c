@@ -341,6 +341,35 @@ static void test_bad_input_changes_nothing(void **state)
 	uiommu_iova_domain_destroy(NULL);
 }
 
+/* The cached fast path (no flags, limit at or above the space) checks
+ * the same things: here in a space smaller than the largest cached size. */
+static void test_fast_path_bad_input(void **state)
+{
+	struct uiommu_iova_domain *d = mkdom(0x10000, 0x17fff, K4, 5);
+	struct uiommu_iova_stats before;
+	uint64_t iova, a;
+
+	(void)state;
+	before = stats(d);
+	tu_log_capture(UIOMMU_LOG_ERR);
+	EXPECT_BAD(uiommu_iova_alloc(d, 16 * K4, M48, 0, &iova), -EINVAL);
+	EXPECT_BAD(uiommu_iova_alloc(d, 0, M48, 0, &iova), -EINVAL);
+	EXPECT_BAD(uiommu_iova_alloc(d, 0x800, M48, 0, &iova), -EINVAL);
+	EXPECT_BAD(uiommu_iova_alloc(d, K4 + 0x800, M48, 0, &iova), -EINVAL);
+	EXPECT_BAD(uiommu_iova_alloc(d, K4, M48, 0x80, &iova), -EINVAL);
+	EXPECT_BAD(uiommu_iova_alloc(d, K4, M48, 0, NULL), -EINVAL);
+	tu_log_release();
+	/* The whole space in one request, then nothing is left. */
+	a = must_alloc(d, 8 * K4, M48, 0);
+	assert_int_equal(a, 0x10000);
+	assert_int_equal(uiommu_iova_alloc(d, K4, M48, 0, &iova), -ENOSPC);
+	assert_int_equal(uiommu_iova_free(d, a), 0);
+	/* Cached now: the next request of its class reuses it. */
+	assert_int_equal(must_alloc(d, 5 * K4, M48, 0), a);
+	assert_int_equal(uiommu_iova_check(d), 0);
+	uiommu_iova_domain_destroy(d);
+}
+
 /* --------------------------------------------------------------- caches */
 
 static void test_cache_reuses_and_counts(void **state)
@@ -968,6 +997,7 @@ int main(void)
 		cmocka_unit_test(test_reservations_merge_and_are_skipped),
 		cmocka_unit_test(test_for_each_tiles_the_space_in_order),
 		cmocka_unit_test(test_bad_input_changes_nothing),
+		cmocka_unit_test(test_fast_path_bad_input),
 		cmocka_unit_test(test_cache_reuses_and_counts),
 		cmocka_unit_test(test_cache_flushed_when_tree_is_full),
 		cmocka_unit_test(test_many_domains_per_thread),

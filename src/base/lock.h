@@ -27,6 +27,26 @@ static inline void uio_mutex_init(struct uio_mutex *l)
 #endif
 }
 
+/*
+ * For short critical sections taken from several threads at a high rate:
+ * a waiter spins a little before sleeping (glibc's adaptive mutex), which
+ * avoids a futex sleep and wake-up per contended acquisition.
+ */
+static inline void uio_mutex_init_adaptive(struct uio_mutex *l)
+{
+	pthread_mutexattr_t a;
+
+	pthread_mutexattr_init(&a);
+#ifdef PTHREAD_MUTEX_ADAPTIVE_NP
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
+#endif
+	pthread_mutex_init(&l->m, &a);
+	pthread_mutexattr_destroy(&a);
+#if UIOMMU_DEBUG
+	l->held = false;
+#endif
+}
+
 static inline void uio_mutex_destroy(struct uio_mutex *l)
 {
 #if UIOMMU_DEBUG

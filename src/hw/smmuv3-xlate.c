@@ -56,8 +56,9 @@ static bool slot_trylock(uint32_t *seq, uint32_t *old)
 {
 	uint32_t v = __atomic_load_n(seq, __ATOMIC_RELAXED);
 
+	/* seq_cst: pairs with slot_unchanged_since_bump() (see there). */
 	if ((v & 1) || !__atomic_compare_exchange_n(seq, &v, v + 1, false,
-						    __ATOMIC_ACQUIRE,
+						    __ATOMIC_SEQ_CST,
 						    __ATOMIC_RELAXED))
 		return false;
 	/* The odd sequence is visible before any of the new words. */
@@ -85,6 +86,28 @@ static inline bool slot_read(const uint32_t *seq, const uint64_t *src,
 			     uint64_t *dst, unsigned int n)
 {
 	uint32_t s1 = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
+
+	if (s1 & 1)
+		return false;
+	for (unsigned int i = 0; i < n; i++)
+		dst[i] = __atomic_load_n(&src[i], UIO_SEQ_LOAD_ORDER);
+	uio_seq_read_fence();
+	return __atomic_load_n(seq, __ATOMIC_RELAXED) == s1;
+}
+
+/*
+ * Invalidation scans every slot but may skip one without locking it when a
+ * consistent read shows nothing to drop.  A filler locks its slot and then
+ * re-reads the generation that the invalidation bumped before scanning:
+ * this is store buffering, so the lock CAS, the filler's generation load,
+ * the bump and this first sequence load are all seq_cst.  Then either the
+ * filler sees the new generation and does not insert, or this read sees
+ * the slot locked or already rewritten (and the caller locks it).
+ */
+static bool slot_read_after_bump(const uint32_t *seq, const uint64_t *src,
+				 uint64_t *dst, unsigned int n)
+{
+	uint32_t s1 = __atomic_load_n(seq, __ATOMIC_SEQ_CST);
 
 	if (s1 & 1)
 		return false;
@@ -145,7 +168,7 @@ static void cfg_insert(struct uiommu_smmuv3 *s, const union smmu_cfg_words *cu,
 
 	if (!slot_trylock(&slot->seq, &old))
 		return;		/* another thread is filling it: skip */
-	if (__atomic_load_n(&s->cfg_gen, __ATOMIC_ACQUIRE) == gen)
+	if (__atomic_load_n(&s->cfg_gen, __ATOMIC_SEQ_CST) == gen)
 		slot_write(slot->u.w, cu->w, SMMU_CFG_WORDS);
 	slot_unlock(&slot->seq, old);
 }
@@ -158,9 +181,18 @@ static void tlb_insert(struct uiommu_smmuv3 *s, const union smmu_tlbe_words *eu,
 
 	if (!slot_trylock(&slot->seq, &old))
 		return;
-	if (__atomic_load_n(&s->tlb_gen, __ATOMIC_ACQUIRE) == gen)
+	if (__atomic_load_n(&s->tlb_gen, __ATOMIC_SEQ_CST) == gen)
 		slot_write(slot->u.w, eu->w, SMMU_TLBE_WORDS);
 	slot_unlock(&slot->seq, old);
+}
+
+static bool cfg_inval_match(const struct smmu_cfg *c, uint32_t sid_first,
+			    uint32_t sid_last, bool by_ssid, uint32_t ssid)
+{
+	return c->kind != SMMU_CFG_INVALID && c->sid >= sid_first &&
+	       c->sid <= sid_last &&
+	       (!by_ssid || c->sskey == ssid + 1 ||
+		(c->sskey == 0 && ssid == 0));
 }
 
 void uio_smmu_cfg_inval(struct uiommu_smmuv3 *s, uint32_t sid_first,
@@ -172,14 +204,18 @@ void uio_smmu_cfg_inval(struct uiommu_smmuv3 *s, uint32_t sid_first,
 	__atomic_fetch_add(&s->cfg_gen, 1, __ATOMIC_SEQ_CST);
 	for (unsigned int i = 0; i <= s->cfg_mask; i++) {
 		struct smmu_cfg_slot *slot = &s->cfg[i];
-		uint32_t old = slot_lock(&slot->seq);
+		union smmu_cfg_words cur;
 		struct smmu_cfg *c = &slot->u.c;
+		uint32_t old;
+
+		if (slot_read_after_bump(&slot->seq, slot->u.w, cur.w,
+					 SMMU_CFG_WORDS) &&
+		    !cfg_inval_match(&cur.c, sid_first, sid_last, by_ssid, ssid))
+			continue;
+		old = slot_lock(&slot->seq);
 
 		/* Writers own the slot: plain reads of its words are safe. */
-		if (c->kind != SMMU_CFG_INVALID && c->sid >= sid_first &&
-		    c->sid <= sid_last &&
-		    (!by_ssid || c->sskey == ssid + 1 ||
-		     (c->sskey == 0 && ssid == 0))) {
+		if (cfg_inval_match(c, sid_first, sid_last, by_ssid, ssid)) {
 			union smmu_cfg_words empty;
 
 			memset(&empty, 0, sizeof(empty));
@@ -224,8 +260,14 @@ void uio_smmu_tlb_inval(struct uiommu_smmuv3 *s, enum smmu_tlbi_scope scope,
 	__atomic_fetch_add(&s->tlb_gen, 1, __ATOMIC_SEQ_CST);
 	for (unsigned int i = 0; i <= s->tlb_mask; i++) {
 		struct smmu_tlb_slot *slot = &s->tlb[i];
-		uint32_t old = slot_lock(&slot->seq);
+		union smmu_tlbe_words cur;
+		uint32_t old;
 
+		if (slot_read_after_bump(&slot->seq, slot->u.w, cur.w,
+					 SMMU_TLBE_WORDS) &&
+		    (!cur.e.tag || !tlbi_match(&cur.e, scope, vmid, asid, addr)))
+			continue;
+		old = slot_lock(&slot->seq);
 		if (slot->u.e.tag && tlbi_match(&slot->u.e, scope, vmid, asid, addr)) {
 			union smmu_tlbe_words empty;
 

@@ -37,26 +37,9 @@
 #include "log.h"
 #include "trace.h"
 
-#define MAG_SIZE 62		/* 512-byte magazines */
 #define DEPOT_MAX_FULL 16	/* per class, beyond which magazines flush */
 #define DEPOT_MAX_EMPTY 8
 #define HASH_MIN_BITS 4
-#define HASH_MAX_STEPS 64	/* lock-free probe bound */
-
-struct iova_magazine {
-	uint32_t n;
-	struct iova_magazine *next;	/* depot lists */
-	struct iova_node *e[MAG_SIZE];
-};
-
-struct iova_tcache {
-	struct iova_magazine *loaded[IOVA_NCLASS];
-	struct iova_magazine *prev[IOVA_NCLASS];
-	/* Written by the owner with relaxed atomics, read by stats. */
-	uint64_t count[IOVA_NCLASS];	/* ranges in loaded + prev */
-	uint64_t hits, misses;
-	struct iova_tcache *next;	/* dom->tcaches, under depot_lock */
-};
 
 __thread struct iova_tslot uio_iova_tls[IOVA_TSLOTS]
 	__attribute__((tls_model("initial-exec")));
@@ -66,23 +49,12 @@ static bool tls_key_ok;
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct uiommu_iova_domain *reg_head;	/* under reg_lock */
 
-static inline void relaxed_add(uint64_t *p, int64_t v)
-{
-	__atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + (uint64_t)v,
-			 __ATOMIC_RELAXED);
-}
-
 static inline uint32_t mag_n(const struct iova_magazine *m)
 {
 	return m ? m->n : 0;
 }
 
 /* ---------------------------------------------------------------- hash */
-
-static inline size_t hash_idx(uint64_t pfn, unsigned int bits)
-{
-	return (size_t)((pfn * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - bits));
-}
 
 static size_t hash_bytes(unsigned int bits)
 {
@@ -98,31 +70,6 @@ static struct iova_hash *hash_new(unsigned int bits)
 	return h;
 }
 
-/*
- * Lock-free: the node indexed at @pfn, or NULL (possibly falsely, while a
- * writer moves slots: the caller then asks the tree).  A torn slot read
- * can pair a key with another node; the caller's CAS on the node's state,
- * which holds the pfn, rejects that.
- */
-struct iova_node *uio_iova_hash_find(struct uiommu_iova_domain *dom,
-				     uint64_t pfn)
-{
-	struct iova_hash *h = __atomic_load_n(&dom->hash, __ATOMIC_ACQUIRE);
-	size_t mask = ((size_t)1 << h->bits) - 1, i = hash_idx(pfn, h->bits);
-	int steps;
-
-	for (steps = 0; steps < HASH_MAX_STEPS; steps++, i = (i + 1) & mask) {
-		struct iova_node *n = __atomic_load_n(&h->s[i].node,
-						      __ATOMIC_ACQUIRE);
-
-		if (!n)
-			return NULL;
-		if (__atomic_load_n(&h->s[i].key, __ATOMIC_RELAXED) == pfn)
-			return n;
-	}
-	return NULL;
-}
-
 static void slot_set(struct iova_hslot *s, uint64_t key, struct iova_node *n)
 {
 	__atomic_store_n(&s->key, key, __ATOMIC_RELAXED);
@@ -131,7 +78,7 @@ static void slot_set(struct iova_hslot *s, uint64_t key, struct iova_node *n)
 
 static void hash_link(struct iova_hash *h, uint64_t key, struct iova_node *n)
 {
-	size_t mask = ((size_t)1 << h->bits) - 1, i = hash_idx(key, h->bits);
+	size_t mask = ((size_t)1 << h->bits) - 1, i = uio_iova_hash_idx(key, h->bits);
 
 	while (h->s[i].node)
 		i = (i + 1) & mask;
@@ -168,7 +115,7 @@ void uio_iova_hash_remove(struct uiommu_iova_domain *dom, struct iova_node *n)
 {
 	struct iova_hash *h = dom->hash;
 	size_t mask = ((size_t)1 << h->bits) - 1;
-	size_t i = hash_idx(node_first(n), h->bits), j;
+	size_t i = uio_iova_hash_idx(node_first(n), h->bits), j;
 
 	uio_assert_held(&dom->tree_lock);
 	while (h->s[i].node != n) {
@@ -181,7 +128,7 @@ void uio_iova_hash_remove(struct uiommu_iova_domain *dom, struct iova_node *n)
 		j = (j + 1) & mask;
 		if (!h->s[j].node)
 			break;
-		k = hash_idx(h->s[j].key, h->bits);
+		k = uio_iova_hash_idx(h->s[j].key, h->bits);
 		/* Entry j may fill hole i unless its home k lies in (i, j]. */
 		if (i <= j ? (k > i && k <= j) : (k > i || k <= j))
 			continue;
@@ -509,11 +456,11 @@ static bool reload_full(struct uiommu_iova_domain *dom,
 }
 
 /* A cache miss: reload from the depot, else allocate from the tree
- * (flushing and retrying once if it is full).  Out of line, so that the
- * hit path saves no registers. */
-static __attribute__((noinline)) int
-cache_alloc_slow(struct uiommu_iova_domain *dom, struct iova_tcache *tc,
-		 unsigned int order, uint64_t limit_pfn, uint64_t *pfn)
+ * (flushing and retrying once if it is full).  @tc NULL: go straight to
+ * the tree. */
+int uio_iova_cache_alloc_slow(struct uiommu_iova_domain *dom,
+			      struct iova_tcache *tc, unsigned int order,
+			      uint64_t limit_pfn, uint64_t *pfn)
 {
 	struct iova_magazine *m;
 	struct iova_node *n;
@@ -524,8 +471,8 @@ cache_alloc_slow(struct uiommu_iova_domain *dom, struct iova_tcache *tc,
 		n = m->e[m->n - 1];
 		if (n->last <= limit_pfn) {
 			m->n--;
-			relaxed_add(&tc->count[order], -1);
-			relaxed_add(&tc->hits, 1);
+			uio_relaxed_add(&tc->count[order], -1);
+			uio_relaxed_add(&tc->hits, 1);
 			*pfn = node_first(n);
 			__atomic_store_n(&n->state,
 					 (*pfn << ST_SHIFT) | ST_LIVE,
@@ -534,40 +481,13 @@ cache_alloc_slow(struct uiommu_iova_domain *dom, struct iova_tcache *tc,
 		}
 	}
 	if (tc)
-		relaxed_add(&tc->misses, 1);
+		uio_relaxed_add(&tc->misses, 1);
 	ret = uio_iova_cache_tree_alloc(dom, order, limit_pfn, pfn);
 	if (ret == -ENOSPC) {
 		uio_iova_cache_flush_local(dom);
 		ret = uio_iova_cache_tree_alloc(dom, order, limit_pfn, pfn);
 	}
 	return ret;
-}
-
-int uio_iova_cache_alloc(struct uiommu_iova_domain *dom, unsigned int order,
-			 uint64_t limit_pfn, uint64_t *pfn)
-{
-	struct iova_tcache *tc = uio_iova_tcache_get(dom);
-	struct iova_magazine *m;
-	struct iova_node *n;
-
-	if (uio_unlikely(!tc))
-		return cache_alloc_slow(dom, NULL, order, limit_pfn, pfn);
-	m = tc->loaded[order];
-	if (uio_unlikely(!mag_n(m)))
-		return cache_alloc_slow(dom, tc, order, limit_pfn, pfn);
-	n = m->e[m->n - 1];
-	if (uio_unlikely(n->last > limit_pfn)) {
-		/* Cached ranges lie above the limit: go to the tree. */
-		relaxed_add(&tc->misses, 1);
-		return cache_alloc_slow(dom, NULL, order, limit_pfn, pfn);
-	}
-	m->n--;
-	relaxed_add(&tc->count[order], -1);
-	relaxed_add(&tc->hits, 1);
-	*pfn = node_first(n);
-	__atomic_store_n(&n->state, (*pfn << ST_SHIFT) | ST_LIVE,
-			 __ATOMIC_RELEASE);
-	return 0;
 }
 
 /* ---------------------------------------------------------------- free */
@@ -619,7 +539,7 @@ static bool make_room(struct uiommu_iova_domain *dom, struct iova_tcache *tc,
 {
 	struct iova_magazine *m;
 
-	if (tc->loaded[c] && tc->prev[c] && tc->prev[c]->n < MAG_SIZE) {
+	if (tc->loaded[c] && tc->prev[c] && tc->prev[c]->n < IOVA_MAG_SIZE) {
 		m = tc->prev[c];
 		tc->prev[c] = tc->loaded[c];
 		tc->loaded[c] = m;
@@ -647,9 +567,9 @@ static bool make_room(struct uiommu_iova_domain *dom, struct iova_tcache *tc,
 }
 
 /* Loaded magazine full or missing: make room, or give @n to the tree. */
-static __attribute__((noinline)) int
-cache_free_slow(struct uiommu_iova_domain *dom, struct iova_tcache *tc,
-		unsigned int c, struct iova_node *n)
+int uio_iova_cache_free_slow(struct uiommu_iova_domain *dom,
+			     struct iova_tcache *tc, unsigned int c,
+			     struct iova_node *n)
 {
 	struct iova_magazine *m;
 
@@ -661,39 +581,7 @@ cache_free_slow(struct uiommu_iova_domain *dom, struct iova_tcache *tc,
 	}
 	m = tc->loaded[c];
 	m->e[m->n++] = n;
-	relaxed_add(&tc->count[c], 1);
-	return 0;
-}
-
-/* 0 if the cache took @pfn, 1 if the caller must use the tree path. */
-int uio_iova_cache_free(struct uiommu_iova_domain *dom, uint64_t pfn)
-{
-	struct iova_node *n = uio_iova_hash_find(dom, pfn);
-	uint64_t live = (pfn << ST_SHIFT) | ST_LIVE;
-	struct iova_tcache *tc;
-	struct iova_magazine *m;
-	int c;
-
-	if (uio_unlikely(!n))
-		return 1;
-	tc = uio_iova_tcache_get(dom);
-	if (uio_unlikely(!tc))
-		return 1;
-	if (uio_unlikely(!__atomic_compare_exchange_n(
-			&n->state, &live, (pfn << ST_SHIFT) | ST_CACHED, false,
-			__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)))
-		return 1;
-	c = node_cache_class(dom, pfn, n->last - pfn + 1);
-	if (uio_unlikely(c < 0)) {
-		/* A stale hash hit on a node reused for another shape. */
-		__atomic_store_n(&n->state, live, __ATOMIC_RELEASE);
-		return 1;
-	}
-	m = tc->loaded[c];
-	if (uio_unlikely(!m || m->n == MAG_SIZE))
-		return cache_free_slow(dom, tc, (unsigned int)c, n);
-	m->e[m->n++] = n;
-	relaxed_add(&tc->count[c], 1);
+	uio_relaxed_add(&tc->count[c], 1);
 	return 0;
 }
 

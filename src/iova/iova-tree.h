@@ -48,7 +48,10 @@ struct iova_node {
 	uint64_t max_gap;	/* largest gap in the subtree */
 	uint64_t cls_w;		/* [52:0] subtree gap classes, [63:56] height */
 	uint64_t last;
-	uint64_t spare;		/* keeps the node one 64-byte line */
+	/* Cache class of the range (-1: not cacheable), set before the
+	 * range is published; read by the lock-free free path. */
+	int32_t cache_cls;
+	uint32_t spare;		/* keeps the node one 64-byte line */
 };
 
 /*
@@ -68,8 +71,24 @@ struct iova_hash {
 	struct iova_hslot s[];
 };
 
-struct iova_magazine;
-struct iova_tcache;
+#define IOVA_NCLASS (UIOMMU_IOVA_CACHE_MAX_ORDER + 1)
+#define IOVA_MAG_SIZE 62	/* 512-byte magazines */
+
+struct iova_magazine {
+	uint32_t n;
+	struct iova_magazine *next;	/* depot lists */
+	struct iova_node *e[IOVA_MAG_SIZE];
+};
+
+/* One thread's caches of one domain. */
+struct iova_tcache {
+	struct iova_magazine *loaded[IOVA_NCLASS];
+	struct iova_magazine *prev[IOVA_NCLASS];
+	/* Written by the owner with relaxed atomics, read by stats. */
+	uint64_t count[IOVA_NCLASS];	/* ranges in loaded + prev */
+	uint64_t hits, misses;
+	struct iova_tcache *next;	/* dom->tcaches, under depot_lock */
+};
 
 /* Per size class depot of magazines, under depot_lock. */
 struct iova_depot {
@@ -78,14 +97,15 @@ struct iova_depot {
 	unsigned int nfull, nempty;
 };
 
-#define IOVA_NCLASS (UIOMMU_IOVA_CACHE_MAX_ORDER + 1)
-
 struct uiommu_iova_domain {
 	/* Read-mostly, used by the lock-free paths: one cache line. */
 	uint64_t id;			/* unique, never reused */
 	unsigned int shift;		/* log2(granule) */
 	unsigned int cache_order;	/* max cached order, or OFF */
 	bool cache_on;
+	/* Largest request the fast path may take: min(2^cache_order, size
+	 * of the space) granules, 0 with the cache off. */
+	uint64_t fast_pages;
 	uint64_t start_pfn, last_pfn;
 	struct iova_hash *hash;		/* atomic pointer */
 	struct uiommu_iova_config cfg;
@@ -173,9 +193,130 @@ uio_iova_tcache_get(struct uiommu_iova_domain *dom)
 		return slot->tc;
 	return uio_iova_tcache_attach(dom, slot);
 }
-int uio_iova_cache_alloc(struct uiommu_iova_domain *dom, unsigned int order,
-			 uint64_t limit_pfn, uint64_t *pfn);
-int uio_iova_cache_free(struct uiommu_iova_domain *dom, uint64_t pfn);
+int uio_iova_cache_alloc_slow(struct uiommu_iova_domain *dom,
+			      struct iova_tcache *tc, unsigned int order,
+			      uint64_t limit_pfn, uint64_t *pfn);
+int uio_iova_cache_free_slow(struct uiommu_iova_domain *dom,
+			     struct iova_tcache *tc, unsigned int c,
+			     struct iova_node *n);
+
+/* The owner's relaxed update of a counter that stats read racily. */
+static inline void uio_relaxed_add(uint64_t *p, int64_t v)
+{
+	__atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + (uint64_t)v,
+			 __ATOMIC_RELAXED);
+}
+
+static inline size_t uio_iova_hash_idx(uint64_t pfn, unsigned int bits)
+{
+	return (size_t)((pfn * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - bits));
+}
+
+#define IOVA_HASH_MAX_STEPS 64	/* lock-free probe bound */
+
+/*
+ * Lock-free: the node indexed at @pfn, or NULL (possibly falsely, while a
+ * writer moves slots: the caller then asks the tree).  A torn slot read
+ * can pair a key with another node; the caller's CAS on the node's state,
+ * which holds the pfn, rejects that.
+ */
+static inline struct iova_node *
+uio_iova_hash_find(struct uiommu_iova_domain *dom, uint64_t pfn)
+{
+	struct iova_hash *h = __atomic_load_n(&dom->hash, __ATOMIC_ACQUIRE);
+	size_t mask = ((size_t)1 << h->bits) - 1;
+	size_t i = uio_iova_hash_idx(pfn, h->bits);
+	int steps;
+
+	for (steps = 0; steps < IOVA_HASH_MAX_STEPS;
+	     steps++, i = (i + 1) & mask) {
+		struct iova_node *n = __atomic_load_n(&h->s[i].node,
+						      __ATOMIC_ACQUIRE);
+
+		if (!n)
+			return NULL;
+		if (__atomic_load_n(&h->s[i].key, __ATOMIC_RELAXED) == pfn)
+			return n;
+	}
+	return NULL;
+}
+
+/*
+ * Cache hit paths, inline in the API functions of iova.c; everything else
+ * is out of line in iova-cache.c.
+ *
+ * Allocate a size-aligned block of 2^@order granules at or below
+ * @limit_pfn from this thread's cache, else from the depot or the tree.
+ */
+static inline int uio_iova_cache_alloc(struct uiommu_iova_domain *dom,
+				       unsigned int order, uint64_t limit_pfn,
+				       uint64_t *pfn)
+{
+	struct iova_tcache *tc = uio_iova_tcache_get(dom);
+	struct iova_magazine *m;
+	struct iova_node *n;
+	uint32_t k;
+
+	if (__builtin_expect(!tc, 0))
+		return uio_iova_cache_alloc_slow(dom, NULL, order, limit_pfn,
+						 pfn);
+	m = tc->loaded[order];
+	if (__builtin_expect(!m || !m->n, 0))
+		return uio_iova_cache_alloc_slow(dom, tc, order, limit_pfn,
+						 pfn);
+	k = m->n - 1;
+	n = m->e[k];
+	if (__builtin_expect(n->last > limit_pfn, 0)) {
+		/* Cached ranges lie above the limit: go to the tree. */
+		uio_relaxed_add(&tc->misses, 1);
+		return uio_iova_cache_alloc_slow(dom, NULL, order, limit_pfn,
+						 pfn);
+	}
+	m->n = k;
+	uio_relaxed_add(&tc->count[order], -1);
+	uio_relaxed_add(&tc->hits, 1);
+	*pfn = node_first(n);
+	__atomic_store_n(&n->state, (*pfn << ST_SHIFT) | ST_LIVE,
+			 __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* Free @pfn into this thread's cache: 0 if the cache took it, 1 if the
+ * caller must use the tree path (which validates authoritatively). */
+static inline int uio_iova_cache_free(struct uiommu_iova_domain *dom,
+				      uint64_t pfn)
+{
+	struct iova_node *n = uio_iova_hash_find(dom, pfn);
+	uint64_t live = (pfn << ST_SHIFT) | ST_LIVE;
+	struct iova_tcache *tc;
+	struct iova_magazine *m;
+	int c;
+
+	if (__builtin_expect(!n, 0))
+		return 1;
+	tc = uio_iova_tcache_get(dom);
+	if (__builtin_expect(!tc, 0))
+		return 1;
+	/* The validation: only the first free of a live range wins. */
+	if (__builtin_expect(!__atomic_compare_exchange_n(
+			&n->state, &live, (pfn << ST_SHIFT) | ST_CACHED, false,
+			__ATOMIC_ACQ_REL, __ATOMIC_RELAXED), 0))
+		return 1;
+	c = n->cache_cls;
+	if (__builtin_expect(c < 0, 0)) {
+		/* A torn hash read led to a live range that is not
+		 * cacheable: undo, the tree path frees it. */
+		__atomic_store_n(&n->state, live, __ATOMIC_RELEASE);
+		return 1;
+	}
+	m = tc->loaded[c];
+	if (__builtin_expect(!m || m->n == IOVA_MAG_SIZE, 0))
+		return uio_iova_cache_free_slow(dom, tc, (unsigned int)c, n);
+	m->e[m->n++] = n;
+	uio_relaxed_add(&tc->count[c], 1);
+	return 0;
+}
+
 void uio_iova_cache_flush_local(struct uiommu_iova_domain *dom);
 void uio_iova_cache_counts(struct uiommu_iova_domain *dom,
 			   struct uiommu_iova_stats *st);
@@ -185,8 +326,6 @@ void uio_iova_hash_insert(struct uiommu_iova_domain *dom,
 			  struct iova_node *n);
 void uio_iova_hash_remove(struct uiommu_iova_domain *dom,
 			  struct iova_node *n);
-struct iova_node *uio_iova_hash_find(struct uiommu_iova_domain *dom,
-				     uint64_t pfn);
 void uio_iova_hash_destroy(struct uiommu_iova_domain *dom);
 
 #endif /* UIO_IOVA_TREE_H */

@@ -568,12 +568,13 @@ int uio_iova_tree_alloc(struct uiommu_iova_domain *dom, uint64_t pages,
 		return -ENOSPC;
 	}
 	x->last = start + pages - 1;
+	x->cache_cls = node_cache_class(dom, start, pages);
 	__atomic_store_n(&x->state, (start << ST_SHIFT) | ST_LIVE,
 			 __ATOMIC_RELAXED);
 	tree_insert(dom, x, g);
 	dom->alloc_ranges++;
 	dom->alloc_granules += pages;
-	if (node_cache_class(dom, start, pages) >= 0)
+	if (x->cache_cls >= 0)
 		uio_iova_hash_insert(dom, x);
 	*out = x;
 	return 0;
@@ -584,7 +585,7 @@ void uio_iova_tree_release(struct uiommu_iova_domain *dom,
 {
 	uio_assert_held(&dom->tree_lock);
 	assert(node_st(n) == ST_LIVE || node_st(n) == ST_CACHED);
-	if (node_cache_class(dom, node_first(n), node_len(n)) >= 0)
+	if (n->cache_cls >= 0)
 		uio_iova_hash_remove(dom, n);
 	dom->alloc_ranges--;
 	dom->alloc_granules -= node_len(n);
@@ -645,7 +646,9 @@ static int check_node(struct check_ctx *c, struct iova_node *n)
 			return check_fail(c, "range beyond the space", first);
 		c->alloc_ranges++;
 		c->alloc_granules += node_len(n);
-		if (node_cache_class(dom, first, node_len(n)) >= 0) {
+		if (n->cache_cls != node_cache_class(dom, first, node_len(n)))
+			return check_fail(c, "cache class field is wrong", first);
+		if (n->cache_cls >= 0) {
 			c->hashed++;
 			if (uio_iova_hash_find(dom, first) != n)
 				return check_fail(c, "cached-size range missing from the hash",
@@ -748,9 +751,14 @@ UIOMMU_API int uiommu_iova_domain_create(const struct uiommu_iova_config *cfg,
 	dom->last_pfn = cfg->last >> shift;
 	dom->cache_on = cfg->cache_max_order != UIOMMU_IOVA_CACHE_OFF;
 	dom->cache_order = dom->cache_on ? cfg->cache_max_order : 0;
+	if (dom->cache_on) {
+		dom->fast_pages = UIO_BIT(dom->cache_order);
+		if (dom->fast_pages > dom->last_pfn - dom->start_pfn + 1)
+			dom->fast_pages = dom->last_pfn - dom->start_pfn + 1;
+	}
 	dom->id = __atomic_fetch_add(&next_domain_id, 1, __ATOMIC_RELAXED);
-	uio_mutex_init(&dom->tree_lock);
-	uio_mutex_init(&dom->depot_lock);
+	uio_mutex_init_adaptive(&dom->tree_lock);
+	uio_mutex_init_adaptive(&dom->depot_lock);
 
 	sentinel = pool_get(dom);
 	if (!sentinel) {
@@ -758,6 +766,7 @@ UIOMMU_API int uiommu_iova_domain_create(const struct uiommu_iova_config *cfg,
 		goto err_free_dom;
 	}
 	sentinel->last = dom->last_pfn + 1;
+	sentinel->cache_cls = -1;
 	__atomic_store_n(&sentinel->state,
 			 ((dom->last_pfn + 1) << ST_SHIFT) | ST_RESERVED,
 			 __ATOMIC_RELAXED);
@@ -861,12 +870,18 @@ alloc_uncached(struct uiommu_iova_domain *dom, uint64_t pages,
 	return ret;
 }
 
-UIOMMU_API int uiommu_iova_alloc(struct uiommu_iova_domain *dom, uint64_t size,
-				 uint64_t limit, unsigned int flags,
-				 uint64_t *iova)
+/* Size (2^order granules) of the cache class serving @pages. */
+static inline unsigned int cache_order_of(uint64_t pages)
+{
+	return pages == 1 ? 0 : uio_fls64(pages - 1) + 1;
+}
+
+/* Every request but the common cached one: full validation. */
+static __attribute__((noinline)) int
+alloc_checked(struct uiommu_iova_domain *dom, uint64_t size, uint64_t limit,
+	      unsigned int flags, uint64_t *iova)
 {
 	uint64_t pages, limit_pfn, pfn = 0;
-	unsigned int order;
 	int ret;
 
 	if (uio_unlikely(!dom || !iova))
@@ -899,8 +914,8 @@ UIOMMU_API int uiommu_iova_alloc(struct uiommu_iova_domain *dom, uint64_t size,
 
 	if (dom->cache_on && pages <= UIO_BIT(dom->cache_order) &&
 	    !(flags & UIOMMU_IOVA_BEST_FIT)) {
-		order = pages == 1 ? 0 : uio_fls64(pages - 1) + 1;
-		ret = uio_iova_cache_alloc(dom, order, limit_pfn, &pfn);
+		ret = uio_iova_cache_alloc(dom, cache_order_of(pages),
+					   limit_pfn, &pfn);
 	} else {
 		ret = alloc_uncached(dom, pages, limit_pfn, flags, &pfn);
 	}
@@ -915,6 +930,37 @@ out_fail:
 	return ret;
 }
 
+UIOMMU_API int uiommu_iova_alloc(struct uiommu_iova_domain *dom, uint64_t size,
+				 uint64_t limit, unsigned int flags,
+				 uint64_t *iova)
+{
+	uint64_t pages, pfn = 0;
+	int ret;
+
+	/*
+	 * The common case first, with the checks it implies folded: no
+	 * flags, the limit at or above the space (so the limit pfn is the
+	 * last one), size a non-zero multiple of the granule up to the
+	 * largest cached size (which is no larger than the space).
+	 */
+	if (uio_likely(dom && iova && !flags && limit >= dom->cfg.last)) {
+		pages = size >> dom->shift;
+		if (uio_likely(pages - 1 < dom->fast_pages &&
+			       !(size & (dom->cfg.granule - 1)))) {
+			ret = uio_iova_cache_alloc(dom, cache_order_of(pages),
+						   dom->last_pfn, &pfn);
+			if (uio_unlikely(ret)) {
+				trace_iova_alloc_fail(size, limit, ret);
+				return ret;
+			}
+			*iova = pfn << dom->shift;
+			trace_iova_alloc(size, limit, *iova);
+			return 0;
+		}
+	}
+	return alloc_checked(dom, size, limit, flags, iova);
+}
+
 /* Alloc path for cache misses: the size-aligned power-of-two block. */
 int uio_iova_cache_tree_alloc(struct uiommu_iova_domain *dom,
 			      unsigned int order, uint64_t limit_pfn,
@@ -924,32 +970,17 @@ int uio_iova_cache_tree_alloc(struct uiommu_iova_domain *dom,
 				 false, pfn);
 }
 
-UIOMMU_API int uiommu_iova_free(struct uiommu_iova_domain *dom, uint64_t iova)
+/* Free @pfn through the tree, which validates authoritatively; out of
+ * line so that the cached path saves no registers. */
+static __attribute__((noinline)) int
+free_tree(struct uiommu_iova_domain *dom, uint64_t iova, uint64_t pfn)
 {
+	uint64_t live = (pfn << ST_SHIFT) | ST_LIVE;
 	struct iova_node *n;
-	uint64_t pfn, live;
-	int ret;
+	int ret = -ENOENT;
 
-	if (uio_unlikely(!dom))
-		return uio_fail(-EINVAL, "iova", "free: NULL domain");
-	if (uio_unlikely(iova & (dom->cfg.granule - 1)))
-		return uio_fail(-EINVAL, "iova",
-				"free: 0x%" PRIx64 " is not aligned to the granule 0x%" PRIx64,
-				iova, dom->cfg.granule);
-	pfn = iova >> dom->shift;
-	if (uio_unlikely(pfn < dom->start_pfn || pfn > dom->last_pfn))
-		return uio_fail(-ENOENT, "iova",
-				"free: 0x%" PRIx64 " is outside the space", iova);
-	if (dom->cache_on && uio_iova_cache_free(dom, pfn) == 0) {
-		trace_iova_free(iova, 1);
-		return 0;
-	}
-
-	/* Slow path: validate against the tree. */
 	uio_lock(&dom->tree_lock);
 	n = find_le(dom->root, pfn);
-	live = (pfn << ST_SHIFT) | ST_LIVE;
-	ret = -ENOENT;
 	/* Claim the node against a racing cached free of the same address. */
 	if (n && node_first(n) == pfn &&
 	    __atomic_compare_exchange_n(&n->state, &live,
@@ -966,6 +997,27 @@ UIOMMU_API int uiommu_iova_free(struct uiommu_iova_domain *dom, uint64_t iova)
 				iova);
 	trace_iova_free(iova, 0);
 	return 0;
+}
+
+UIOMMU_API int uiommu_iova_free(struct uiommu_iova_domain *dom, uint64_t iova)
+{
+	uint64_t pfn;
+
+	if (uio_unlikely(!dom))
+		return uio_fail(-EINVAL, "iova", "free: NULL domain");
+	if (uio_unlikely(iova & (dom->cfg.granule - 1)))
+		return uio_fail(-EINVAL, "iova",
+				"free: 0x%" PRIx64 " is not aligned to the granule 0x%" PRIx64,
+				iova, dom->cfg.granule);
+	pfn = iova >> dom->shift;
+	if (uio_unlikely(pfn < dom->start_pfn || pfn > dom->last_pfn))
+		return uio_fail(-ENOENT, "iova",
+				"free: 0x%" PRIx64 " is outside the space", iova);
+	if (dom->cache_on && uio_iova_cache_free(dom, pfn) == 0) {
+		trace_iova_free(iova, 1);
+		return 0;
+	}
+	return free_tree(dom, iova, pfn);
 }
 
 /* Reserve with tree_lock held; @spare is a node the caller took from the
@@ -1006,6 +1058,7 @@ static int reserve_locked(struct uiommu_iova_domain *dom, uint64_t first,
 	}
 	succ = find_gt(dom->root, lo);
 	spare->last = hi;
+	spare->cache_cls = -1;
 	__atomic_store_n(&spare->state, (lo << ST_SHIFT) | ST_RESERVED,
 			 __ATOMIC_RELAXED);
 	tree_insert(dom, spare, succ);
