@@ -7,6 +7,7 @@
  * sharing one doorbell page, fail-Nth sweeps.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -575,6 +576,26 @@ static void test_dma_irq_round_trip(void **state)
 					   bar0(UIOMMU_TESTDEV_BUF + 0x100)), 14);
 	assert_string_equal((char *)back, "from the host");
 
+	/* The report accessors the demo uses. */
+	{
+		struct uiommu_vfio_mapping mp[2];
+		const struct uiommu_machine_func *df;
+		struct uiommu_msi_window_info wi;
+		struct uiommu_domain *dom;
+		size_t n = 0;
+
+		assert_int_equal(uiommu_vfio_container_mappings(w.container, mp, 2, &n), 0);
+		assert_int_equal(n, 1);
+		assert_int_equal(mp[0].iova, 0x200000);
+		assert_int_equal(mp[0].size, 4 * PG);
+		assert_int_equal(uiommu_vfio_device_func(d, &df), 0);
+		assert_ptr_equal(df, f);
+		assert_int_equal(uiommu_vfio_device_func(w.container, &df), -EBADF);
+		assert_int_equal(uiommu_vfio_container_domain(w.container, &dom), 0);
+		uiommu_domain_get_msi_window(dom, &wi);
+		assert_int_equal(wi.pages_used, 1);
+		assert_int_equal(wi.vectors, 8);
+	}
 	/* Every vector once. */
 	for (unsigned int v = 0; v < 8; v++)
 		assert_int_equal(raise(d, v), 0);
@@ -794,6 +815,66 @@ static void test_two_groups_one_doorbell(void **state)
 	assert_int_equal(tu_alloc_live_blocks(), 0);
 }
 
+/*
+ * Interrupts raised from another thread while the owner moves the trigger
+ * between two eventfds: each arrives exactly once on one of them.
+ * (Suite 'threads': run under TSan.)
+ */
+#define RAISES 2000
+
+struct raiser {
+	struct uiommu_machine *m;
+	uint64_t reg;
+	int errors;
+};
+
+static void *raise_thread(void *arg)
+{
+	struct raiser *r = arg;
+	struct uiommu_physmem *pm = uiommu_machine_physmem(r->m);
+
+	for (unsigned int i = 0; i < RAISES; i++) {
+		uint64_t st = 1;
+
+		if (uiommu_phys_st(pm, r->reg + UIOMMU_TESTDEV_IRQ_RAISE, 4, 0, NULL) ||
+		    uiommu_phys_ld(pm, r->reg + UIOMMU_TESTDEV_IRQ_STATUS, 4, &st, NULL) ||
+		    st)
+			r->errors++;
+	}
+	return NULL;
+}
+
+static void test_threads_trigger_swap(void **state)
+{
+	struct uiommu_pci_func_info fi;
+	struct raiser r;
+	struct world w;
+	pthread_t t;
+	int fds[2], d;
+	uint64_t total = 0;
+
+	(void)state;
+	world_open(&w, "virt", NULL, true);
+	d = open_device(&w, DEV0);
+	fds[0] = eventfd(0, EFD_NONBLOCK);
+	fds[1] = eventfd(0, EFD_NONBLOCK);
+	assert_int_equal(set_eventfds(d, VFIO_PCI_MSIX_IRQ_INDEX, 0, 1, &fds[0]), 0);
+	uiommu_pci_func_get_info(func(w.m, 1)->pci, &fi);
+	r = (struct raiser){ .m = w.m, .reg = fi.bar[0].addr };
+	assert_int_equal(pthread_create(&t, NULL, raise_thread, &r), 0);
+	for (unsigned int i = 0; i < 200; i++)
+		assert_int_equal(set_eventfds(d, VFIO_PCI_MSIX_IRQ_INDEX, 0, 1,
+					      &fds[i & 1]), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(r.errors, 0);
+	total = efd_count(fds[0]) + efd_count(fds[1]);
+	assert_int_equal(total, RAISES);
+	assert_int_equal(uiommu_vfio_close(d), 0);
+	close(fds[0]);
+	close(fds[1]);
+	world_close(&w);
+}
+
 /* Fail-Nth over SET_IOMMU and MAP_DMA: -ENOMEM, nothing changed. */
 struct sweep {
 	struct world w;
@@ -876,6 +957,7 @@ int main(void)
 		cmocka_unit_test(test_msi_window_extension),
 		cmocka_unit_test(test_isolation),
 		cmocka_unit_test(test_two_groups_one_doorbell),
+		cmocka_unit_test(test_threads_trigger_swap),
 		cmocka_unit_test(test_fail_nth),
 	};
 

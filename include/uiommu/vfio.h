@@ -30,6 +30,8 @@
  *   - a group fd cannot be closed while one of its device fds is open
  *     (-EBUSY); a container closed while groups use it lives until the
  *     last group leaves;
+ *   - the layer does not take a reference on a trigger eventfd: it must
+ *     stay open while it is a vector's trigger (disable or replace first);
  *   - no mmap of regions; VFIO_DEVICE_RESET disables interrupts and Bus
  *     Master Enable (the test device has no function-level reset).
  *
@@ -48,6 +50,8 @@ extern "C" {
 #endif
 
 struct uiommu_machine;
+struct uiommu_machine_func;
+struct uiommu_domain;
 struct uiommu_vfio;
 
 /* MAP_DMA extension flag: register an explicit MSI window (see above). */
@@ -170,6 +174,49 @@ UIOMMU_API ssize_t uiommu_vfio_pread(int fd, void *buf, size_t count,
 				     uint64_t offset);
 UIOMMU_API ssize_t uiommu_vfio_pwrite(int fd, const void *buf, size_t count,
 				      uint64_t offset);
+
+/* One container mapping, as uiommu_vfio_container_mappings() reports it. */
+struct uiommu_vfio_mapping {
+	uint64_t iova;
+	uint64_t size;
+	uint64_t pa;	/* where the caller's buffer sits in physmem */
+};
+
+/**
+ * uiommu_vfio_container_domain() - the unmanaged domain of a container
+ * (for reports: uiommu_domain_get_msi_window(), uiommu_domain_resv_regions(),
+ * the exposure report)
+ * @fd:  a container descriptor
+ * @dom: receives the domain; valid until the container's last group leaves
+ *
+ * Return: 0; -EBADF for a descriptor that is not a container; -EINVAL for
+ * a NULL @dom or before VFIO_SET_IOMMU.
+ */
+UIOMMU_API UIOMMU_MUST_CHECK int
+uiommu_vfio_container_domain(int fd, struct uiommu_domain **dom);
+
+/**
+ * uiommu_vfio_container_mappings() - the container's mappings, by IOVA
+ * @out: array of @cap entries (may be NULL when @cap is 0)
+ * @n:   receives the number of mappings (may exceed @cap)
+ *
+ * Return: 0; -EBADF for a descriptor that is not a container; -EINVAL for
+ * a NULL @n.
+ */
+UIOMMU_API UIOMMU_MUST_CHECK int
+uiommu_vfio_container_mappings(int fd, struct uiommu_vfio_mapping *out,
+			       size_t cap, size_t *n);
+
+/**
+ * uiommu_vfio_device_func() - the machine function behind a device
+ * descriptor (its msi_dev gives the vectors as programmed:
+ * uiommu_msi_get_vector())
+ *
+ * Return: 0; -EBADF for a descriptor that is not a device; -EINVAL for a
+ * NULL @f.
+ */
+UIOMMU_API UIOMMU_MUST_CHECK int
+uiommu_vfio_device_func(int fd, const struct uiommu_machine_func **f);
 
 /**
  * uiommu_vfio_check() - verify the layer's invariants (mappings sorted,

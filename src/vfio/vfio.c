@@ -1537,6 +1537,77 @@ UIOMMU_API void uiommu_vfio_destroy(struct uiommu_vfio *v)
 	uio_delete(v);
 }
 
+/* ------------------------------------------------------ report accessors */
+
+/* Lock @fd's layer if @fd is of @kind (entry in *@e). */
+static int get_kind(int fd, enum obj_kind kind, struct fd_ent *e)
+{
+	if (!fd_get_locked(fd, e))
+		return -EBADF;
+	if (e->kind != kind) {
+		uio_unlock(&e->v->lock);
+		return -EBADF;
+	}
+	return 0;
+}
+
+UIOMMU_API int uiommu_vfio_container_domain(int fd, struct uiommu_domain **dom)
+{
+	struct container *c;
+	struct fd_ent e;
+	int ret;
+
+	if (!dom)
+		return uio_fail(-EINVAL, SUBSYS, "container_domain: NULL dom");
+	ret = get_kind(fd, OBJ_CONTAINER, &e);
+	if (ret)
+		return ret;
+	c = e.obj;
+	*dom = c->dom;
+	uio_unlock(&e.v->lock);
+	return *dom ? 0 : -EINVAL;
+}
+
+UIOMMU_API int uiommu_vfio_container_mappings(int fd,
+					      struct uiommu_vfio_mapping *out,
+					      size_t cap, size_t *n)
+{
+	struct container *c;
+	struct fd_ent e;
+	int ret;
+
+	if (!n || (cap && !out))
+		return uio_fail(-EINVAL, SUBSYS, "container_mappings: NULL %s",
+				n ? "out" : "n");
+	ret = get_kind(fd, OBJ_CONTAINER, &e);
+	if (ret)
+		return ret;
+	c = e.obj;
+	for (size_t i = 0; i < c->nmaps && i < cap; i++)
+		out[i] = (struct uiommu_vfio_mapping){ c->maps[i].iova,
+						       c->maps[i].size,
+						       c->maps[i].pa };
+	*n = c->nmaps;
+	uio_unlock(&e.v->lock);
+	return 0;
+}
+
+UIOMMU_API int uiommu_vfio_device_func(int fd,
+				       const struct uiommu_machine_func **f)
+{
+	struct fd_ent e;
+	int ret;
+
+	if (!f)
+		return uio_fail(-EINVAL, SUBSYS, "device_func: NULL f");
+	ret = get_kind(fd, OBJ_DEVICE, &e);
+	if (ret)
+		return ret;
+	*f = ((struct device *)e.obj)->fn->f;
+	uio_unlock(&e.v->lock);
+	return 0;
+}
+
 /* ------------------------------------------------------------- checking */
 
 static int container_check(struct container *c)
