@@ -684,6 +684,20 @@ static void test_set_irqs(void **state)
 	assert_int_equal(set_none(d, VFIO_PCI_MSIX_IRQ_INDEX,
 				  VFIO_IRQ_SET_ACTION_UNMASK, 1, 1), 0);
 	assert_int_equal(efd_count(fds[1]), 1);
+	/* Back to MSI (multiple message, 2 vectors) after disabling MSI-X. */
+	assert_int_equal(set_none(d, VFIO_PCI_MSIX_IRQ_INDEX,
+				  VFIO_IRQ_SET_ACTION_TRIGGER, 0, 0), 0);
+	assert_int_equal(set_eventfds(d, VFIO_PCI_MSI_IRQ_INDEX, 0, 2, fds), 0);
+	{
+		struct uiommu_msi_vector_info vi;
+
+		assert_int_equal(uiommu_msi_get_vector(f->msi_dev, 1, &vi), 0);
+		assert_false(vi.msix);
+		assert_int_equal(vi.address, 0x8000040);
+	}
+	assert_int_equal(raise(d, 1), 0);
+	assert_int_equal(efd_count(fds[1]), 1);
+	assert_int_equal(efd_count(fds[0]), 0);
 	/* Reset disables interrupts. */
 	assert_int_equal(uiommu_vfio_ioctl(d, VFIO_DEVICE_RESET, NULL), 0);
 	assert_int_equal(uiommu_msi_dev_nvec(f->msi_dev), 0);
