@@ -39,6 +39,7 @@
 #include "bits.h"
 #include "lock.h"
 #include "log.h"
+#include "trace.h"
 
 #define SUBSYS "vfio"
 
@@ -376,6 +377,7 @@ static void map_remove(struct container *c, size_t i)
 	uint64_t unmapped;
 	int ret;
 
+	trace_vfio_unmap(mp.iova, mp.size);
 	ret = uiommu_unmap(c->dom, mp.iova, mp.size, &unmapped);
 	assert(!ret && unmapped == mp.size);
 	ret = uiommu_physmem_remove(uiommu_machine_physmem(c->v->m), mp.pa);
@@ -720,6 +722,7 @@ static int iommu_map_dma(struct container *c, struct vfio_iommu_type1_dma_map *a
 	ret = uiommu_map(c->dom, mp.iova, pa, mp.size, prot);
 	if (ret)
 		goto err_forget;
+	trace_vfio_map(mp.iova, mp.size, pa);
 	return 0;
 err_forget:
 	for (size_t i = 0; i < c->nmaps; i++)
@@ -1014,6 +1017,7 @@ static void irqs_disable(struct device *d)
 	d->trig = NULL;
 	d->nvec = 0;
 	d->irq_index = -1;
+	trace_vfio_irqs(d->fn->name, -1, 0);
 }
 
 static int device_reset(struct device *d)
@@ -1152,6 +1156,7 @@ static int irqs_enable(struct device *d, unsigned int index, unsigned int n)
 	}
 	d->nvec = n;
 	d->irq_index = (int)index;
+	trace_vfio_irqs(d->fn->name, d->irq_index, n);
 	return 0;
 }
 
@@ -1453,6 +1458,7 @@ UIOMMU_API int uiommu_vfio_ioctl(int fd, unsigned long request, void *arg)
 	}
 #endif
 	uio_unlock(&e.v->lock);
+	trace_vfio_ioctl(fd, request, (int)ret);
 	return (int)ret;
 }
 
