@@ -172,7 +172,7 @@ static void test_lifecycle(void **state)
 	assert_int_equal(map(c, 0x100000, buf, PG, RW), -EINVAL);
 	assert_int_equal(uiommu_vfio_ioctl(g, VFIO_GROUP_GET_DEVICE_FD, DEV0), -EINVAL);
 	assert_int_equal(uiommu_vfio_ioctl(c, VFIO_SET_IOMMU,
-					   (void *)VFIO_TYPE1_IOMMU), -ENODEV);
+					   (void *)VFIO_SPAPR_TCE_IOMMU), -ENODEV);
 	assert_int_equal(uiommu_vfio_ioctl(c, VFIO_SET_IOMMU,
 					   (void *)VFIO_TYPE1v2_IOMMU), 0);
 	assert_int_equal(uiommu_vfio_ioctl(c, VFIO_SET_IOMMU,
@@ -360,6 +360,33 @@ static void test_map_unmap_edges(void **state)
 	tu_log_release();
 	assert_int_equal(map(w.container, 0x500000, buf, PG, RW), 0);
 	free(full);
+	world_close(&w);
+	free(buf);
+}
+
+/* DPDK asks for VFIO_TYPE1_IOMMU: v1 answers to unmaps inside a mapping. */
+static void test_type1_v1_unmap(void **state)
+{
+	uint8_t *buf = buffer(8 * PG);
+	uint64_t done = 1;
+	struct world w;
+
+	(void)state;
+	world_open(&w, "virt", NULL, false);
+	assert_int_equal(uiommu_vfio_ioctl(w.container, VFIO_CHECK_EXTENSION,
+					   (void *)VFIO_TYPE1_IOMMU), 1);
+	assert_int_equal(uiommu_vfio_ioctl(w.container, VFIO_SET_IOMMU,
+					   (void *)VFIO_TYPE1_IOMMU), 0);
+	assert_int_equal(map(w.container, 0x100000, buf, 4 * PG, RW), 0);
+	assert_int_equal(map(w.container, 0x200000, buf + 4 * PG, 4 * PG, RW), 0);
+	/* Starting inside a mapping: success, nothing unmapped. */
+	assert_int_equal(unmap(w.container, 0x101000, PG, &done), 0);
+	assert_int_equal(done, 0);
+	/* Covering a mapping's first IOVA: the whole mapping goes. */
+	assert_int_equal(unmap(w.container, 0x100000, PG, &done), 0);
+	assert_int_equal(done, 4 * PG);
+	assert_int_equal(unmap(w.container, 0x1ff000, 2 * PG, &done), 0);
+	assert_int_equal(done, 4 * PG);
 	world_close(&w);
 	free(buf);
 }
@@ -965,6 +992,7 @@ int main(void)
 		cmocka_unit_test(test_lifecycle),
 		cmocka_unit_test(test_get_info),
 		cmocka_unit_test(test_map_unmap_edges),
+		cmocka_unit_test(test_type1_v1_unmap),
 		cmocka_unit_test(test_device_info),
 		cmocka_unit_test(test_dma_irq_round_trip),
 		cmocka_unit_test(test_set_irqs),

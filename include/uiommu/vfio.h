@@ -14,6 +14,12 @@
  * same descriptors to unmodified programs.  Close them with
  * uiommu_vfio_close(), not close(2).
  *
+ * VFIO_SET_IOMMU takes VFIO_TYPE1v2_IOMMU (QEMU) or VFIO_TYPE1_IOMMU
+ * (DPDK); they differ only in UNMAP_DMA over part of a mapping: v2 refuses
+ * with -EINVAL, v1 succeeds with the kernel's v1 answers (nothing unmapped
+ * when the range starts inside a mapping; the whole mapping when it covers
+ * its first IOVA).
+ *
  * Groups are the IOMMU core's groups, numbered as /dev/vfio/N
  * (uiommu_group_id()); devices are named "DDDD:BB:DD.F" with the host
  * bridge index as PCI domain.  Every function of the machine starts bound

@@ -87,6 +87,7 @@ struct container {
 	struct group *groups[MAX_CONTAINER_GROUPS];
 	unsigned int ngroups;
 	struct uiommu_domain *dom;	/* non-NULL once SET_IOMMU */
+	bool v1;		/* VFIO_TYPE1_IOMMU: v1 unmap semantics */
 	struct vmap *maps;	/* sorted by iova, disjoint */
 	size_t nmaps, cap;
 };
@@ -404,6 +405,7 @@ static void container_release_iommu(struct container *c)
 	assert(!ret);
 	(void)ret;
 	c->dom = NULL;
+	c->v1 = false;
 }
 
 static void container_maybe_free(struct container *c)
@@ -462,10 +464,11 @@ static int container_set_iommu(struct container *c, unsigned long type)
 	if (!c->ngroups || c->dom)
 		return uio_fail(-EINVAL, SUBSYS, "SET_IOMMU: %s",
 				c->dom ? "already set" : "no group in the container");
-	if (type != VFIO_TYPE1v2_IOMMU)
+	if (type != VFIO_TYPE1v2_IOMMU && type != VFIO_TYPE1_IOMMU)
 		return uio_fail(-ENODEV, SUBSYS,
 				"SET_IOMMU: type %lu not supported (only "
-				"VFIO_TYPE1v2_IOMMU)", type);
+				"VFIO_TYPE1_IOMMU, VFIO_TYPE1v2_IOMMU)", type);
+	c->v1 = type == VFIO_TYPE1_IOMMU;
 	uiommu_group_for_each_device(c->groups[0]->grp->g, first_dev, &dev);
 	assert(dev);
 	ret = uiommu_domain_alloc(dev, UIOMMU_DOMAIN_UNMANAGED, &c->dom);
@@ -769,14 +772,24 @@ static int iommu_unmap_dma(struct container *c,
 		return uio_fail(-EINVAL, SUBSYS, "UNMAP_DMA: iova 0x%" PRIx64
 				" size 0x%" PRIx64, (uint64_t)um.iova,
 				(uint64_t)um.size);
-	/* Type1 v2: no mapping may be split at either end. */
+	/*
+	 * Type1 v2: no mapping may be split at either end.  v1 (what DPDK
+	 * asks for) kept the kernel's older answers: a range starting inside
+	 * a mapping unmaps nothing and succeeds; one covering a mapping's
+	 * first IOVA unmaps the whole mapping.
+	 */
 	mp = map_find(c, um.iova, um.iova);
-	if (mp && mp->iova != um.iova)
+	if (mp && mp->iova != um.iova) {
+		if (c->v1) {
+			arg->size = 0;
+			return 0;
+		}
 		return uio_fail(-EINVAL, SUBSYS, "UNMAP_DMA: 0x%" PRIx64
 				" splits the mapping at 0x%" PRIx64,
 				(uint64_t)um.iova, mp->iova);
+	}
 	mp = map_find(c, last, last);
-	if (mp && mp->iova + mp->size - 1 != last)
+	if (mp && mp->iova + mp->size - 1 != last && !c->v1)
 		return uio_fail(-EINVAL, SUBSYS, "UNMAP_DMA: end 0x%" PRIx64
 				" splits the mapping at 0x%" PRIx64, last,
 				mp->iova);
@@ -797,6 +810,7 @@ static long container_ioctl(struct container *c, unsigned long req, void *arg)
 		return VFIO_API_VERSION;
 	case VFIO_CHECK_EXTENSION:
 		switch ((unsigned long)arg) {
+		case VFIO_TYPE1_IOMMU:
 		case VFIO_TYPE1v2_IOMMU:
 		case VFIO_UNMAP_ALL:
 			return 1;
