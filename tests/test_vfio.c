@@ -501,8 +501,20 @@ static void test_device_info(void **state)
 	assert_int_equal(uiommu_vfio_pread(d, &id, 4, ri.offset + 0x10), 4);
 	assert_int_equal(id, word);
 	tu_log_capture(UIOMMU_LOG_ERR);
-	assert_int_equal(uiommu_vfio_pread(d, &id, 3, ri.offset), -EINVAL);
 	assert_int_equal(uiommu_vfio_pread(d, &id, 4, ri.offset + 4096), -EINVAL);
+	assert_int_equal(uiommu_vfio_pread(d, &id, 4, ri.offset + 4094), -EINVAL);
+	tu_log_release();
+	/* QEMU reads the whole space at once; odd lengths and offsets too. */
+	{
+		uint8_t cfg[256], piece[7];
+
+		assert_int_equal(uiommu_vfio_pread(d, cfg, sizeof(cfg), ri.offset), 256);
+		assert_int_equal(cfg[0], UIOMMU_TESTDEV_VENDOR_ID & 0xff);
+		assert_int_equal(cfg[2], UIOMMU_TESTDEV_DEVICE_ID & 0xff);
+		assert_int_equal(uiommu_vfio_pread(d, piece, 7, ri.offset + 1), 7);
+		assert_memory_equal(piece, cfg + 1, 7);
+	}
+	tu_log_capture(UIOMMU_LOG_ERR);
 
 	ri.index = VFIO_PCI_BAR0_REGION_INDEX;
 	assert_int_equal(uiommu_vfio_ioctl(d, VFIO_DEVICE_GET_REGION_INFO, &ri), 0);

@@ -166,7 +166,8 @@ UIOMMU_API int uiommu_vfio_ioctl(int fd, unsigned long request, void *arg);
  * uiommu_vfio_pread() / uiommu_vfio_pwrite() - pread(2) / pwrite(2) on a
  * device descriptor, at region offsets of VFIO_DEVICE_GET_REGION_INFO
  *
- * Configuration space: 1, 2 and 4-byte naturally aligned pieces; writes to
+ * Configuration space: any length (split into naturally aligned 4, 2 and
+ * 1-byte accesses, as vfio-pci does); writes to
  * the BARs, the expansion ROM and the MSI / MSI-X capabilities are dropped
  * (the kernel virtualizes them; interrupts are set up with SET_IRQS).
  * BARs: any size; the MSI-X table reads as all ones and ignores writes, as

@@ -1324,28 +1324,49 @@ static bool cfg_write_dropped(struct device *d, unsigned int off)
 	return fi.msix_cap && off >= fi.msix_cap && off < fi.msix_cap + 12;
 }
 
-static ssize_t cfg_rw(struct device *d, void *buf, size_t count, uint64_t off,
-		      bool write)
+/* One naturally aligned 1, 2 or 4-byte configuration access. */
+static int cfg_access(struct device *d, uint8_t *buf, unsigned int size,
+		      unsigned int off, bool write)
 {
 	uint32_t val = 0;
 	int ret;
 
-	if ((count != 1 && count != 2 && count != 4) || (off & (count - 1)) ||
-	    off + count > cfg_size(d))
+	if (write) {
+		if (cfg_write_dropped(d, off))
+			return 0;
+		memcpy(&val, buf, size);
+		return uiommu_pci_func_cfg_write(d->fn->f->pci, off, size, val);
+	}
+	ret = uiommu_pci_func_cfg_read(d->fn->f->pci, off, size, &val);
+	memcpy(buf, &val, size);
+	return ret;
+}
+
+/*
+ * Any length, as QEMU reads the whole space at once: split into the
+ * largest naturally aligned pieces, as vfio-pci does.
+ */
+static ssize_t cfg_rw(struct device *d, uint8_t *buf, size_t count,
+		      uint64_t off, bool write)
+{
+	uint64_t end = off + count;
+
+	if (!count || off > cfg_size(d) || count > cfg_size(d) - off)
 		return uio_fail(-EINVAL, SUBSYS, "config access 0x%" PRIx64
 				" size %zu", off, count);
-	if (write) {
-		if (cfg_write_dropped(d, (unsigned int)off))
-			return (ssize_t)count;
-		memcpy(&val, buf, count);
-		ret = uiommu_pci_func_cfg_write(d->fn->f->pci, (unsigned int)off,
-						(unsigned int)count, val);
-	} else {
-		ret = uiommu_pci_func_cfg_read(d->fn->f->pci, (unsigned int)off,
-					       (unsigned int)count, &val);
-		memcpy(buf, &val, count);
+	while (off < end) {
+		unsigned int size = 4;
+		int ret;
+
+		while ((off & (size - 1)) || size > end - off)
+			size >>= 1;
+		ret = cfg_access(d, buf, size, (unsigned int)off, write);
+		if (ret)
+			return ret;
+		buf += size;
+		off += size;
 	}
-	return ret ? ret : (ssize_t)count;
+	return (ssize_t)count;
 }
 
 static int bar_io(struct uiommu_physmem *pm, uint64_t pa, void *buf,
