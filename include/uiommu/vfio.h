@@ -174,7 +174,8 @@ UIOMMU_API int uiommu_vfio_ioctl(int fd, unsigned long request, void *arg);
  * the kernel hides it.
  *
  * Return: bytes transferred; -EBADF for a descriptor that is not a
- * device's; -EINVAL for an offset outside a region or a bad access size;
+ * device's; -EINVAL for a range outside a region or an empty configuration
+ * access;
  * -EFAULT for a NULL @buf or a bus error.
  */
 UIOMMU_API ssize_t uiommu_vfio_pread(int fd, void *buf, size_t count,
