@@ -364,6 +364,91 @@ static void test_map_unmap_edges(void **state)
 	free(buf);
 }
 
+/*
+ * Random maps and unmaps against a plain model of type1 v2: a page array
+ * holding the first page of the mapping that covers it (or -1).
+ */
+#define RPAGES 128
+#define RBASE 0x100000ull
+
+static void model_check(int c, const int *owner)
+{
+	struct uiommu_vfio_mapping mp[RPAGES];
+	size_t n = 0, k = 0;
+
+	assert_int_equal(uiommu_vfio_container_mappings(c, mp, RPAGES, &n), 0);
+	for (int p = 0; p < RPAGES; p++) {
+		int q = p;
+
+		if (owner[p] != p)
+			continue;
+		while (q + 1 < RPAGES && owner[q + 1] == p)
+			q++;
+		assert_true(k < n);
+		assert_int_equal(mp[k].iova, RBASE + (uint64_t)p * PG);
+		assert_int_equal(mp[k].size, (uint64_t)(q - p + 1) * PG);
+		k++;
+	}
+	assert_int_equal(k, n);
+}
+
+static void test_random_vs_model(void **state)
+{
+	uint8_t *buf = buffer(RPAGES * PG);
+	int owner[RPAGES];
+	struct world w;
+
+	(void)state;
+	tu_rand_seed(tu_seed_from_env(7));
+	for (int i = 0; i < RPAGES; i++)
+		owner[i] = -1;
+	world_open(&w, "virt", NULL, true);
+	tu_log_capture(UIOMMU_LOG_ERR);
+	for (unsigned int op = 0; op < 2000; op++) {
+		int p = (int)tu_rand_range(0, RPAGES - 1);
+		int len = (int)tu_rand_range(1, 8), ret, want = 0;
+		uint64_t done = 0, want_done = 0;
+
+		if (p + len > RPAGES)
+			len = RPAGES - p;
+		if (tu_rand() & 1) {
+			for (int i = p; i < p + len; i++)
+				if (owner[i] >= 0)
+					want = -EEXIST;
+			ret = map(w.container, RBASE + (uint64_t)p * PG, buf + p * PG,
+				  (uint64_t)len * PG, RW);
+			assert_int_equal(ret, want);
+			if (!ret)
+				for (int i = p; i < p + len; i++)
+					owner[i] = p;
+		} else {
+			int last = p + len - 1;
+
+			if (owner[p] >= 0 && owner[p] != p)
+				want = -EINVAL;
+			if (owner[last] >= 0 && last + 1 < RPAGES &&
+			    owner[last + 1] == owner[last])
+				want = -EINVAL;
+			ret = unmap(w.container, RBASE + (uint64_t)p * PG,
+				    (uint64_t)len * PG, &done);
+			assert_int_equal(ret, want);
+			if (!ret) {
+				for (int i = 0; i < RPAGES; i++)
+					if (owner[i] >= p && owner[i] <= last) {
+						owner[i] = -1;
+						want_done += PG;
+					}
+				assert_int_equal(done, want_done);
+			}
+		}
+		model_check(w.container, owner);
+	}
+	tu_log_release();
+	assert_int_equal(uiommu_vfio_check(w.v), 0);
+	world_close(&w);
+	free(buf);
+}
+
 /* DPDK asks for VFIO_TYPE1_IOMMU: v1 answers to unmaps inside a mapping. */
 static void test_type1_v1_unmap(void **state)
 {
@@ -1005,6 +1090,7 @@ int main(void)
 		cmocka_unit_test(test_get_info),
 		cmocka_unit_test(test_map_unmap_edges),
 		cmocka_unit_test(test_type1_v1_unmap),
+		cmocka_unit_test(test_random_vs_model),
 		cmocka_unit_test(test_device_info),
 		cmocka_unit_test(test_dma_irq_round_trip),
 		cmocka_unit_test(test_set_irqs),
