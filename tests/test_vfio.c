@@ -218,6 +218,7 @@ static const struct vfio_info_cap_header *find_cap(const void *info, uint16_t id
 		const struct vfio_info_cap_header *h =
 			(const void *)((const char *)info + off);
 
+		assert_int_equal(off % 8, 0);	/* caps are 8-byte aligned */
 		if (h->id == id)
 			return h;
 		off = h->next;

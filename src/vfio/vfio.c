@@ -565,6 +565,8 @@ static int iommu_get_info(struct container *c, struct vfio_iommu_type1_info *arg
 	struct vfio_iommu_type1_info_cap_iova_range irc = { 0 };
 	struct uiommu_domain_info di;
 	struct vfio_iova_range *rg;
+	/* Each capability starts 8-byte aligned, as the kernel pads them. */
+	const size_t avail_size = uio_align_up(sizeof(avail), 8);
 	size_t nrg, caps_size, irc_size;
 	int alloc_n;
 
@@ -583,7 +585,7 @@ static int iommu_get_info(struct container *c, struct vfio_iommu_type1_info *arg
 
 	/* The chain, in the kernel's order: DMA_AVAIL then IOVA_RANGE. */
 	irc_size = sizeof(irc) + nrg * sizeof(*rg);
-	caps_size = sizeof(avail) + irc_size;
+	caps_size = avail_size + irc_size;
 	if (info.argsz < sizeof(info) + caps_size) {
 		info.argsz = (uint32_t)(sizeof(info) + caps_size);
 	} else {
@@ -592,10 +594,11 @@ static int iommu_get_info(struct container *c, struct vfio_iommu_type1_info *arg
 
 		avail.header.id = VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL;
 		avail.header.version = 1;
-		avail.header.next = (uint32_t)(off + sizeof(avail));
+		avail.header.next = (uint32_t)(off + avail_size);
 		avail.avail = c->v->opts.dma_entry_limit - (uint32_t)c->nmaps;
+		memset(base + off, 0, avail_size);
 		memcpy(base + off, &avail, sizeof(avail));
-		off += sizeof(avail);
+		off += avail_size;
 		irc.header.id = VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE;
 		irc.header.version = 1;
 		irc.header.next = 0;
