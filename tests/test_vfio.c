@@ -954,6 +954,35 @@ static void test_two_groups_one_doorbell(void **state)
 	assert_int_equal(tu_alloc_live_blocks(), 0);
 }
 
+/* The demo's size: 64 MiB of the caller's memory in one mapping; the
+ * device reaches its last page. */
+static void test_map_64m(void **state)
+{
+	const uint64_t sz = 64ull << 20, iova = 0x40000000;
+	static const char msg[] = "end of 64 MiB";
+	uint8_t *buf = buffer(sz);
+	struct world w;
+	uint64_t done = 0;
+	int d;
+
+	(void)state;
+	world_open(&w, "virt", NULL, true);
+	d = open_device(&w, DEV0);
+	assert_int_equal(map(w.container, iova, buf, sz, RW), 0);
+	assert_int_equal(uiommu_vfio_pwrite(d, msg, sizeof(msg),
+					    bar0(UIOMMU_TESTDEV_BUF)), sizeof(msg));
+	reg_write(d, UIOMMU_TESTDEV_DST, iova + sz - PG, 8);
+	reg_write(d, UIOMMU_TESTDEV_LEN, sizeof(msg), 4);
+	reg_write(d, UIOMMU_TESTDEV_BUF_OFF, 0, 4);
+	reg_write(d, UIOMMU_TESTDEV_CMD, UIOMMU_TESTDEV_OP_WRITE, 4);
+	assert_false(reg_read(d, UIOMMU_TESTDEV_STATUS, 4) & UIOMMU_TESTDEV_ST_ERROR);
+	assert_memory_equal(buf + sz - PG, msg, sizeof(msg));
+	assert_int_equal(unmap(w.container, iova, sz, &done), 0);
+	assert_int_equal(done, sz);
+	world_close(&w);
+	free(buf);
+}
+
 /*
  * Interrupts raised from another thread while the owner moves the trigger
  * between two eventfds: each arrives exactly once on one of them.
@@ -1092,6 +1121,7 @@ int main(void)
 		cmocka_unit_test(test_map_unmap_edges),
 		cmocka_unit_test(test_type1_v1_unmap),
 		cmocka_unit_test(test_random_vs_model),
+		cmocka_unit_test(test_map_64m),
 		cmocka_unit_test(test_device_info),
 		cmocka_unit_test(test_dma_irq_round_trip),
 		cmocka_unit_test(test_set_irqs),
