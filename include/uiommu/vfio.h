@@ -42,7 +42,8 @@
  *     Master Enable (the test device has no function-level reset).
  *
  * Thread safety: every call may come from any thread; one lock per layer
- * serializes them.  Interrupts signal the eventfds from whatever thread
+ * serializes them.  uiommu_vfio_destroy() must not overlap any other call
+ * on the layer's descriptors.  Interrupts signal the eventfds from whatever thread
  * raised them.
  */
 #ifndef UIOMMU_VFIO_H
