@@ -16,5 +16,6 @@
 #include <uiommu/pci-core.h>
 #include <uiommu/msi.h>
 #include <uiommu/machine.h>
+#include <uiommu/vfio.h>
 
 #endif /* UIOMMU_UIOMMU_H */

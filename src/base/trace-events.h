@@ -228,3 +228,11 @@ UIO_TRACE_EVENT(msi_deliver, (uint32_t hwirq, unsigned int vector, bool handled)
 /* machine */
 
 /* vfio */
+UIO_TRACE_EVENT(vfio_ioctl, (int fd, unsigned long req, int ret), (fd, req, ret),
+		"fd=%d req=0x%lx ret=%d")
+UIO_TRACE_EVENT(vfio_map, (uint64_t iova, uint64_t size, uint64_t pa), (iova, size, pa),
+		"iova=0x%" PRIx64 " size=0x%" PRIx64 " pa=0x%" PRIx64)
+UIO_TRACE_EVENT(vfio_unmap, (uint64_t iova, uint64_t size), (iova, size),
+		"iova=0x%" PRIx64 " size=0x%" PRIx64)
+UIO_TRACE_EVENT(vfio_irqs, (const char *dev, int index, unsigned int nvec), (dev, index, nvec),
+		"%s index=%d nvec=%u")
