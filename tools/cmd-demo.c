@@ -1,256 +1,980 @@
 // SPDX-License-Identifier: MIT
 /*
- * uiommu demo (interim, until the emulated machine exists): what the IOVA
- * allocator does for a real case.  A 48-bit DMA domain of an Arm SMMU with
- * the software-MSI window (0x8000000, 1 MiB, the Arm SMMU default) and the
- * PCI host windows of QEMU's virt machine reserved; a few hundred
- * allocations under 32-bit and 64-bit DMA masks, some frees; then the map
- * of the space and the statistics.  Public API only.
+ * uiommu demo: the main job, what a VFIO user sees.
+ *
+ * The default machine (GICv3 + ITS, SMMUv3, the DMA test device at
+ * 0000:00:01.0) is driven exactly as a DPDK-like program drives the kernel:
+ * container + group, VFIO_SET_IOMMU(TYPE1v2), GET_INFO and its IOVA ranges,
+ * 64 MiB of the tool's own memory mapped with MAP_DMA, Bus Master enabled
+ * through the config region, every MSI-X vector enabled with an eventfd
+ * (SET_IRQS), DMA in both directions through BAR0, every vector raised and
+ * read back from its eventfd, then a deliberate DMA fault.  The report
+ * shows what the IOMMU core did on the way: reserved regions, the MSI
+ * window and doorbell bindings, what they expose, the isolation verdict,
+ * the fault as the SMMU recorded it, counters; then PASS or FAIL.
+ *
+ * The text form has no timings (golden-tested); -o json carries
+ * "format_version".  Public API only.
  */
+#include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <linux/vfio.h>
 
 #include <uiommu/uiommu.h>
 
 #include "tool.h"
 
-#define MASK32 0xffffffffull
-#define MASK48 0xffffffffffffull
+#define FORMAT_VERSION 1
+#define BUF_SIZE (64ull << 20)
+#define CHUNK UIOMMU_TESTDEV_BUF_BYTES
+#define MAX_RANGES 16
+#define MAX_RESV 32
+#define MAX_CHECKS 24
+#define MAX_EXPOSE 64
+#define MSIX_SHOWN 4
 
-static const struct {
-	uint64_t first, last;
-	const char *what;
-} windows[] = {
-	{ 0x08000000, 0x080fffff, "sw-msi: Arm SMMU MSI window" },
-	{ 0x10000000, 0x3effffff, "PCI MMIO window (virt)" },
-	{ 0x8000000000, 0xffffffffff, "PCI high MMIO window (virt)" },
+struct demo_opts {
+	const char *machine;
+	const char *dtb;
+	uint64_t msi_window;	/* 0: the default sw-msi window */
+	bool allow_unsafe;
+	unsigned int vectors;	/* 0: all */
+	bool json;
+	const char *trace;
 };
 
-static const char *window_name(uint64_t first, uint64_t last)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(windows) / sizeof(windows[0]); i++)
-		if (windows[i].first >= first && windows[i].last <= last)
-			return windows[i].what;
-	return "";
-}
-
-/* "4 KiB", "1.5 MiB", "255 GiB": sizes people read. */
-static void human(uint64_t bytes, char *buf, size_t len)
-{
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB",
-					     "PiB", "EiB" };
-	double v = (double)bytes;
-	int u = 0;
-
-	while (v >= 1024 && u < 6) {
-		v /= 1024;
-		u++;
-	}
-	if (v == (double)(uint64_t)v)
-		snprintf(buf, len, "%" PRIu64 " %s", (uint64_t)v, unit[u]);
-	else
-		snprintf(buf, len, "%.1f %s", v, unit[u]);
-}
-
-/*
- * Map printer.  Allocated ranges and the small holes between them form a
- * cluster printed as one line; reserved ranges and free gaps of at least
- * HOLE_MAX print on their own.
- */
-#define HOLE_MAX (16ull << 20)
-
-struct map_state {
-	int open;
-	uint64_t first, last, live, cached, hole_bytes, holes;
-	uint64_t gap_first, gap_last;	/* pending free gap */
-	int have_gap;
+struct check {
+	const char *name;
+	bool ok;
+	char detail[96];
 };
 
-static void print_line(uint64_t first, uint64_t last, const char *kind,
-		       const char *detail)
-{
-	char size[32];
+struct expose {
+	struct uiommu_exposure_page page;
+	struct uiommu_exposure_entry e;
+};
 
-	human(last - first + 1, size, sizeof(size));
-	printf("  0x%016" PRIx64 "-0x%016" PRIx64 "  %10s  %-9s %s\n", first,
-	       last, size, kind, detail);
+struct demo {
+	struct demo_opts o;
+	struct uiommu_machine *m;
+	struct uiommu_vfio *v;
+	const struct uiommu_machine_func *f;
+	struct uiommu_domain *dom;
+	int container, group, dev;
+	unsigned int group_id;
+	uint64_t bar0, cfg;		/* region offsets */
+	uint8_t *buf;
+	uint64_t iova;
+	unsigned int nvec, irq_count;
+	bool reduced;		/* the MSI controller had fewer */
+	int *efd;
+	uint64_t irqs_read;
+	uint64_t dma_bytes;
+	struct vfio_iova_range ranges[MAX_RANGES];
+	unsigned int nranges;
+	uint64_t dma_avail;
+	bool have_avail;
+	struct uiommu_fault fault;
+	bool faulted;
+	uint64_t fault_iova;
+	uint32_t fault_status;
+	uint64_t fault_addr;
+	struct uiommu_smmuv3_stats smmu_before, smmu;
+	struct check checks[MAX_CHECKS];
+	unsigned int nchecks;
+};
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: uiommu demo [--machine virt|virt-gicv2m|virt-noiommu] [--dtb FILE]\n"
+		"                   [--msi-window IOVA] [--allow-unsafe-interrupts]\n"
+		"                   [--vectors N] [-o text|json] [--trace GLOB]\n"
+		"       uiommu demo --iova   (the IOVA allocator on its own)\n");
 }
 
-static void close_cluster(struct map_state *m)
+static int parse_u64(const char *s, uint64_t *out)
 {
-	char detail[128], holes[32];
+	char *end;
 
-	if (!m->open)
-		return;
-	human(m->hole_bytes, holes, sizeof(holes));
-	snprintf(detail, sizeof(detail),
-		 "%" PRIu64 " live + %" PRIu64 " cached ranges, %" PRIu64
-		 " holes (%s free)", m->live, m->cached, m->holes, holes);
-	print_line(m->first, m->last, "allocated", detail);
-	m->open = 0;
+	errno = 0;
+	*out = strtoull(s, &end, 0);
+	return errno || !*s || *end ? -EINVAL : 0;
 }
 
-static void flush_gap(struct map_state *m)
+static int parse_args(int argc, char **argv, struct demo_opts *o)
 {
-	if (!m->have_gap)
-		return;
-	m->have_gap = 0;
-	if (m->open && m->gap_last - m->gap_first + 1 < HOLE_MAX) {
-		m->holes++;
-		m->hole_bytes += m->gap_last - m->gap_first + 1;
-		return;		/* stays inside the cluster */
-	}
-	close_cluster(m);
-	print_line(m->gap_first, m->gap_last, "free", "");
-}
+	memset(o, 0, sizeof(*o));
+	o->machine = "virt";
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		uint64_t n;
 
-static int map_visit(void *opaque, const struct uiommu_iova_range *r)
-{
-	struct map_state *m = opaque;
-
-	if (r->kind == UIOMMU_IOVA_FREE) {
-		m->gap_first = r->first;
-		m->gap_last = r->last;
-		m->have_gap = 1;
-		return 0;
+		if (!strcmp(a, "--allow-unsafe-interrupts")) {
+			o->allow_unsafe = true;
+			continue;
+		}
+		if (i + 1 >= argc)
+			goto bad;
+		if (!strcmp(a, "--machine")) {
+			o->machine = argv[++i];
+		} else if (!strcmp(a, "--dtb")) {
+			o->dtb = argv[++i];
+		} else if (!strcmp(a, "--trace")) {
+			o->trace = argv[++i];
+		} else if (!strcmp(a, "--msi-window")) {
+			if (parse_u64(argv[++i], &o->msi_window) || !o->msi_window)
+				goto bad;
+		} else if (!strcmp(a, "--vectors")) {
+			if (parse_u64(argv[++i], &n) || !n ||
+			    n > UIOMMU_TESTDEV_MAX_VECTORS)
+				goto bad;
+			o->vectors = (unsigned int)n;
+		} else if (!strcmp(a, "-o")) {
+			a = argv[++i];
+			if (strcmp(a, "json") && strcmp(a, "text"))
+				goto bad;
+			o->json = !strcmp(a, "json");
+		} else {
+			goto bad;
+		}
 	}
-	if (r->kind == UIOMMU_IOVA_RESERVED) {
-		flush_gap(m);
-		close_cluster(m);
-		print_line(r->first, r->last, "reserved",
-			   window_name(r->first, r->last));
-		return 0;
-	}
-	flush_gap(m);
-	if (!m->open) {
-		m->open = 1;
-		m->first = r->first;
-		m->live = m->cached = m->holes = m->hole_bytes = 0;
-	}
-	m->last = r->last;
-	if (r->kind == UIOMMU_IOVA_LIVE)
-		m->live++;
-	else
-		m->cached++;
 	return 0;
-}
-
-static void map_end(struct map_state *m)
-{
-	flush_gap(m);
-	close_cluster(m);
+bad:
+	usage();
+	return -EINVAL;
 }
 
 static int fail(const char *what, int err)
 {
 	fprintf(stderr, "uiommu demo: %s: %s\n", what, uiommu_strerror(err));
-	return 1;
+	return err < 0 ? err : -EIO;
+}
+
+static bool check(struct demo *d, const char *name, bool ok,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static bool check(struct demo *d, const char *name, bool ok,
+		  const char *fmt, ...)
+{
+	struct check *c;
+	va_list ap;
+
+	if (d->nchecks == MAX_CHECKS)
+		return ok;
+	c = &d->checks[d->nchecks++];
+	c->name = name;
+	c->ok = ok;
+	va_start(ap, fmt);
+	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
+	va_end(ap);
+	return ok;
+}
+
+/* ------------------------------------------------------ device registers */
+
+static int reg_write(struct demo *d, unsigned int off, uint64_t val, size_t n)
+{
+	ssize_t r = uiommu_vfio_pwrite(d->dev, &val, n, d->bar0 + off);
+
+	return r == (ssize_t)n ? 0 : (r < 0 ? (int)r : -EIO);
+}
+
+static uint64_t reg_read(struct demo *d, unsigned int off, size_t n)
+{
+	uint64_t val = 0;
+
+	if (uiommu_vfio_pread(d->dev, &val, n, d->bar0 + off) != (ssize_t)n)
+		return ~0ull;
+	return val;
+}
+
+/* Run one command; return STATUS (DONE/ERROR acknowledged after). */
+static uint32_t run_cmd(struct demo *d, uint32_t cmd)
+{
+	uint32_t st;
+
+	if (reg_write(d, UIOMMU_TESTDEV_CMD, cmd, 4))
+		return UIOMMU_TESTDEV_ST_ERROR;
+	st = (uint32_t)reg_read(d, UIOMMU_TESTDEV_STATUS, 4);
+	(void)reg_write(d, UIOMMU_TESTDEV_STATUS,
+			UIOMMU_TESTDEV_ST_DONE | UIOMMU_TESTDEV_ST_ERROR, 4);
+	return st;
+}
+
+/* ------------------------------------------------------------ VFIO steps */
+
+static int on_fault(void *opaque, struct uiommu_domain *dom,
+		    const struct uiommu_fault *fault)
+{
+	struct demo *d = opaque;
+
+	(void)dom;
+	if (!d->faulted) {
+		d->fault = *fault;
+		d->faulted = true;
+	}
+	return 0;
+}
+
+static int open_container(struct demo *d)
+{
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+	struct uiommu_vfio_opts vo = {
+		.allow_unsafe_interrupts = d->o.allow_unsafe,
+	};
+	int ret;
+
+	ret = uiommu_vfio_create(d->m, &vo, &d->v);
+	if (ret)
+		return fail("VFIO layer", ret);
+	ret = uiommu_vfio_open_container(d->v, &d->container);
+	if (ret)
+		return fail("open /dev/vfio/vfio", ret);
+	if (uiommu_vfio_ioctl(d->container, VFIO_GET_API_VERSION, NULL) !=
+	    VFIO_API_VERSION ||
+	    uiommu_vfio_ioctl(d->container, VFIO_CHECK_EXTENSION,
+			      (void *)VFIO_TYPE1v2_IOMMU) != 1)
+		return fail("VFIO API version / TYPE1v2 extension", -ENOTSUP);
+	d->group_id = uiommu_group_id(uiommu_device_group(d->f->iommu_dev));
+	ret = uiommu_vfio_open_group(d->v, d->group_id, &d->group);
+	if (ret)
+		return fail("open the group", ret);
+	ret = uiommu_vfio_ioctl(d->group, VFIO_GROUP_GET_STATUS, &st);
+	if (ret || !(st.flags & VFIO_GROUP_FLAGS_VIABLE))
+		return fail("group not viable", ret ? ret : -EBUSY);
+	ret = uiommu_vfio_ioctl(d->group, VFIO_GROUP_SET_CONTAINER, &d->container);
+	if (ret)
+		return fail("VFIO_GROUP_SET_CONTAINER", ret);
+	ret = uiommu_vfio_ioctl(d->container, VFIO_SET_IOMMU,
+				(void *)VFIO_TYPE1v2_IOMMU);
+	if (ret == -EPERM) {
+		fprintf(stderr,
+			"uiommu demo: VFIO_SET_IOMMU: %s: group %u's MSIs are not "
+			"isolated (%s has no DeviceID side band: any device could "
+			"raise any of its SPIs).\n"
+			"uiommu demo: refusing, as the kernel does; run with "
+			"--allow-unsafe-interrupts to accept the risk.\n",
+			uiommu_strerror(ret), d->group_id,
+			d->f->msi_node ? d->f->msi_node : "the MSI controller");
+		return ret;
+	}
+	if (ret)
+		return fail("VFIO_SET_IOMMU", ret);
+	ret = uiommu_vfio_container_domain(d->container, &d->dom);
+	if (ret)
+		return fail("container domain", ret);
+	uiommu_domain_set_fault_handler(d->dom, on_fault, d);
+	return 0;
+}
+
+/* VFIO_IOMMU_GET_INFO with argsz negotiation, then the capability chain. */
+static int get_iova_info(struct demo *d)
+{
+	struct vfio_iommu_type1_info hdr = { .argsz = sizeof(hdr) };
+	struct vfio_iommu_type1_info *info;
+	int ret;
+
+	ret = uiommu_vfio_ioctl(d->container, VFIO_IOMMU_GET_INFO, &hdr);
+	if (ret)
+		return fail("VFIO_IOMMU_GET_INFO", ret);
+	info = calloc(1, hdr.argsz);
+	if (!info)
+		return fail("VFIO_IOMMU_GET_INFO", -ENOMEM);
+	info->argsz = hdr.argsz;
+	ret = uiommu_vfio_ioctl(d->container, VFIO_IOMMU_GET_INFO, info);
+	if (ret || !(info->flags & VFIO_IOMMU_INFO_CAPS)) {
+		free(info);
+		return fail("VFIO_IOMMU_GET_INFO capabilities", ret ? ret : -ENODATA);
+	}
+	for (uint32_t off = info->cap_offset; off;) {
+		const struct vfio_info_cap_header *h =
+			(const void *)((const char *)info + off);
+
+		if (h->id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE) {
+			const struct vfio_iommu_type1_info_cap_iova_range *r =
+				(const void *)h;
+
+			for (uint32_t i = 0; i < r->nr_iovas && i < MAX_RANGES; i++)
+				d->ranges[d->nranges++] = r->iova_ranges[i];
+		} else if (h->id == VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL) {
+			const struct vfio_iommu_type1_info_dma_avail *a =
+				(const void *)h;
+
+			d->dma_avail = a->avail;
+			d->have_avail = true;
+		}
+		off = h->next;
+	}
+	free(info);
+	return d->nranges ? 0 : fail("no IOVA_RANGE capability", -ENODATA);
+}
+
+/* The first 2 MiB-aligned IOVA of a valid range that holds the buffer, at
+ * or above 1 MiB (IOVA 0 is a classic bug catcher). */
+static int pick_iova(struct demo *d)
+{
+	for (unsigned int i = 0; i < d->nranges; i++) {
+		uint64_t s = d->ranges[i].start < (1u << 20) ? (1u << 20) :
+			     d->ranges[i].start;
+
+		s = (s + 0x1fffff) & ~0x1fffffull;
+		if (s > d->ranges[i].start && s - 1 + BUF_SIZE <= d->ranges[i].end) {
+			d->iova = s;
+			return 0;
+		}
+	}
+	return fail("no valid IOVA range holds 64 MiB", -ENOSPC);
+}
+
+static int map_dma(struct demo *d, uint64_t iova, void *va, uint64_t size,
+		   uint32_t flags)
+{
+	struct vfio_iommu_type1_dma_map mp = {
+		.argsz = sizeof(mp), .flags = flags, .vaddr = (uintptr_t)va,
+		.iova = iova, .size = size,
+	};
+
+	return uiommu_vfio_ioctl(d->container, VFIO_IOMMU_MAP_DMA, &mp);
+}
+
+static int map_memory(struct demo *d)
+{
+	int ret;
+
+	if (d->o.msi_window) {
+		ret = map_dma(d, d->o.msi_window, NULL, UIOMMU_SMMUV3_DRV_MSI_SIZE,
+			      VFIO_DMA_MAP_FLAG_MSI_RESERVED_IOVA);
+		if (ret)
+			return fail("MAP_DMA(MSI_RESERVED_IOVA): the MSI window", ret);
+	}
+	ret = get_iova_info(d);
+	if (ret)
+		return ret;
+	d->buf = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (d->buf == MAP_FAILED) {
+		d->buf = NULL;
+		return fail("mmap 64 MiB", -errno);
+	}
+	ret = pick_iova(d);
+	if (ret)
+		return ret;
+	ret = map_dma(d, d->iova, d->buf, BUF_SIZE,
+		      VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE);
+	return ret ? fail("VFIO_IOMMU_MAP_DMA", ret) : 0;
+}
+
+static int region_offset(struct demo *d, unsigned int index, uint64_t *off)
+{
+	struct vfio_region_info ri = { .argsz = sizeof(ri), .index = index };
+	int ret = uiommu_vfio_ioctl(d->dev, VFIO_DEVICE_GET_REGION_INFO, &ri);
+
+	*off = ri.offset;
+	return ret;
+}
+
+static int open_device(struct demo *d)
+{
+	struct vfio_device_info di = { .argsz = sizeof(di) };
+	char name[32];
+	uint16_t cmd = 0;
+	int ret;
+
+	snprintf(name, sizeof(name), "%04x:%02x:%02x.%x", d->f->host,
+		 d->f->bus, d->f->devfn >> 3, d->f->devfn & 7);
+	ret = uiommu_vfio_ioctl(d->group, VFIO_GROUP_GET_DEVICE_FD, name);
+	if (ret < 0)
+		return fail("VFIO_GROUP_GET_DEVICE_FD", ret);
+	d->dev = ret;
+	ret = uiommu_vfio_ioctl(d->dev, VFIO_DEVICE_GET_INFO, &di);
+	if (!ret && !(di.flags & VFIO_DEVICE_FLAGS_PCI))
+		ret = -ENODEV;
+	if (!ret)
+		ret = region_offset(d, VFIO_PCI_CONFIG_REGION_INDEX, &d->cfg);
+	if (!ret)
+		ret = region_offset(d, VFIO_PCI_BAR0_REGION_INDEX, &d->bar0);
+	if (ret)
+		return fail("device info", ret);
+	/* Memory Space + Bus Master Enable, read-modify-write as vfio-pci
+	 * users do. */
+	if (uiommu_vfio_pread(d->dev, &cmd, 2, d->cfg + 0x04) != 2)
+		return fail("config read", -EIO);
+	cmd |= 0x0006;
+	if (uiommu_vfio_pwrite(d->dev, &cmd, 2, d->cfg + 0x04) != 2)
+		return fail("config write", -EIO);
+	check(d, "device ID", reg_read(d, UIOMMU_TESTDEV_ID, 4) == 0x75690001,
+	      "BAR0 ID register 0x%08" PRIx64, reg_read(d, UIOMMU_TESTDEV_ID, 4));
+	return 0;
+}
+
+/* Raise RLIMIT_NOFILE when the vectors need more descriptors. */
+static void want_fds(unsigned int n)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= n + 64)
+		return;
+	rl.rlim_cur = rl.rlim_max < n + 64 ? rl.rlim_max : n + 64;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+static int enable_msix(struct demo *d)
+{
+	struct vfio_irq_info ii = { .argsz = sizeof(ii),
+				    .index = VFIO_PCI_MSIX_IRQ_INDEX };
+	struct vfio_irq_set *s;
+	size_t sz;
+	int ret;
+
+	ret = uiommu_vfio_ioctl(d->dev, VFIO_DEVICE_GET_IRQ_INFO, &ii);
+	if (ret || !ii.count || !(ii.flags & VFIO_IRQ_INFO_EVENTFD))
+		return fail("VFIO_DEVICE_GET_IRQ_INFO(MSI-X)", ret ? ret : -ENODEV);
+	d->irq_count = ii.count;
+	d->nvec = d->o.vectors && d->o.vectors < ii.count ? d->o.vectors : ii.count;
+	want_fds(d->nvec);
+	d->efd = calloc(d->nvec, sizeof(int));
+	sz = sizeof(*s) + d->nvec * sizeof(int32_t);
+	s = calloc(1, sz);
+	if (!d->efd || !s) {
+		free(s);
+		return fail("vectors", -ENOMEM);
+	}
+	for (unsigned int i = 0; i < d->nvec; i++)
+		d->efd[i] = -1;
+	for (unsigned int i = 0; i < d->nvec; i++) {
+		d->efd[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (d->efd[i] < 0) {
+			free(s);
+			return fail("eventfd", -errno);
+		}
+	}
+	/*
+	 * All of the device's vectors, unless the MSI controller has fewer
+	 * (a GICv2m frame has a few dozen SPIs): then the largest power of
+	 * two it can give, as a driver asking pci_alloc_irq_vectors() for a
+	 * range would settle for.  An explicit --vectors is not reduced.
+	 */
+	s->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+	s->index = VFIO_PCI_MSIX_IRQ_INDEX;
+	tool_log_errors(false);	/* the refused attempts are expected */
+	for (;;) {
+		s->argsz = (uint32_t)(sizeof(*s) + d->nvec * sizeof(int32_t));
+		s->count = d->nvec;
+		memcpy(s->data, d->efd, d->nvec * sizeof(int32_t));
+		ret = uiommu_vfio_ioctl(d->dev, VFIO_DEVICE_SET_IRQS, s);
+		if (ret != -ENOSPC || d->o.vectors || d->nvec == 1)
+			break;
+		d->nvec = d->nvec & (d->nvec - 1) ? 1u << (31 - __builtin_clz(d->nvec))
+						    : d->nvec / 2;
+		d->reduced = true;
+	}
+	tool_log_errors(true);
+	free(s);
+	return ret ? fail("VFIO_DEVICE_SET_IRQS(MSI-X, eventfds)", ret) : 0;
+}
+
+/* -------------------------------------------------------------- the work */
+
+static uint8_t pattern(uint64_t i)
+{
+	uint64_t x = (i >> 3) * 0x9e3779b97f4a7c15ull;
+
+	return (uint8_t)(x >> (56 - 8 * (i & 7)) ^ (i >> 12));
+}
+
+/*
+ * The first half of the buffer holds a pattern; the device reads it chunk
+ * by chunk into its own buffer (memory -> device, checked through BAR0)
+ * and writes each chunk to the second half (device -> memory, checked
+ * against the first half).
+ */
+static void dma_both_ways(struct demo *d)
+{
+	const uint64_t half = BUF_SIZE / 2;
+	static uint8_t back[CHUNK];
+	uint64_t bad_read = 0, bad_write = 0, errors = 0;
+
+	for (uint64_t i = 0; i < half; i++)
+		d->buf[i] = pattern(i);
+	memset(d->buf + half, 0, half);
+	for (uint64_t off = 0; off < half; off += CHUNK) {
+		uint32_t st;
+
+		(void)reg_write(d, UIOMMU_TESTDEV_SRC, d->iova + off, 8);
+		(void)reg_write(d, UIOMMU_TESTDEV_LEN, CHUNK, 4);
+		(void)reg_write(d, UIOMMU_TESTDEV_BUF_OFF, 0, 4);
+		st = run_cmd(d, UIOMMU_TESTDEV_OP_READ);
+		errors += !!(st & UIOMMU_TESTDEV_ST_ERROR);
+		if (uiommu_vfio_pread(d->dev, back, CHUNK,
+				      d->bar0 + UIOMMU_TESTDEV_BUF) != CHUNK ||
+		    memcmp(back, d->buf + off, CHUNK))
+			bad_read++;
+		(void)reg_write(d, UIOMMU_TESTDEV_DST, d->iova + half + off, 8);
+		st = run_cmd(d, UIOMMU_TESTDEV_OP_WRITE);
+		errors += !!(st & UIOMMU_TESTDEV_ST_ERROR);
+		d->dma_bytes += 2 * CHUNK;
+	}
+	for (uint64_t i = 0; i < half; i++)
+		bad_write += d->buf[half + i] != d->buf[i];
+	check(d, "DMA memory -> device", !bad_read && !errors,
+	      "%" PRIu64 " MiB in %u-byte reads, %" PRIu64 " chunks differ",
+	      half >> 20, CHUNK, bad_read);
+	check(d, "DMA device -> memory", !bad_write && !errors,
+	      "%" PRIu64 " MiB written back, %" PRIu64 " bytes differ",
+	      half >> 20, bad_write);
+}
+
+static void raise_all(struct demo *d)
+{
+	unsigned int refused = 0, wrong = 0;
+
+	for (unsigned int v = 0; v < d->nvec; v++) {
+		(void)reg_write(d, UIOMMU_TESTDEV_IRQ_RAISE, v, 4);
+		refused += reg_read(d, UIOMMU_TESTDEV_IRQ_STATUS, 4) != 0;
+	}
+	for (unsigned int v = 0; v < d->nvec; v++) {
+		uint64_t n = 0;
+
+		if (read(d->efd[v], &n, sizeof(n)) != sizeof(n))
+			n = 0;
+		wrong += n != 1;
+		d->irqs_read += n;
+	}
+	check(d, "interrupts", !refused && !wrong,
+	      "%u vectors raised, %" PRIu64 " eventfd counts read, %u wrong",
+	      d->nvec, d->irqs_read, wrong);
+}
+
+/* DMA to an IOVA nothing maps: the device sees an abort, the SMMU records
+ * the event, the domain owner gets the fault. */
+static void deliberate_fault(struct demo *d)
+{
+	uint32_t err;
+
+	d->fault_iova = d->iova + BUF_SIZE + 0x10000;
+	(void)reg_write(d, UIOMMU_TESTDEV_DST, d->fault_iova, 8);
+	(void)reg_write(d, UIOMMU_TESTDEV_LEN, 64, 4);
+	(void)reg_write(d, UIOMMU_TESTDEV_BUF_OFF, 0, 4);
+	(void)reg_write(d, UIOMMU_TESTDEV_CMD, UIOMMU_TESTDEV_OP_WRITE, 4);
+	d->fault_status = (uint32_t)reg_read(d, UIOMMU_TESTDEV_STATUS, 4);
+	d->fault_addr = reg_read(d, UIOMMU_TESTDEV_FAULT_ADDR, 8);
+	(void)reg_write(d, UIOMMU_TESTDEV_STATUS,
+			UIOMMU_TESTDEV_ST_DONE | UIOMMU_TESTDEV_ST_ERROR, 4);
+	err = (d->fault_status >> UIOMMU_TESTDEV_ST_ERR_SHIFT) & 0xff;
+	check(d, "DMA fault seen by the device",
+	      (d->fault_status & UIOMMU_TESTDEV_ST_ERROR) &&
+	      err == UIOMMU_TESTDEV_ERR_DMA && d->fault_addr == d->fault_iova,
+	      "STATUS 0x%08" PRIx32 ", FAULT_ADDR 0x%" PRIx64, d->fault_status,
+	      d->fault_addr);
+	check(d, "DMA fault reported to the owner",
+	      d->faulted && d->fault.iova == d->fault_iova &&
+	      (d->fault.flags & UIOMMU_FAULT_WRITE),
+	      "%s", d->faulted ? "domain fault handler called" : "no fault reported");
+}
+
+/* -------------------------------------------------------------- report */
+
+static const char *fault_reason(enum uiommu_fault_reason r)
+{
+	switch (r) {
+	case UIOMMU_FAULT_UNMAPPED:
+		return "unmapped";
+	case UIOMMU_FAULT_PERMISSION:
+		return "permission";
+	case UIOMMU_FAULT_BLOCKED:
+		return "blocked";
+	case UIOMMU_FAULT_BAD_ADDRESS:
+		return "bad address";
+	}
+	return "?";
+}
+
+static const char *expose_kind(enum uiommu_exposure_kind k)
+{
+	switch (k) {
+	case UIOMMU_EXPOSE_DOORBELL:
+		return "doorbell";
+	case UIOMMU_EXPOSE_DOORBELL_FRAME:
+		return "same frame";
+	case UIOMMU_EXPOSE_OTHER_DOORBELL:
+		return "other doorbell";
+	case UIOMMU_EXPOSE_MMIO:
+		return "device register";
+	case UIOMMU_EXPOSE_RAM:
+		return "RAM";
+	}
+	return "?";
+}
+
+struct expose_list {
+	struct expose e[MAX_EXPOSE];
+	unsigned int n;
+};
+
+static int collect_expose(void *opaque, const struct uiommu_exposure_page *p,
+			  const struct uiommu_exposure_entry *e)
+{
+	struct expose_list *l = opaque;
+
+	if (l->n < MAX_EXPOSE) {
+		l->e[l->n].page = *p;
+		l->e[l->n].e = *e;
+		l->n++;
+	}
+	return 0;
+}
+
+/* Vectors shown: the first MSIX_SHOWN and the last. */
+static bool vector_shown(const struct demo *d, unsigned int v)
+{
+	return v < MSIX_SHOWN || v + 1 == d->nvec;
+}
+
+struct report {
+	struct uiommu_machine_info mi;
+	struct uiommu_group *g;
+	struct uiommu_resv_region resv[MAX_RESV];
+	size_t nresv;
+	struct uiommu_vfio_mapping maps[8];
+	size_t nmaps;
+	struct uiommu_msi_window_info win;
+	struct expose_list ex;
+	bool isolated;
+	char reason[160];
+	uint64_t delivered;
+	bool pass;
+};
+
+static void gather(struct demo *d, struct report *r)
+{
+	uiommu_machine_get_info(d->m, &r->mi);
+	r->g = uiommu_device_group(d->f->iommu_dev);
+	uiommu_group_resv_regions(r->g, r->resv, MAX_RESV, &r->nresv);
+	if (r->nresv > MAX_RESV)
+		r->nresv = MAX_RESV;
+	if (uiommu_vfio_container_mappings(d->container, r->maps, 8, &r->nmaps))
+		r->nmaps = 0;
+	if (r->nmaps > 8)
+		r->nmaps = 8;
+	uiommu_domain_get_msi_window(d->dom, &r->win);
+	(void)uiommu_domain_for_each_exposure(d->dom, collect_expose, &r->ex);
+	uiommu_group_msi_isolation(r->g, &r->isolated, r->reason,
+				   sizeof(r->reason));
+	for (unsigned int v = 0; v < d->nvec; v++) {
+		struct uiommu_msi_vector_info vi;
+
+		if (!uiommu_msi_get_vector(d->f->msi_dev, v, &vi))
+			r->delivered += vi.count;
+	}
+	uiommu_smmuv3_get_stats(uiommu_machine_smmu(d->m, 0), &d->smmu);
+	check(d, "SMMU event recorded",
+	      d->smmu.events_written == d->smmu_before.events_written + 1,
+	      "%" PRIu64 " event record(s) written by the fault",
+	      d->smmu.events_written - d->smmu_before.events_written);
+	check(d, "invariants", !uiommu_vfio_check(d->v) &&
+	      !uiommu_machine_check(d->m), "VFIO layer and machine checks");
+	r->pass = true;
+	for (unsigned int i = 0; i < d->nchecks; i++)
+		r->pass &= d->checks[i].ok;
+}
+
+static void text_report(struct demo *d, struct report *r)
+{
+	const struct uiommu_machine_func *f = d->f;
+	char resv[1024];
+	size_t need = 0;
+
+	printf("uiommu demo: %s (%s)\n", tool_source_name(d->o.machine, d->o.dtb),
+	       r->mi.model);
+	printf("\nmachine\n");
+	printf("  GIC           v%u, %u ITS, %u GICv2m frame(s)\n",
+	       r->mi.gic_version, r->mi.nits, r->mi.nv2m);
+	printf("  SMMUv3        %u\n", r->mi.nsmmu);
+	printf("  device        %04x:%02x:%02x.%u %s  RID 0x%04x  StreamID 0x%04" PRIx32,
+	       f->host, f->bus, f->devfn >> 3, f->devfn & 7, f->name, f->rid, f->sid);
+	if (f->has_devid)
+		printf("  DeviceID 0x%04" PRIx32, f->devid);
+	printf("\n  VFIO          group %u, container TYPE1v2, %u MSI-X vectors "
+	       "(of %u%s) with eventfds\n", d->group_id, d->nvec, d->irq_count,
+	       d->reduced ? "; the MSI controller has fewer" : "");
+
+	printf("\nreserved regions of group %u (sysfs format)\n", d->group_id);
+	if (!uiommu_group_resv_print(r->g, 0, resv, sizeof(resv), &need)) {
+		for (char *line = strtok(resv, "\n"); line; line = strtok(NULL, "\n"))
+			printf("  %s\n", line);
+	}
+
+	printf("\nvalid IOVA ranges (VFIO_IOMMU_GET_INFO, IOVA_RANGE)\n");
+	for (unsigned int i = 0; i < d->nranges; i++)
+		printf("  0x%016llx-0x%016llx\n",
+		       (unsigned long long)d->ranges[i].start,
+		       (unsigned long long)d->ranges[i].end);
+	if (d->have_avail)
+		printf("  DMA mappings available: %" PRIu64 "\n", d->dma_avail);
+
+	printf("\nmappings\n");
+	for (size_t i = 0; i < r->nmaps; i++)
+		printf("  IOVA 0x%016" PRIx64 "-0x%016" PRIx64 "  %4" PRIu64
+		       " MiB  -> PA 0x%" PRIx64 " (the tool's own memory, pinned)\n",
+		       r->maps[i].iova, r->maps[i].iova + r->maps[i].size - 1,
+		       r->maps[i].size >> 20, r->maps[i].pa);
+
+	printf("\nMSI window\n");
+	if (r->win.present)
+		printf("  0x%016" PRIx64 "-0x%016" PRIx64 "  %s, %u doorbell "
+		       "page(s) bound, %lu vector reference(s)\n",
+		       r->win.start, r->win.last,
+		       r->win.explicit_window ? "explicit (MAP_DMA MSI_RESERVED_IOVA)" :
+		       "default (sw-msi)", r->win.pages_used, r->win.vectors);
+	else
+		printf("  none\n");
+
+	printf("\nMSI-X table as programmed\n");
+	printf("  %-7s %-18s %-10s %-8s %s\n", "vector", "address", "data",
+	       "hwirq", "doorbell PA");
+	for (unsigned int v = 0; v < d->nvec; v++) {
+		struct uiommu_msi_vector_info vi;
+
+		if (!vector_shown(d, v))
+			continue;
+		if (v + 1 == d->nvec && v > MSIX_SHOWN)
+			printf("  ...\n");
+		if (uiommu_msi_get_vector(f->msi_dev, v, &vi))
+			continue;
+		printf("  %-7u 0x%-16" PRIx64 " 0x%08" PRIx32 " %-8" PRIu32
+		       " 0x%" PRIx64 "%s\n", v, vi.address, vi.data, vi.hwirq,
+		       vi.doorbell_pa, r->mi.nits ? "  (data = EventID)" : "");
+	}
+
+	printf("\ndoorbell bindings and what they expose\n");
+	for (unsigned int i = 0; i < r->ex.n; i++) {
+		const struct expose *x = &r->ex.e[i];
+
+		if (!i || x->page.iova != r->ex.e[i - 1].page.iova)
+			printf("  page IOVA 0x%" PRIx64 " -> PA 0x%" PRIx64
+			       " (%" PRIu64 " KiB), doorbell 0x%" PRIx64
+			       ", refs %lu: %s\n", x->page.iova, x->page.pa,
+			       x->page.size >> 10, x->page.doorbell_pa,
+			       x->page.refs, x->page.safe ? "safe" : "UNSAFE");
+		printf("    IOVA 0x%" PRIx64 " PA 0x%" PRIx64 " %-15s %s %s\n",
+		       x->e.iova, x->e.pa, expose_kind(x->e.kind),
+		       x->e.owner ? x->e.owner : "-", x->e.reg ? x->e.reg :
+		       (x->e.region ? x->e.region : ""));
+	}
+	if (!r->ex.n)
+		printf("  none\n");
+
+	printf("\nisolation\n  %s: %s\n", r->isolated ? "isolated" : "NOT isolated",
+	       r->reason);
+	if (!r->isolated)
+		printf("  (attached only because --allow-unsafe-interrupts was given)\n");
+
+	printf("\nSMMU events\n");
+	if (d->faulted)
+		printf("  %s fault: StreamID 0x%04" PRIx32 ", IOVA 0x%" PRIx64
+		       ", %s (the deliberate DMA to an unmapped IOVA)\n",
+		       fault_reason(d->fault.reason), d->fault.source_id,
+		       d->fault.iova, d->fault.flags & UIOMMU_FAULT_WRITE ?
+		       "write" : "read");
+	printf("  device STATUS 0x%08" PRIx32 ", FAULT_ADDR 0x%" PRIx64 "\n",
+	       d->fault_status, d->fault_addr);
+
+	printf("\ncounters\n");
+	printf("  DMA bytes            %" PRIu64 "\n", d->dma_bytes);
+	printf("  interrupts           %" PRIu64 " delivered, %" PRIu64
+	       " read from %u eventfds\n", r->delivered, d->irqs_read, d->nvec);
+	printf("  SMMU translations    %" PRIu64 " (%" PRIu64 " faults)\n",
+	       d->smmu.translations, d->smmu.faults);
+	printf("  SMMU TLB             %" PRIu64 " hits, %" PRIu64 " misses\n",
+	       d->smmu.tlb_hits, d->smmu.tlb_misses);
+	printf("  SMMU events written  %" PRIu64 "\n", d->smmu.events_written);
+
+	printf("\nchecks\n");
+	for (unsigned int i = 0; i < d->nchecks; i++)
+		printf("  %-4s %-32s %s\n", d->checks[i].ok ? "ok" : "FAIL",
+		       d->checks[i].name, d->checks[i].detail);
+	printf("\n%s\n", r->pass ? "PASS" : "FAIL");
+}
+
+static void json_report(struct demo *d, struct report *r)
+{
+	const struct uiommu_machine_func *f = d->f;
+	bool first = true;
+
+	printf("{\"format_version\": %d, \"machine\": ", FORMAT_VERSION);
+	tool_json_str(tool_source_name(d->o.machine, d->o.dtb));
+	printf(", \"model\": ");
+	tool_json_str(r->mi.model);
+	printf(",\n \"device\": {\"bdf\": \"%04x:%02x:%02x.%u\", \"rid\": \"0x%04x\", "
+	       "\"stream_id\": \"0x%" PRIx32 "\", \"group\": %u, \"vectors\": %u, "
+	       "\"irq_count\": %u},\n", f->host, f->bus, f->devfn >> 3,
+	       f->devfn & 7, f->rid, f->sid, d->group_id, d->nvec, d->irq_count);
+	printf(" \"reserved_regions\": [");
+	for (size_t i = 0; i < r->nresv; i++)
+		printf("%s{\"start\": \"0x%" PRIx64 "\", \"last\": \"0x%" PRIx64
+		       "\", \"type\": \"%s\"}", i ? ", " : "", r->resv[i].start,
+		       r->resv[i].last, uiommu_resv_type_name(r->resv[i].type));
+	printf("],\n \"iova_ranges\": [");
+	for (unsigned int i = 0; i < d->nranges; i++)
+		printf("%s{\"start\": \"0x%llx\", \"end\": \"0x%llx\"}", i ? ", " : "",
+		       (unsigned long long)d->ranges[i].start,
+		       (unsigned long long)d->ranges[i].end);
+	printf("],\n \"mappings\": [");
+	for (size_t i = 0; i < r->nmaps; i++)
+		printf("%s{\"iova\": \"0x%" PRIx64 "\", \"size\": \"0x%" PRIx64
+		       "\", \"pa\": \"0x%" PRIx64 "\"}", i ? ", " : "",
+		       r->maps[i].iova, r->maps[i].size, r->maps[i].pa);
+	printf("],\n \"msi_window\": {\"start\": \"0x%" PRIx64 "\", \"last\": \"0x%"
+	       PRIx64 "\", \"explicit\": %s, \"pages_used\": %u, \"vectors\": %lu},\n",
+	       r->win.start, r->win.last, r->win.explicit_window ? "true" : "false",
+	       r->win.pages_used, r->win.vectors);
+	printf(" \"msix\": [");
+	for (unsigned int v = 0; v < d->nvec; v++) {
+		struct uiommu_msi_vector_info vi;
+
+		if (!vector_shown(d, v) || uiommu_msi_get_vector(f->msi_dev, v, &vi))
+			continue;
+		printf("%s\n  {\"vector\": %u, \"address\": \"0x%" PRIx64
+		       "\", \"data\": \"0x%" PRIx32 "\", \"hwirq\": %" PRIu32
+		       ", \"doorbell_pa\": \"0x%" PRIx64 "\"}", first ? "" : ",",
+		       v, vi.address, vi.data, vi.hwirq, vi.doorbell_pa);
+		first = false;
+	}
+	printf("],\n \"exposure\": [");
+	for (unsigned int i = 0; i < r->ex.n; i++) {
+		const struct expose *x = &r->ex.e[i];
+
+		printf("%s\n  {\"page_iova\": \"0x%" PRIx64 "\", \"page_pa\": \"0x%"
+		       PRIx64 "\", \"refs\": %lu, \"safe\": %s, \"kind\": \"%s\", "
+		       "\"pa\": \"0x%" PRIx64 "\", \"owner\": ", i ? "," : "",
+		       x->page.iova, x->page.pa, x->page.refs,
+		       x->page.safe ? "true" : "false", expose_kind(x->e.kind),
+		       x->e.pa);
+		tool_json_str(x->e.owner ? x->e.owner : "");
+		printf(", \"reg\": ");
+		tool_json_str(x->e.reg ? x->e.reg : "");
+		printf("}");
+	}
+	printf("],\n \"isolated\": %s, \"isolation_reason\": ",
+	       r->isolated ? "true" : "false");
+	tool_json_str(r->reason);
+	printf(",\n \"fault\": {\"reported\": %s, \"iova\": \"0x%" PRIx64
+	       "\", \"reason\": \"%s\", \"source_id\": \"0x%" PRIx32
+	       "\", \"write\": %s, \"device_status\": \"0x%" PRIx32 "\"},\n",
+	       d->faulted ? "true" : "false", d->fault.iova,
+	       fault_reason(d->fault.reason), d->fault.source_id,
+	       d->fault.flags & UIOMMU_FAULT_WRITE ? "true" : "false",
+	       d->fault_status);
+	printf(" \"counters\": {\"dma_bytes\": %" PRIu64 ", \"interrupts_delivered\": %"
+	       PRIu64 ", \"eventfd_total\": %" PRIu64 ", \"smmu_translations\": %"
+	       PRIu64 ", \"smmu_tlb_hits\": %" PRIu64 ", \"smmu_tlb_misses\": %"
+	       PRIu64 ", \"smmu_events\": %" PRIu64 "},\n", d->dma_bytes,
+	       r->delivered, d->irqs_read, d->smmu.translations,
+	       d->smmu.tlb_hits, d->smmu.tlb_misses, d->smmu.events_written);
+	printf(" \"checks\": [");
+	for (unsigned int i = 0; i < d->nchecks; i++) {
+		printf("%s\n  {\"name\": ", i ? "," : "");
+		tool_json_str(d->checks[i].name);
+		printf(", \"ok\": %s, \"detail\": ", d->checks[i].ok ? "true" : "false");
+		tool_json_str(d->checks[i].detail);
+		printf("}");
+	}
+	printf("],\n \"result\": \"%s\"}\n", r->pass ? "PASS" : "FAIL");
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+static void teardown(struct demo *d)
+{
+	if (d->dev > 0 && uiommu_vfio_close(d->dev))
+		fprintf(stderr, "uiommu demo: closing the device failed\n");
+	for (unsigned int i = 0; d->efd && i < d->nvec; i++)
+		if (d->efd[i] >= 0)
+			close(d->efd[i]);
+	free(d->efd);
+	uiommu_vfio_destroy(d->v);	/* closes group and container */
+	uiommu_machine_destroy(d->m);
+	if (d->buf)
+		munmap(d->buf, BUF_SIZE);
+}
+
+static int run(struct demo *d)
+{
+	struct report *r;
+	int ret;
+
+	d->f = uiommu_machine_find_function(d->m, 0, 0, UIOMMU_PCI_DEVFN(1, 0));
+	if (!d->f)
+		return fail("no test device at 0000:00:01.0", -ENODEV);
+	if (!d->f->iommu_dev) {
+		fprintf(stderr, "uiommu demo: %s: no IOMMU translates the test "
+			"device's DMA, so it has no group to assign through VFIO "
+			"type1 (the kernel's no-IOMMU mode is not modelled)\n",
+			tool_source_name(d->o.machine, d->o.dtb));
+		return -ENODEV;
+	}
+	ret = open_container(d);
+	if (!ret)
+		ret = map_memory(d);
+	if (!ret)
+		ret = open_device(d);
+	if (!ret)
+		ret = enable_msix(d);
+	if (ret)
+		return ret;
+	dma_both_ways(d);
+	raise_all(d);
+	uiommu_smmuv3_get_stats(uiommu_machine_smmu(d->m, 0), &d->smmu_before);
+	deliberate_fault(d);
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return fail("report", -ENOMEM);
+	gather(d, r);
+	if (d->o.json)
+		json_report(d, r);
+	else
+		text_report(d, r);
+	ret = r->pass ? 0 : -EIO;
+	free(r);
+	return ret;
 }
 
 int cmd_demo(int argc, char **argv)
 {
-	struct uiommu_iova_config cfg = {
-		.start = 0, .last = MASK48, .granule = 4096,
-		.cache_max_order = 5,
-	};
-	struct uiommu_iova_domain *dom;
-	struct uiommu_iova_stats st;
-	struct map_state map = { 0 };
-	struct uiommu_iova_range r;
-	static uint64_t iova[400];
-	uint64_t rng = 0x2016, n32 = 0, n64 = 0, nfree = 0, first32 = 0;
-	char b1[32], b2[32];
-	size_t i;
+	struct demo *d;
 	int ret;
 
-	(void)argc;
-	(void)argv;
-	ret = uiommu_iova_domain_create(&cfg, &dom);
-	if (ret)
-		return fail("create domain", ret);
-	printf("IOVA domain [0x0, 0x%" PRIx64 "], 4 KiB granule, per-thread caches "
-	       "for sizes up to 32 granules\n\nreserved regions:\n", (uint64_t)MASK48);
-	for (i = 0; i < sizeof(windows) / sizeof(windows[0]); i++) {
-		ret = uiommu_iova_reserve(dom, windows[i].first, windows[i].last);
-		if (ret)
-			return fail("reserve", ret);
-		printf("  0x%016" PRIx64 " 0x%016" PRIx64 " %s\n",
-		       windows[i].first, windows[i].last, windows[i].what);
-	}
-
-	/* 400 streaming-DMA-like buffers: 4 KiB .. 1 MiB, three quarters
-	 * for 32-bit devices. */
-	for (i = 0; i < 400; i++) {
-		uint64_t mask, pages;
-
-		rng = rng * 6364136223846793005ull + 1442695040888963407ull;
-		pages = 1ull << ((rng >> 33) % 9);	/* 1..256 granules */
-		if ((rng >> 45) % 3 == 0)
-			pages += (rng >> 50) % pages;	/* some odd sizes */
-		mask = (rng >> 20) % 4 ? MASK32 : MASK48;
-		ret = uiommu_iova_alloc(dom, pages * 4096, mask, 0, &iova[i]);
-		if (ret)
-			return fail("alloc", ret);
-		if (mask == MASK32 && !n32)
-			first32 = iova[i];
-		if (mask == MASK32)
-			n32++;
+	if (argc == 2 && !strcmp(argv[1], "--iova"))
+		return cmd_demo_iova();
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->dev = -1;
+	ret = parse_args(argc, argv, &d->o);
+	if (!ret && d->o.trace) {
+		ret = uiommu_trace_enable(d->o.trace);
+		if (ret < 0)
+			fprintf(stderr, "uiommu demo: --trace %s: %s\n", d->o.trace,
+				uiommu_strerror(ret));
 		else
-			n64++;
+			ret = 0;
 	}
-	for (i = 0; i < 400; i += 3) {
-		ret = uiommu_iova_free(dom, iova[i]);
-		if (ret)
-			return fail("free", ret);
-		nfree++;
+	if (!ret)
+		ret = tool_make_machine(d->o.machine, d->o.dtb, &d->m);
+	if (!ret) {
+		tool_log_errors(true);
+		ret = run(d);
+		teardown(d);
 	}
-	/* Again the sizes of the freed ones: small ones come from the cache. */
-	for (i = 0; i < 400; i += 6) {
-		rng = rng * 6364136223846793005ull + 1442695040888963407ull;
-		ret = uiommu_iova_alloc(dom, 4096ull << ((rng >> 33) % 6),
-					MASK32, 0, &iova[i]);
-		if (ret)
-			return fail("alloc", ret);
-		n32++;
-	}
-	printf("\n%" PRIu64 " allocations under the 32-bit mask, %" PRIu64
-	       " under the 48-bit one, %" PRIu64 " freed\n", n32, n64, nfree);
-	printf("first allocation under the 32-bit mask: 0x%" PRIx64
-	       " (top-down: it ends at 4 GiB - 1)\n", first32);
-
-	printf("\nmap of the space (allocated runs coalesced):\n");
-	ret = uiommu_iova_for_each(dom, UIOMMU_IOVA_ALL, map_visit, &map);
-	if (ret)
-		return fail("walk", ret);
-	map_end(&map);
-
-	ret = uiommu_iova_find(dom, 0x8000040, &r);
-	if (ret)
-		return fail("find", ret);
-	printf("\nfind 0x8000040 (a doorbell IOVA): [0x%" PRIx64 ", 0x%" PRIx64
-	       "] %s\n", r.first, r.last,
-	       r.kind == UIOMMU_IOVA_RESERVED ? "reserved" : "not reserved");
-
-	ret = uiommu_iova_get_stats(dom, &st);
-	if (ret)
-		return fail("stats", ret);
-	human(st.live_granules * 4096, b1, sizeof(b1));
-	human(st.reserved_granules * 4096, b2, sizeof(b2));
-	printf("\nstatistics:\n"
-	       "  live ranges        %" PRIu64 " (%s)\n"
-	       "  reserved ranges    %" PRIu64 " (%s)\n",
-	       st.live_ranges, b1, st.reserved_ranges, b2);
-	human(st.cached_granules * 4096, b1, sizeof(b1));
-	human(st.largest_free, b2, sizeof(b2));
-	printf("  cached ranges      %" PRIu64 " (%s, reusable by the next allocation of their size)\n"
-	       "  largest free gap   %s\n"
-	       "  cache hits/misses  %" PRIu64 "/%" PRIu64 "\n",
-	       st.cached_ranges, b1, b2, st.cache_hits, st.cache_misses);
-	ret = uiommu_iova_check(dom);
-	printf("  invariant check    %s\n", ret ? uiommu_strerror(ret) : "ok");
-	uiommu_iova_domain_destroy(dom);
-	return ret ? 1 : 0;
+	free(d);
+	return ret;
 }

@@ -76,92 +76,6 @@ static int parse_args(int argc, char **argv, struct info_opts *o)
 	return 0;
 }
 
-static void *read_file(const char *path, size_t *size)
-{
-	FILE *f = fopen(path, "rb");
-	void *buf = NULL;
-	long len;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) || (len = ftell(f)) <= 0 ||
-	    fseek(f, 0, SEEK_SET))
-		goto out;
-	buf = malloc((size_t)len);
-	if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len) {
-		free(buf);
-		buf = NULL;
-	}
-	*size = (size_t)len;
-out:
-	fclose(f);
-	return buf;
-}
-
-/* The machine as output names it: a DTB by its file name only, so that
- * output does not depend on where the file lives. */
-static const char *source_name(const struct info_opts *o)
-{
-	const char *slash;
-
-	if (!o->machine && !o->dtb)
-		return "virt";
-	if (!o->dtb)
-		return o->machine;
-	slash = strrchr(o->dtb, '/');
-	return slash ? slash + 1 : o->dtb;
-}
-
-/* Warnings (an ID passed through untranslated, ...) go to stderr; errors
- * come back through the machine's error buffer, printed once. */
-static void log_warnings(void *opaque, enum uiommu_log_level level,
-			 const char *subsys, const char *msg)
-{
-	(void)opaque;
-	if (level == UIOMMU_LOG_WARN)
-		fprintf(stderr, "uiommu: %s: warning: %s\n", subsys, msg);
-}
-
-static int make_machine(const struct info_opts *o, struct uiommu_machine **m)
-{
-	struct uiommu_machine_opts mo = { .name = o->machine };
-	char err[256];
-	void *blob = NULL;
-	int ret;
-
-	if (o->dtb) {
-		blob = read_file(o->dtb, &mo.dtb_size);
-		if (!blob) {
-			fprintf(stderr, "uiommu: cannot read %s\n", o->dtb);
-			return -EIO;
-		}
-		mo.dtb = blob;
-	}
-	mo.err = err;
-	mo.errlen = sizeof(err);
-	uiommu_set_log_handler(log_warnings, NULL);
-	ret = uiommu_machine_create(&mo, m);
-	free(blob);
-	if (ret)
-		fprintf(stderr, "uiommu: %s: %s\n", source_name(o),
-			err[0] ? err : uiommu_strerror(ret));
-	return ret;
-}
-
-/* A JSON string: the names printed here are plain ASCII, but escape the
- * two characters that would break the syntax anyway. */
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; s && *s; s++) {
-		if (*s == '"' || *s == '\\')
-			putchar('\\');
-		putchar(*s);
-	}
-	putchar('"');
-}
-
-
 /* ---------------------------------------------------------------- mtree */
 
 struct regions {
@@ -198,7 +112,7 @@ static void mtree_text(const struct info_opts *o, struct uiommu_machine *m,
 
 		wname = l > wname ? l : wname;
 	}
-	printf("address-space: %s (%s)\n", source_name(o), mi.model);
+	printf("address-space: %s (%s)\n", tool_source_name(o->machine, o->dtb), mi.model);
 	for (size_t i = 0; i < rs->n; i++) {
 		const struct uiommu_region_info *r = &rs->r[i];
 
@@ -223,9 +137,9 @@ static void mtree_json(const struct info_opts *o, struct uiommu_machine *m,
 	uiommu_machine_get_info(m, &mi);
 	uiommu_phys_pool_get_stats(uiommu_machine_pool(m), &ps);
 	printf("{\"format_version\": %d, \"machine\": ", FORMAT_VERSION);
-	json_str(source_name(o));
+	tool_json_str(tool_source_name(o->machine, o->dtb));
 	printf(", \"model\": ");
-	json_str(mi.model);
+	tool_json_str(mi.model);
 	printf(",\n \"regions\": [");
 	for (size_t i = 0; i < rs->n; i++) {
 		const struct uiommu_region_info *r = &rs->r[i];
@@ -234,9 +148,9 @@ static void mtree_json(const struct info_opts *o, struct uiommu_machine *m,
 		       "\", \"kind\": \"%s\", \"name\": ", i ? "," : "",
 		       r->base, r->base + r->size - 1,
 		       r->kind == UIOMMU_REGION_RAM ? "ram" : "mmio");
-		json_str(r->name);
+		tool_json_str(r->name);
 		printf(", \"owner\": ");
-		json_str(r->owner ? r->owner : "");
+		tool_json_str(r->owner ? r->owner : "");
 		printf(", \"doorbell\": %s}", r->doorbell ? "true" : "false");
 	}
 	printf("],\n \"pool\": {\"start\": \"0x%" PRIx64 "\", \"last\": \"0x%"
@@ -356,11 +270,11 @@ static int group_json(void *opaque, const struct uiommu_machine_func *f)
 	core_view(f, &v);
 	printf("%s\n  {\"bdf\": \"%04x:%02x:%02x.%u\", \"name\": ",
 	       w->n++ ? "," : "", f->host, f->bus, f->devfn >> 3, f->devfn & 7);
-	json_str(f->name);
+	tool_json_str(f->name);
 	printf(", \"rid\": \"0x%04x\",\n   \"stream_id\": ", f->rid);
 	if (f->has_sid) {
 		printf("{\"value\": \"0x%" PRIx32 "\", \"iommu\": ", f->sid);
-		json_str(f->iommu_node);
+		tool_json_str(f->iommu_node);
 		printf(", \"matched\": %s}", f->sid_matched ? "true" : "false");
 	} else {
 		printf("null");
@@ -369,7 +283,7 @@ static int group_json(void *opaque, const struct uiommu_machine_func *f)
 	if (f->has_devid) {
 		printf("{\"value\": \"0x%" PRIx32 "\", \"msi_controller\": ",
 		       f->devid);
-		json_str(f->msi_node);
+		tool_json_str(f->msi_node);
 		printf(", \"matched\": %s, \"msi_parent\": %s, \"isolating\": %s}",
 		       f->devid_matched ? "true" : "false",
 		       f->msi_parent ? "true" : "false",
@@ -380,18 +294,18 @@ static int group_json(void *opaque, const struct uiommu_machine_func *f)
 	printf(",\n   \"iommu_driver\": %s", v.group >= 0 ? "true" : "false");
 	if (v.group < 0) {
 		printf(", \"group\": null, \"domain\": null, \"reserved_regions\": null, \"note\": ");
-		json_str(v.why);
+		tool_json_str(v.why);
 		printf("}");
 		return 0;
 	}
 	printf(", \"group\": %d, \"domain\": ", v.group);
 	if (v.domain)
-		json_str(v.domain);
+		tool_json_str(v.domain);
 	else
 		printf("null");
 	printf(", \"msi_isolated\": %s, \"msi_isolation_reason\": ",
 	       v.msi_isolated ? "true" : "false");
-	json_str(v.msi_reason);
+	tool_json_str(v.msi_reason);
 	printf(",\n   \"reserved_regions\": [");
 	for (size_t i = 0; i < v.nresv; i++)
 		printf("%s{\"start\": \"0x%" PRIx64 "\", \"last\": \"0x%" PRIx64
@@ -411,13 +325,13 @@ static int groups(const struct info_opts *o, struct uiommu_machine *m)
 
 	uiommu_machine_get_info(m, &mi);
 	if (!o->json) {
-		printf("machine: %s (%s)\n", source_name(o), mi.model);
+		printf("machine: %s (%s)\n", tool_source_name(o->machine, o->dtb), mi.model);
 		return uiommu_machine_for_each_function(m, group_text, NULL);
 	}
 	printf("{\"format_version\": %d, \"machine\": ", FORMAT_VERSION);
-	json_str(source_name(o));
+	tool_json_str(tool_source_name(o->machine, o->dtb));
 	printf(", \"model\": ");
-	json_str(mi.model);
+	tool_json_str(mi.model);
 	printf(",\n \"functions\": [");
 	ret = uiommu_machine_for_each_function(m, group_json, &w);
 	printf("]}\n");
@@ -437,7 +351,7 @@ int cmd_info(int argc, char **argv)
 		usage();
 		return -EINVAL;
 	}
-	ret = make_machine(&o, &m);
+	ret = tool_make_machine(o.machine, o.dtb, &m);
 	if (ret)
 		return ret;
 	if (!strcmp(o.what, "mtree")) {

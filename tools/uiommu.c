@@ -11,7 +11,7 @@
 #include "tool.h"
 
 static const struct tool_cmd commands[] = {
-	{ "demo", "IOVA allocator demo: a 48-bit DMA domain with MSI and PCI windows", cmd_demo },
+	{ "demo", "demo [--machine NAME] [--msi-window IOVA] [--allow-unsafe-interrupts] [--vectors N] [-o json]: the test device assigned through VFIO: DMA, MSI-X, a fault, the report (--iova: the IOVA allocator alone)", cmd_demo },
 	{ "info", "info mtree|groups [--machine NAME|--dtb FILE] [-o json]: the machine's address map, or its PCI functions' IDs and IOMMU groups", cmd_info },
 	{ "help", "show this help", cmd_help },
 };
