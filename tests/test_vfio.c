@@ -654,8 +654,24 @@ static void check_msix_hidden(struct world *w, int d)
  * with eventfds, program the device through BAR0, see the DMA land in the
  * application's buffer and the interrupt on the eventfd.
  */
+struct events_seen {
+	unsigned int n;
+	struct uiommu_smmuv3_drv_event last;
+};
+
+static void record_event(void *opaque, unsigned int smmu,
+			 const struct uiommu_smmuv3_drv_event *e)
+{
+	struct events_seen *ev = opaque;
+
+	assert_int_equal(smmu, 0);
+	ev->n++;
+	ev->last = *e;
+}
+
 static void test_dma_irq_round_trip(void **state)
 {
+	struct events_seen ev = { 0 };
 	static const char msg[] = "DMA into the caller's own memory";
 	const struct uiommu_machine_func *f;
 	struct uiommu_msi_vector_info vi;
@@ -727,7 +743,9 @@ static void test_dma_irq_round_trip(void **state)
 	for (unsigned int v = 0; v < 8; v++)
 		assert_int_equal(efd_count(fds[v]), 1);
 
-	/* After unmap the device faults; the buffer is untouched. */
+	/* After unmap the device faults; the buffer is untouched; the SMMU
+	 * event record reaches the machine's event handler. */
+	uiommu_machine_set_smmu_event_handler(w.m, record_event, &ev);
 	assert_int_equal(unmap(w.container, 0x200000, 4 * PG, NULL), 0);
 	reg_write(d, UIOMMU_TESTDEV_STATUS, UIOMMU_TESTDEV_ST_DONE |
 		  UIOMMU_TESTDEV_ST_ERROR, 4);
@@ -737,6 +755,20 @@ static void test_dma_irq_round_trip(void **state)
 	tu_log_release();
 	assert_true(reg_read(d, UIOMMU_TESTDEV_STATUS, 4) & UIOMMU_TESTDEV_ST_ERROR);
 	assert_int_equal(buf[0], 0);
+	assert_int_equal(ev.n, 1);
+	assert_int_equal(ev.last.type, UIOMMU_SMMUV3_EVT_F_TRANSLATION);
+	assert_int_equal(ev.last.sid, f->sid);
+	assert_false(ev.last.rnw);
+	assert_int_equal(ev.last.input_addr, 0x200000);
+	{
+		struct uiommu_smmuv3_drv_stats ds;
+
+		assert_non_null(uiommu_machine_smmu_drv(w.m, 0));
+		assert_null(uiommu_machine_smmu_drv(w.m, 1));
+		uiommu_smmuv3_drv_get_stats(uiommu_machine_smmu_drv(w.m, 0), &ds);
+		assert_true(ds.events >= 1);
+	}
+	uiommu_machine_set_smmu_event_handler(w.m, NULL, NULL);
 	assert_int_equal(uiommu_vfio_close(d), 0);
 	for (unsigned int i = 0; i < 8; i++)
 		close(fds[i]);

@@ -40,6 +40,7 @@
 #define MAX_CHECKS 24
 #define MAX_EXPOSE 64
 #define MSIX_SHOWN 4
+#define MAX_EVENTS 8
 
 struct demo_opts {
 	const char *machine;
@@ -88,6 +89,9 @@ struct demo {
 	uint32_t fault_status;
 	uint64_t fault_addr;
 	struct uiommu_smmuv3_stats smmu_before, smmu;
+	struct uiommu_smmuv3_drv_stats drv;
+	struct uiommu_smmuv3_drv_event events[MAX_EVENTS];
+	unsigned int nevents;
 	struct check checks[MAX_CHECKS];
 	unsigned int nchecks;
 };
@@ -223,6 +227,16 @@ static int on_fault(void *opaque, struct uiommu_domain *dom,
 		d->faulted = true;
 	}
 	return 0;
+}
+
+static void on_smmu_event(void *opaque, unsigned int smmu,
+			  const struct uiommu_smmuv3_drv_event *ev)
+{
+	struct demo *d = opaque;
+
+	(void)smmu;
+	if (d->nevents < MAX_EVENTS)
+		d->events[d->nevents++] = *ev;
 }
 
 static int open_container(struct demo *d)
@@ -598,6 +612,33 @@ static const char *fault_reason(enum uiommu_fault_reason r)
 	return "?";
 }
 
+static const char *event_name(uint8_t type)
+{
+	switch (type) {
+	case UIOMMU_SMMUV3_EVT_F_TRANSLATION:
+		return "F_TRANSLATION";
+	case UIOMMU_SMMUV3_EVT_F_ADDR_SIZE:
+		return "F_ADDR_SIZE";
+	case UIOMMU_SMMUV3_EVT_F_ACCESS:
+		return "F_ACCESS";
+	case UIOMMU_SMMUV3_EVT_F_PERMISSION:
+		return "F_PERMISSION";
+	case UIOMMU_SMMUV3_EVT_C_BAD_STE:
+		return "C_BAD_STE";
+	case UIOMMU_SMMUV3_EVT_C_BAD_STREAMID:
+		return "C_BAD_STREAMID";
+	case UIOMMU_SMMUV3_EVT_F_STREAM_DISABLED:
+		return "F_STREAM_DISABLED";
+	}
+	return "event";
+}
+
+static const char *class_name(uint8_t cls)
+{
+	return cls == UIOMMU_SMMUV3_CLASS_CD ? "CD" :
+	       cls == UIOMMU_SMMUV3_CLASS_TT ? "TT" : "IN";
+}
+
 static const char *expose_kind(enum uiommu_exposure_kind k)
 {
 	switch (k) {
@@ -676,10 +717,16 @@ static void gather(struct demo *d, struct report *r)
 			r->delivered += vi.count;
 	}
 	uiommu_smmuv3_get_stats(uiommu_machine_smmu(d->m, 0), &d->smmu);
+	uiommu_smmuv3_drv_get_stats(uiommu_machine_smmu_drv(d->m, 0), &d->drv);
 	check(d, "SMMU event recorded",
-	      d->smmu.events_written == d->smmu_before.events_written + 1,
-	      "%" PRIu64 " event record(s) written by the fault",
-	      d->smmu.events_written - d->smmu_before.events_written);
+	      d->smmu.events_written == d->smmu_before.events_written + 1 &&
+	      d->nevents == 1 &&
+	      d->events[0].type == UIOMMU_SMMUV3_EVT_F_TRANSLATION &&
+	      d->events[0].sid == d->f->sid && !d->events[0].rnw &&
+	      d->events[0].input_addr == d->fault_iova,
+	      "%" PRIu64 " record written, %u consumed: %s",
+	      d->smmu.events_written - d->smmu_before.events_written,
+	      d->nevents, d->nevents ? event_name(d->events[0].type) : "none");
 	check(d, "invariants", !uiommu_vfio_check(d->v) &&
 	      !uiommu_machine_check(d->m), "VFIO layer and machine checks");
 	r->pass = true;
@@ -778,15 +825,28 @@ static void text_report(struct demo *d, struct report *r)
 	if (!r->isolated)
 		printf("  (attached only because --allow-unsafe-interrupts was given)\n");
 
-	printf("\nSMMU events\n");
+	printf("\nSMMU events (the deliberate DMA write to unmapped IOVA 0x%"
+	       PRIx64 ")\n", d->fault_iova);
+	for (unsigned int i = 0; i < d->nevents; i++) {
+		const struct uiommu_smmuv3_drv_event *ev = &d->events[i];
+
+		printf("  event 0x%02x %-13s StreamID 0x%04" PRIx32 "  %s  "
+		       "CLASS %s  S2 %u  InputAddr 0x%" PRIx64 "\n", ev->type,
+		       event_name(ev->type), ev->sid, ev->rnw ? "read " : "write",
+		       class_name(ev->cls), ev->s2, ev->input_addr);
+		printf("    record 0x%016" PRIx64 " 0x%016" PRIx64 " 0x%016" PRIx64
+		       " 0x%016" PRIx64 "\n", ev->raw[0], ev->raw[1], ev->raw[2],
+		       ev->raw[3]);
+	}
+	if (!d->nevents)
+		printf("  none\n");
 	if (d->faulted)
-		printf("  %s fault: StreamID 0x%04" PRIx32 ", IOVA 0x%" PRIx64
-		       ", %s (the deliberate DMA to an unmapped IOVA)\n",
-		       fault_reason(d->fault.reason), d->fault.source_id,
-		       d->fault.iova, d->fault.flags & UIOMMU_FAULT_WRITE ?
-		       "write" : "read");
-	printf("  device STATUS 0x%08" PRIx32 ", FAULT_ADDR 0x%" PRIx64 "\n",
-	       d->fault_status, d->fault_addr);
+		printf("  reported to the domain owner: %s, source ID 0x%04" PRIx32
+		       ", IOVA 0x%" PRIx64 ", %s\n", fault_reason(d->fault.reason),
+		       d->fault.source_id, d->fault.iova,
+		       d->fault.flags & UIOMMU_FAULT_WRITE ? "write" : "read");
+	printf("  device STATUS 0x%08" PRIx32 " (ERROR, DMA fault), FAULT_ADDR 0x%"
+	       PRIx64 "\n", d->fault_status, d->fault_addr);
 
 	printf("\ncounters\n");
 	printf("  DMA bytes            %" PRIu64 "\n", d->dma_bytes);
@@ -796,7 +856,12 @@ static void text_report(struct demo *d, struct report *r)
 	       d->smmu.translations, d->smmu.faults);
 	printf("  SMMU TLB             %" PRIu64 " hits, %" PRIu64 " misses\n",
 	       d->smmu.tlb_hits, d->smmu.tlb_misses);
-	printf("  SMMU events written  %" PRIu64 "\n", d->smmu.events_written);
+	printf("  SMMU events written  %" PRIu64 " (driver consumed %" PRIu64
+	       ", reported %" PRIu64 " faults)\n", d->smmu.events_written,
+	       d->drv.events, d->drv.faults_reported);
+	printf("  SMMU commands        %" PRIu64 " (%" PRIu64 " CMD_SYNC, %"
+	       PRIu64 " TLBI by VA, %" PRIu64 " CFGI_STE)\n", d->drv.commands,
+	       d->drv.syncs, d->drv.tlbi_va, d->drv.cfgi_ste);
 
 	printf("\nchecks\n");
 	for (unsigned int i = 0; i < d->nchecks; i++)
@@ -867,6 +932,20 @@ static void json_report(struct demo *d, struct report *r)
 	printf("],\n \"isolated\": %s, \"isolation_reason\": ",
 	       r->isolated ? "true" : "false");
 	tool_json_str(r->reason);
+	printf(",\n \"smmu_events\": [");
+	for (unsigned int i = 0; i < d->nevents; i++) {
+		const struct uiommu_smmuv3_drv_event *ev = &d->events[i];
+
+		printf("%s{\"type\": \"0x%02x\", \"name\": \"%s\", \"stream_id\": \"0x%"
+		       PRIx32 "\", \"rnw\": %s, \"class\": \"%s\", \"s2\": %s, "
+		       "\"input_addr\": \"0x%" PRIx64 "\", \"raw\": [\"0x%" PRIx64
+		       "\", \"0x%" PRIx64 "\", \"0x%" PRIx64 "\", \"0x%" PRIx64 "\"]}",
+		       i ? ", " : "", ev->type, event_name(ev->type), ev->sid,
+		       ev->rnw ? "true" : "false", class_name(ev->cls),
+		       ev->s2 ? "true" : "false", ev->input_addr, ev->raw[0],
+		       ev->raw[1], ev->raw[2], ev->raw[3]);
+	}
+	printf("]");
 	printf(",\n \"fault\": {\"reported\": %s, \"iova\": \"0x%" PRIx64
 	       "\", \"reason\": \"%s\", \"source_id\": \"0x%" PRIx32
 	       "\", \"write\": %s, \"device_status\": \"0x%" PRIx32 "\"},\n",
@@ -877,9 +956,11 @@ static void json_report(struct demo *d, struct report *r)
 	printf(" \"counters\": {\"dma_bytes\": %" PRIu64 ", \"interrupts_delivered\": %"
 	       PRIu64 ", \"eventfd_total\": %" PRIu64 ", \"smmu_translations\": %"
 	       PRIu64 ", \"smmu_tlb_hits\": %" PRIu64 ", \"smmu_tlb_misses\": %"
-	       PRIu64 ", \"smmu_events\": %" PRIu64 "},\n", d->dma_bytes,
+	       PRIu64 ", \"smmu_events_written\": %" PRIu64 ", \"smmu_commands\": %" PRIu64
+	       "},\n", d->dma_bytes,
 	       r->delivered, d->irqs_read, d->smmu.translations,
-	       d->smmu.tlb_hits, d->smmu.tlb_misses, d->smmu.events_written);
+	       d->smmu.tlb_hits, d->smmu.tlb_misses, d->smmu.events_written,
+	       d->drv.commands);
 	printf(" \"checks\": [");
 	for (unsigned int i = 0; i < d->nchecks; i++) {
 		printf("%s\n  {\"name\": ", i ? "," : "");
@@ -922,6 +1003,7 @@ static int run(struct demo *d)
 			tool_source_name(d->o.machine, d->o.dtb));
 		return -ENODEV;
 	}
+	uiommu_machine_set_smmu_event_handler(d->m, on_smmu_event, d);
 	ret = open_container(d);
 	if (!ret)
 		ret = map_memory(d);

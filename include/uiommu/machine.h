@@ -52,6 +52,8 @@ extern "C" {
 struct uiommu_machine;
 struct uiommu_device;
 struct uiommu_smmuv3;
+struct uiommu_smmuv3_drv;
+struct uiommu_smmuv3_drv_event;
 struct uiommu_msi_dev;
 
 /**
@@ -174,6 +176,42 @@ UIOMMU_API void uiommu_machine_get_info(struct uiommu_machine *m,
  */
 UIOMMU_API struct uiommu_smmuv3 *uiommu_machine_smmu(struct uiommu_machine *m,
 						     unsigned int idx);
+
+/**
+ * uiommu_machine_smmu_drv() - the driver of SMMUv3 model @idx (DT order),
+ * for its counters (uiommu_smmuv3_drv_get_stats()); NULL for a bad @idx or
+ * with opts.no_smmu_driver
+ */
+UIOMMU_API struct uiommu_smmuv3_drv *
+uiommu_machine_smmu_drv(struct uiommu_machine *m, unsigned int idx);
+
+/**
+ * typedef uiommu_machine_smmu_event_fn - receives one SMMU event record
+ * @opaque: the pointer given to uiommu_machine_set_smmu_event_handler()
+ * @smmu:   index of the SMMU (DT order)
+ * @ev:     the record as the driver decoded it; valid during the call
+ *
+ * Called from the thread whose DMA raised the event, under the driver's
+ * event-queue lock, before the fault reaches the domain's fault handler:
+ * it must not consume events or call back into the machine.
+ */
+typedef void (*uiommu_machine_smmu_event_fn)(
+	void *opaque, unsigned int smmu,
+	const struct uiommu_smmuv3_drv_event *ev);
+
+/**
+ * uiommu_machine_set_smmu_event_handler() - see every event record the
+ * machine's SMMUv3 drivers consume (translation faults, bad STEs, ...)
+ * @fn:     the handler, or NULL to stop
+ * @opaque: passed back to @fn
+ *
+ * Not concurrent with DMA on the machine (set it before the first DMA).
+ * A NULL @m is ignored.
+ */
+UIOMMU_API void
+uiommu_machine_set_smmu_event_handler(struct uiommu_machine *m,
+				      uiommu_machine_smmu_event_fn fn,
+				      void *opaque);
 
 /**
  * uiommu_machine_pci_host() - host bridge @idx, or NULL

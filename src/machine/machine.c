@@ -66,6 +66,8 @@ struct mach_smmu {
 	/* NULL with opts.no_smmu_driver: nothing registered with the core. */
 	struct uiommu_smmuv3_drv *drv;
 	struct uiommu_iommu *iommu;
+	struct uiommu_machine *m;	/* for the event forwarder */
+	unsigned int idx;
 };
 
 struct mach_func {
@@ -109,6 +111,8 @@ struct uiommu_machine {
 	struct mach_host host[UIO_DT_MAX_PCI];
 	bool realized;
 	bool no_smmu_driver;
+	uiommu_machine_smmu_event_fn smmu_event_fn;
+	void *smmu_event_opaque;
 	char *err;
 	size_t errlen;
 };
@@ -149,6 +153,17 @@ static void smmu_event_irq(void *opaque)
 
 	if (s->drv)
 		(void)uiommu_smmuv3_drv_handle_events(s->drv);
+}
+
+/* Every record the driver consumes, passed on to the machine's user. */
+static void smmu_event_record(void *opaque,
+			      const struct uiommu_smmuv3_drv_event *ev)
+{
+	struct mach_smmu *s = opaque;
+	struct uiommu_machine *m = s->m;
+
+	if (m->smmu_event_fn)
+		m->smmu_event_fn(m->smmu_event_opaque, s->idx, ev);
 }
 
 static void smmu_gerror_irq(void *opaque)
@@ -424,6 +439,10 @@ static int build_smmu(struct uiommu_machine *m, unsigned int i)
 		return 0;
 	dopts.name = node_name(dt->path);
 	dopts.pci_groups = true;
+	dopts.on_event = smmu_event_record;
+	dopts.opaque = sm;
+	sm->m = m;
+	sm->idx = i;
 	ret = uiommu_smmuv3_drv_probe(m->pm, m->pool, dt->reg.base, &dopts,
 				      &sm->drv);
 	if (ret)
@@ -1131,4 +1150,21 @@ struct uiommu_smmuv3_drv *uio_machine_smmu_drv(struct uiommu_machine *m,
 					       unsigned int idx)
 {
 	return idx < m->dt.nsmmu ? m->smmu[idx].drv : NULL;
+}
+
+UIOMMU_API struct uiommu_smmuv3_drv *
+uiommu_machine_smmu_drv(struct uiommu_machine *m, unsigned int idx)
+{
+	return m ? uio_machine_smmu_drv(m, idx) : NULL;
+}
+
+UIOMMU_API void
+uiommu_machine_set_smmu_event_handler(struct uiommu_machine *m,
+				      uiommu_machine_smmu_event_fn fn,
+				      void *opaque)
+{
+	if (!m)
+		return;
+	m->smmu_event_fn = fn;
+	m->smmu_event_opaque = opaque;
 }
