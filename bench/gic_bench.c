@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "benchutil.h"
 #include <uiommu/gic.h>
 #include <uiommu/physmem.h>
 
@@ -35,43 +36,21 @@ static void on_irq(void *opaque, unsigned int cpu, uint32_t intid)
 	irqs++;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static void check(int ret, const char *what)
-{
-	if (ret) {
-		fprintf(stderr, "gic_bench: %s: %s\n", what, uiommu_strerror(ret));
-		exit(1);
-	}
-}
-
-static void st(struct uiommu_physmem *pm, uint64_t pa, unsigned int size,
-	       uint64_t v)
-{
-	check(uiommu_phys_st(pm, pa, size, v, NULL), "store");
-}
-
 static uint64_t cq_next;
 
 static void cmd(struct uiommu_physmem *pm, uint64_t d0, uint64_t d1,
 		uint64_t d2)
 {
-	st(pm, CQ_PA + cq_next, 8, d0);
-	st(pm, CQ_PA + cq_next + 8, 8, d1);
-	st(pm, CQ_PA + cq_next + 16, 8, d2);
-	st(pm, CQ_PA + cq_next + 24, 8, 0);
+	bench_st(pm, CQ_PA + cq_next, 8, d0);
+	bench_st(pm, CQ_PA + cq_next + 8, 8, d1);
+	bench_st(pm, CQ_PA + cq_next + 16, 8, d2);
+	bench_st(pm, CQ_PA + cq_next + 24, 8, 0);
 	cq_next = (cq_next + GITS_CMD_SIZE) % CQ_BYTES;
 }
 
 static void publish(struct uiommu_physmem *pm)
 {
-	st(pm, ITS_BASE + GITS_CWRITER, 8, cq_next);
+	bench_st(pm, ITS_BASE + GITS_CWRITER, 8, cq_next);
 }
 
 static void its_setup(struct uiommu_physmem *pm)
@@ -80,15 +59,15 @@ static void its_setup(struct uiommu_physmem *pm)
 	uint32_t e;
 
 	v = UIO_FDP64(v, GITS_BASER, VALID, 1);
-	st(pm, ITS_BASE + GITS_BASER0, 8,
+	bench_st(pm, ITS_BASE + GITS_BASER0, 8,
 	   UIO_FDP64(v, GITS_BASER, PA, DT_PA >> 12));
-	st(pm, ITS_BASE + GITS_BASER0 + 8, 8,
+	bench_st(pm, ITS_BASE + GITS_BASER0 + 8, 8,
 	   UIO_FDP64(v, GITS_BASER, PA, CT_PA >> 12));
 	v = UIO_FDP64(0, GITS_CBASER, VALID, 1);
 	v = UIO_FDP64(v, GITS_CBASER, PA, CQ_PA >> 12);
 	v = UIO_FDP64(v, GITS_CBASER, SIZE, CQ_BYTES / 4096 - 1);
-	st(pm, ITS_BASE + GITS_CBASER, 8, v);
-	st(pm, ITS_BASE + GITS_CTLR, 4, 1);
+	bench_st(pm, ITS_BASE + GITS_CBASER, 8, v);
+	bench_st(pm, ITS_BASE + GITS_CTLR, 4, 1);
 	/* device 1: 256 events -> LPIs 8192.., collection 0 on CPU 0 */
 	cmd(pm, UIO_FDP64(GITS_CMD_MAPD, GITS_CMD0, DEVICEID, 1),
 	    UIO_FDP64(0, GITS_CMD1, SIZE, 7),
@@ -122,29 +101,29 @@ int main(int argc, char **argv)
 	uint64_t db;
 	double t;
 
-	check(uiommu_physmem_create(48, &pm), "physmem");
-	check(uiommu_physmem_add_ram(pm, "ram", RAM_BASE, 1 << 20, NULL, NULL),
+	bench_check(uiommu_physmem_create(48, &pm), "physmem");
+	bench_check(uiommu_physmem_add_ram(pm, "ram", RAM_BASE, 1 << 20, NULL, NULL),
 	      "ram");
-	check(uiommu_gic_its_create(pm, &ic, &its), "its");
-	check(uiommu_gicv2m_create(pm, &vc, &v2m), "v2m");
-	check(uiommu_gic_its_set_handler(its, 0, on_irq, NULL), "handler");
-	check(uiommu_gicv2m_set_handler(v2m, on_irq, NULL), "handler");
+	bench_check(uiommu_gic_its_create(pm, &ic, &its), "its");
+	bench_check(uiommu_gicv2m_create(pm, &vc, &v2m), "v2m");
+	bench_check(uiommu_gic_its_set_handler(its, 0, on_irq, NULL), "handler");
+	bench_check(uiommu_gicv2m_set_handler(v2m, on_irq, NULL), "handler");
 	its_setup(pm);
 
 	db = uiommu_gic_its_doorbell(its);
-	t = now();
+	t = bench_now_s();
 	for (i = 0; i < n; i++)
-		check(uiommu_phys_st(pm, db, 4, i & 255, &a), "msi");
-	report("its_translate_deliver", n, now() - t);
+		bench_check(uiommu_phys_st(pm, db, 4, i & 255, &a), "msi");
+	report("its_translate_deliver", n, bench_now_s() - t);
 
 	db = uiommu_gicv2m_doorbell(v2m);
-	t = now();
+	t = bench_now_s();
 	for (i = 0; i < n; i++)
-		check(uiommu_phys_st(pm, db, 4, 64 + (i & 63), &a), "setspi");
-	report("v2m_setspi_deliver", n, now() - t);
+		bench_check(uiommu_phys_st(pm, db, 4, 64 + (i & 63), &a), "setspi");
+	report("v2m_setspi_deliver", n, bench_now_s() - t);
 
 	/* INT commands in batches of 64 per GITS_CWRITER write */
-	t = now();
+	t = bench_now_s();
 	for (i = 0; i < n / 64; i++) {
 		unsigned int k;
 
@@ -153,7 +132,7 @@ int main(int argc, char **argv)
 			    k, 0);
 		publish(pm);
 	}
-	report("its_cmd_int_batch64", n / 64 * 64, now() - t);
+	report("its_cmd_int_batch64", n / 64 * 64, bench_now_s() - t);
 	if (irqs != 2 * n + n / 64 * 64) {
 		fprintf(stderr, "gic_bench: %lu interrupts, expected %lu\n",
 			irqs, 2 * n + n / 64 * 64);

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "benchutil.h"
 #include <uiommu/iova.h>
 
 #define K4 0x1000ull
@@ -30,14 +31,6 @@
 #define NSIZES 4096
 
 static int quick;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
@@ -125,11 +118,11 @@ tree_ops(struct uiommu_iova_domain *d, uint64_t *addr, uint64_t live,
 		uint64_t k = rnd() % live, pages = 1 + rnd() % 64, s = 0;
 
 		if (lat)
-			s = now_ns();
+			s = bench_now_ns();
 		xfree(d, addr[k]);
 		addr[k] = xalloc(d, pages, M48);
 		if (lat)
-			lat[i] = now_ns() - s;
+			lat[i] = bench_now_ns() - s;
 	}
 }
 
@@ -152,9 +145,9 @@ static void bench_tree_random(uint64_t live)
 		xfree(d, addr[k]);
 		addr[k] = xalloc(d, 1 + rnd() % 64, M48);
 	}
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	tree_ops(d, addr, live, ops, NULL);
-	t1 = now_ns();
+	t1 = bench_now_ns();
 	tree_ops(d, addr, live, ops, lat);
 	report("tree_random", 1, live, (double)(t1 - t0) / (double)ops,
 	       p99(lat, ops), NULL);
@@ -183,9 +176,9 @@ static void *worker_pairs(void *arg)
 	size_t b, j, k, si = w->seed * 977u;
 
 	pthread_barrier_wait(w->bar);
-	w->start = now_ns();
+	w->start = bench_now_ns();
 	for (b = 0; b < w->batches; b++) {
-		uint64_t s = now_ns();
+		uint64_t s = bench_now_ns();
 
 		for (j = 0; j < BATCH / 8; j++) {
 			for (k = 0; k < 8; k++)
@@ -194,9 +187,9 @@ static void *worker_pairs(void *arg)
 			for (k = 0; k < 8; k++)
 				xfree(w->d, held[k]);
 		}
-		w->lat[b] = (now_ns() - s) / BATCH;
+		w->lat[b] = (bench_now_ns() - s) / BATCH;
 	}
-	w->end = now_ns();
+	w->end = bench_now_ns();
 	return NULL;
 }
 
@@ -271,9 +264,9 @@ static void *remote_producer(void *arg)
 	unsigned long head = 0;
 	size_t i;
 
-	r->start = now_ns();
+	r->start = bench_now_ns();
 	for (i = 0; i < r->ops; i += BATCH) {
-		uint64_t s = now_ns();
+		uint64_t s = bench_now_ns();
 		size_t j;
 
 		for (j = 0; j < BATCH; j++, head++) {
@@ -283,7 +276,7 @@ static void *remote_producer(void *arg)
 				xalloc(r->d, 1 + (head * 7) % 32, M48);
 			__atomic_store_n(&r->head, head + 1, __ATOMIC_RELEASE);
 		}
-		r->lat[i / BATCH] = (now_ns() - s) / BATCH;
+		r->lat[i / BATCH] = (bench_now_ns() - s) / BATCH;
 	}
 	return NULL;
 }
@@ -299,7 +292,7 @@ static void *remote_consumer(void *arg)
 		xfree(r->d, r->slot[tail % RING]);
 		__atomic_store_n(&r->tail, tail + 1, __ATOMIC_RELEASE);
 	}
-	r->end = now_ns();
+	r->end = bench_now_ns();
 	return NULL;
 }
 
@@ -359,9 +352,9 @@ static void bench_near_full(void)
 	}
 
 	/* Fits: take the highest hole, free a random other granule. */
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	for (i = 0; i < ops; i++) {
-		uint64_t s = now_ns();
+		uint64_t s = bench_now_ns();
 		size_t k;
 
 		do
@@ -371,24 +364,24 @@ static void bench_near_full(void)
 		xfree(d, addr[k]);
 		addr[iova >> 12] = iova;
 		addr[k] = UINT64_MAX;
-		lat[i] = now_ns() - s;
+		lat[i] = bench_now_ns() - s;
 	}
-	t1 = now_ns();
+	t1 = bench_now_ns();
 	snprintf(extra, sizeof(extra), ",\"variant\":\"fit\"");
 	report("near_full_32bit", 1, n - holes, (double)(t1 - t0) / (double)ops,
 	       p99(lat, ops), extra);
 
 	/* Cannot fit: every hole is one granule, ask for two. */
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	for (i = 0; i < ops; i++) {
-		uint64_t s = now_ns();
+		uint64_t s = bench_now_ns();
 
 		ret = uiommu_iova_alloc(d, 2 * K4, M32, 0, &iova);
 		if (ret != -ENOSPC)
 			die("near_full: a 2-granule request fitted", ret);
-		lat[i] = now_ns() - s;
+		lat[i] = bench_now_ns() - s;
 	}
-	t1 = now_ns();
+	t1 = bench_now_ns();
 	snprintf(extra, sizeof(extra), ",\"variant\":\"nofit\"");
 	report("near_full_32bit", 1, n - holes, (double)(t1 - t0) / (double)ops,
 	       p99(lat, ops), extra);

@@ -11,15 +11,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "benchutil.h"
 #include <uiommu/uiommu.h>
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static struct uiommu_machine *make(const char *name)
 {
@@ -35,13 +28,13 @@ static struct uiommu_machine *make(const char *name)
 
 static void bench_create(const char *name, unsigned int iters)
 {
-	double t0 = now();
+	double t0 = bench_now_s();
 
 	for (unsigned int i = 0; i < iters; i++)
 		uiommu_machine_destroy(make(name));
 	printf("{\"bench\": \"machine_create_destroy\", \"machine\": \"%s\", "
 	       "\"iters\": %u, \"us_per_op\": %.1f}\n", name, iters,
-	       (now() - t0) * 1e6 / iters);
+	       (bench_now_s() - t0) * 1e6 / iters);
 }
 
 static void bench_dma(const char *name, unsigned int iters)
@@ -60,14 +53,14 @@ static void bench_dma(const char *name, unsigned int iters)
 	    uiommu_dma_map_single(f->iommu_dev, 0x40100000, 0x1000,
 				  UIOMMU_DMA_FROM_DEVICE, &iova))
 		exit(1);
-	t0 = now();
+	t0 = bench_now_s();
 	for (unsigned int i = 0; i < iters; i++)
 		if (uiommu_pci_dev_dma(f->dev, iova + (i & 0x3fc), &v, 4, true,
 				       &fault))
 			exit(1);
 	printf("{\"bench\": \"machine_dma_write4\", \"machine\": \"%s\", "
 	       "\"iters\": %u, \"ns_per_op\": %.1f}\n", name, iters,
-	       (now() - t0) * 1e9 / iters);
+	       (bench_now_s() - t0) * 1e9 / iters);
 	uiommu_machine_destroy(m);
 }
 

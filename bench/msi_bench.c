@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "benchutil.h"
 #include <uiommu/iommu-driver.h>
 #include <uiommu/physmem.h>
 
@@ -44,14 +45,6 @@ static const struct uiommu_mmio_ops its_ops = {
 static const struct uiommu_reg_desc its_regs[] = {
 	{ "GITS_TRANSLATER", 0x40, 4 },
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 #define CHECK(x)                                                         \
 	do {                                                             \
@@ -114,7 +107,7 @@ int main(void)
 		CHECK(uiommu_group_attach(uiommu_device_group(dev[i]), dom));
 
 	for (r = 0; r < rounds; r++) {
-		uint64_t t0 = now_ns(), t;
+		uint64_t t0 = bench_now_ns(), t;
 
 		for (i = 0; i < NVEC; i++) {
 			struct uiommu_msi_msg msg = { .address = ITS_DOORBELL,
@@ -132,7 +125,7 @@ int main(void)
 		uiommu_domain_get_msi_window(dom, &wi);
 		for (i = 0; i < NVEC; i++)
 			uiommu_msi_release(vec[i]);
-		t = now_ns() - t0;
+		t = bench_now_ns() - t0;
 		/* window query is part of the timed loop but negligible */
 		if (wi.pages_used > pages)
 			pages = wi.pages_used;

@@ -18,15 +18,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "benchutil.h"
 #include "msi_world.h"
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void die(const char *what, int err)
 {
@@ -47,7 +40,7 @@ static double bench_alloc_free(struct tdev *t, unsigned int rounds)
 	int err;
 
 	for (unsigned int r = 0; r < rounds; r++) {
-		uint64_t t0 = now_ns();
+		uint64_t t0 = bench_now_ns();
 
 		for (int i = 0; i < 16; i++) {
 			err = uiommu_msi_alloc_irq_vectors(t->md, 32, 32,
@@ -59,7 +52,7 @@ static double bench_alloc_free(struct tdev *t, unsigned int rounds)
 			if (err)
 				die("free", err);
 		}
-		double ns = (double)(now_ns() - t0) / 16;
+		double ns = (double)(bench_now_ns() - t0) / 16;
 		if (ns < best)
 			best = ns;
 	}
@@ -72,7 +65,7 @@ static double bench_deliver(struct tdev *t, unsigned int rounds)
 	const int per = 32 * 256;
 
 	for (unsigned int r = 0; r < rounds; r++) {
-		uint64_t t0 = now_ns();
+		uint64_t t0 = bench_now_ns();
 
 		for (int i = 0; i < per; i++) {
 			int err = uiommu_pci_dev_notify(t->pd, (unsigned int)i % 32);
@@ -80,7 +73,7 @@ static double bench_deliver(struct tdev *t, unsigned int rounds)
 			if (err)
 				die("notify", err);
 		}
-		double ns = (double)(now_ns() - t0) / per;
+		double ns = (double)(bench_now_ns() - t0) / per;
 		if (ns < best)
 			best = ns;
 	}
@@ -95,7 +88,7 @@ static double bench_move(struct tdev *t, struct uiommu_domain *ud,
 	int err;
 
 	for (unsigned int r = 0; r < rounds; r++) {
-		uint64_t t0 = now_ns();
+		uint64_t t0 = bench_now_ns();
 
 		for (int i = 0; i < 16; i++) {
 			err = uiommu_group_attach(g, ud);
@@ -104,7 +97,7 @@ static double bench_move(struct tdev *t, struct uiommu_domain *ud,
 			if (err)
 				die("move", err);
 		}
-		double ns = (double)(now_ns() - t0) / 32;
+		double ns = (double)(bench_now_ns() - t0) / 32;
 		if (ns < best)
 			best = ns;
 	}

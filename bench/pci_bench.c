@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "benchutil.h"
 #include <uiommu/pci.h>
 #include <uiommu/physmem.h>
 
@@ -36,39 +37,17 @@ static int db_write(void *o, uint64_t off, unsigned int size, uint64_t val,
 
 static const struct uiommu_mmio_ops db_ops = { db_read, db_write };
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static void check(int ret, const char *what)
-{
-	if (ret) {
-		fprintf(stderr, "%s: %s\n", what, uiommu_strerror(ret));
-		exit(1);
-	}
-}
-
-static void st(struct uiommu_physmem *pm, uint64_t pa, unsigned int size,
-	       uint64_t v)
-{
-	check(uiommu_phys_st(pm, pa, size, v, NULL), "store");
-}
-
 /* Walk the capability list of 00:01.0 for MSI-X (ID 0x11). */
 static unsigned int msix_cap(struct uiommu_pci_host *host)
 {
 	uint32_t off = 0, id = 0;
 
-	check(uiommu_pci_host_cfg_read(host, 0, 8, 0x34, 1, &off), "cap ptr");
+	bench_check(uiommu_pci_host_cfg_read(host, 0, 8, 0x34, 1, &off), "cap ptr");
 	while (off) {
-		check(uiommu_pci_host_cfg_read(host, 0, 8, off, 1, &id), "cap");
+		bench_check(uiommu_pci_host_cfg_read(host, 0, 8, off, 1, &id), "cap");
 		if (id == 0x11)
 			return off;
-		check(uiommu_pci_host_cfg_read(host, 0, 8, off + 1, 1, &off),
+		bench_check(uiommu_pci_host_cfg_read(host, 0, 8, off + 1, 1, &off),
 		      "cap next");
 	}
 	fprintf(stderr, "no MSI-X capability\n");
@@ -88,50 +67,50 @@ int main(void)
 	uint64_t v, sum = 0;
 	double t;
 
-	check(uiommu_physmem_create(48, &pm), "physmem");
-	check(uiommu_physmem_add_ram(pm, "ram", RAM, 1 << 24, NULL, NULL), "ram");
-	check(uiommu_physmem_add_mmio(pm, DB, &dd), "doorbell");
+	bench_check(uiommu_physmem_create(48, &pm), "physmem");
+	bench_check(uiommu_physmem_add_ram(pm, "ram", RAM, 1 << 24, NULL, NULL), "ram");
+	bench_check(uiommu_physmem_add_mmio(pm, DB, &dd), "doorbell");
 	hd.dma_ops = uiommu_pci_dma_physmem_ops();
 	hd.dma_opaque = pm;
-	check(uiommu_pci_host_create(pm, &hd, &host), "host");
-	check(uiommu_testdev_create(&tc, &td), "testdev");
-	check(uiommu_pci_host_plug(host, 0, 8, td), "plug");
-	check(uiommu_pci_host_cfg_write(host, 0, 8, 0x10, 4, (uint32_t)BAR0), "bar0");
-	check(uiommu_pci_host_cfg_write(host, 0, 8, 0x18, 4, (uint32_t)BAR2), "bar2");
-	check(uiommu_pci_host_cfg_write(host, 0, 8, 4, 2, 6), "command");
+	bench_check(uiommu_pci_host_create(pm, &hd, &host), "host");
+	bench_check(uiommu_testdev_create(&tc, &td), "testdev");
+	bench_check(uiommu_pci_host_plug(host, 0, 8, td), "plug");
+	bench_check(uiommu_pci_host_cfg_write(host, 0, 8, 0x10, 4, (uint32_t)BAR0), "bar0");
+	bench_check(uiommu_pci_host_cfg_write(host, 0, 8, 0x18, 4, (uint32_t)BAR2), "bar2");
+	bench_check(uiommu_pci_host_cfg_write(host, 0, 8, 4, 2, 6), "command");
 
-	t = now();
+	t = bench_now_s();
 	for (unsigned int i = 0; i < n; i++) {
-		check(uiommu_phys_ld(pm, ECAM + (8 << 12), 4, &v, NULL), "ecam");
+		bench_check(uiommu_phys_ld(pm, ECAM + (8 << 12), 4, &v, NULL), "ecam");
 		sum += v;
 	}
-	t = now() - t;
+	t = bench_now_s() - t;
 	printf("{\"bench\":\"pci_ecam_cfg_read\",\"ops\":%u,\"ns_per_op\":%.1f}\n",
 	       n, t * 1e9 / n);
 
 	/* MSI-X enabled, all 2048 vectors unmasked. */
-	check(uiommu_pci_host_cfg_write(host, 0, 8, msix_cap(host) + 2, 2,
+	bench_check(uiommu_pci_host_cfg_write(host, 0, 8, msix_cap(host) + 2, 2,
 					0x8000), "msix");
 	for (unsigned int vec = 0; vec < 2048; vec++) {
-		st(pm, BAR2 + 16 * vec, 4, DB + 0x40);
-		st(pm, BAR2 + 16 * vec + 8, 4, vec);
-		st(pm, BAR2 + 16 * vec + 12, 4, 0);
+		bench_st(pm, BAR2 + 16 * vec, 4, DB + 0x40);
+		bench_st(pm, BAR2 + 16 * vec + 8, 4, vec);
+		bench_st(pm, BAR2 + 16 * vec + 12, 4, 0);
 	}
-	t = now();
+	t = bench_now_s();
 	for (unsigned int i = 0; i < n; i++)
-		check(uiommu_pci_dev_notify(td, i % 2048), "notify");
-	t = now() - t;
+		bench_check(uiommu_pci_dev_notify(td, i % 2048), "notify");
+	t = bench_now_s() - t;
 	printf("{\"bench\":\"pci_msix_notify\",\"ops\":%u,\"ns_per_op\":%.1f,"
 	       "\"delivered\":%" PRIu64 "}\n", n, t * 1e9 / n, db_hits);
 
-	st(pm, BAR0 + UIOMMU_TESTDEV_SRC, 8, RAM);
-	st(pm, BAR0 + UIOMMU_TESTDEV_DST, 8, RAM + (1 << 23));
-	st(pm, BAR0 + UIOMMU_TESTDEV_LEN, 4, 1 << 16);
-	t = now();
+	bench_st(pm, BAR0 + UIOMMU_TESTDEV_SRC, 8, RAM);
+	bench_st(pm, BAR0 + UIOMMU_TESTDEV_DST, 8, RAM + (1 << 23));
+	bench_st(pm, BAR0 + UIOMMU_TESTDEV_LEN, 4, 1 << 16);
+	t = bench_now_s();
 	for (unsigned int i = 0; i < ncopy; i++)
-		st(pm, BAR0 + UIOMMU_TESTDEV_CMD, 4, UIOMMU_TESTDEV_OP_COPY);
-	t = now() - t;
-	check(uiommu_phys_ld(pm, BAR0 + UIOMMU_TESTDEV_STATUS, 4, &v, NULL), "status");
+		bench_st(pm, BAR0 + UIOMMU_TESTDEV_CMD, 4, UIOMMU_TESTDEV_OP_COPY);
+	t = bench_now_s() - t;
+	bench_check(uiommu_phys_ld(pm, BAR0 + UIOMMU_TESTDEV_STATUS, 4, &v, NULL), "status");
 	printf("{\"bench\":\"pci_testdev_copy_64k\",\"ops\":%u,\"us_per_op\":%.2f,"
 	       "\"gib_per_s\":%.2f,\"status\":%" PRIu64 "}\n", ncopy,
 	       t * 1e6 / ncopy, (double)ncopy * 65536 / t / (1 << 30), v);

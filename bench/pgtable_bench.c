@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "benchutil.h"
 #include <uiommu/pgtable.h>
 #include <uiommu/physmem.h>
 
@@ -50,14 +51,6 @@ static const struct fmt fmts[] = {
 static struct uiommu_physmem *pm;
 static struct uiommu_phys_pool *pool;
 static unsigned int rounds = 5;
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
 
 static void die(const char *what, int err)
 {
@@ -104,7 +97,7 @@ static void bench_map_unmap(const struct fmt *f)
 	CHECK(uiommu_pgtable_map(pt, IOVA0, PA0, gran,
 				 UIOMMU_PT_PROT_READ, NULL));
 	for (r = 0; r < rounds; r++) {
-		double t0 = now_ns(), t;
+		double t0 = bench_now_ns(), t;
 
 		for (i = 0; i < n; i++) {
 			CHECK(uiommu_pgtable_map(pt, IOVA0 + gran, PA0 + gran,
@@ -113,7 +106,7 @@ static void bench_map_unmap(const struct fmt *f)
 			CHECK(uiommu_pgtable_unmap(pt, IOVA0 + gran, gran, NULL,
 						   &done));
 		}
-		t = (now_ns() - t0) / (double)n;
+		t = (bench_now_ns() - t0) / (double)n;
 		best = t < best ? t : best;
 	}
 	report(f, "map_unmap_4k", best);
@@ -131,7 +124,7 @@ static void bench_map_1g(const struct fmt *f, uint64_t pgsize,
 	unsigned int r;
 
 	for (r = 0; r < rounds; r++) {
-		double t0 = now_ns(), t;
+		double t0 = bench_now_ns(), t;
 
 		for (i = 0; i < reps; i++) {
 			CHECK(uiommu_pgtable_map(pt, IOVA0, PA0, G1,
@@ -141,7 +134,7 @@ static void bench_map_1g(const struct fmt *f, uint64_t pgsize,
 			if (done != G1)
 				die("unmap size", -EINVAL);
 		}
-		t = (now_ns() - t0) / (double)(n * reps);
+		t = (bench_now_ns() - t0) / (double)(n * reps);
 		best = t < best ? t : best;
 	}
 	report(f, name, best);
@@ -158,7 +151,7 @@ static void bench_map_1g_percall(const struct fmt *f)
 	unsigned int r;
 
 	for (r = 0; r < rounds; r++) {
-		double t0 = now_ns(), t;
+		double t0 = bench_now_ns(), t;
 
 		for (k = 0; k < reps; k++) {
 			for (i = 0; i < n; i++)
@@ -169,7 +162,7 @@ static void bench_map_1g_percall(const struct fmt *f)
 				CHECK(uiommu_pgtable_unmap(pt, IOVA0 + i * blk,
 							   blk, NULL, &done));
 		}
-		t = (now_ns() - t0) / (double)(n * reps);
+		t = (bench_now_ns() - t0) / (double)(n * reps);
 		best = t < best ? t : best;
 	}
 	report(f, "map_1g_2m_percall", best);
@@ -200,7 +193,7 @@ static void bench_lookup(const struct fmt *f)
 	uiommu_pgtable_get_info(pt, &info);
 	for (r = 0; r < rounds; r++) {
 		uint64_t s = 0x9e3779b97f4a7c15ull;
-		double t0 = now_ns(), t;
+		double t0 = bench_now_ns(), t;
 
 		for (i = 0; i < n; i++) {
 			CHECK(uiommu_pgtable_iova_to_phys(pt, IOVA0 +
@@ -208,18 +201,18 @@ static void bench_lookup(const struct fmt *f)
 							  &pa, NULL));
 			sum += pa;
 		}
-		t = (now_ns() - t0) / (double)n;
+		t = (bench_now_ns() - t0) / (double)n;
 		best_sw = t < best_sw ? t : best_sw;
 
 		s = 0x9e3779b97f4a7c15ull;
-		t0 = now_ns();
+		t0 = bench_now_ns();
 		for (i = 0; i < n; i++) {
 			CHECK(uiommu_pt_walk(pm, &info.walk, info.root,
 					     IOVA0 + (xorshift(&s) & (G1 - 8)),
 					     UIOMMU_PT_ACC_READ, &res, &fault));
 			sum += res.pa;
 		}
-		t = (now_ns() - t0) / (double)n;
+		t = (bench_now_ns() - t0) / (double)n;
 		best_hw = t < best_hw ? t : best_hw;
 	}
 	if (sum == 42)

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "benchutil.h"
 #include <uiommu/physmem.h>
 
 #define NREGIONS	16
@@ -112,14 +113,6 @@ static uint64_t xorshift(uint64_t *s)
 	return *s;
 }
 
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 static void *run(void *opaque)
 {
 	struct worker *w = opaque;
@@ -129,7 +122,7 @@ static void *run(void *opaque)
 	double t0;
 	unsigned int i;
 
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	switch (w->c->op) {
 	case OP_LOOKUP:
 		for (i = 0; i < ops_per_thread; i++)
@@ -167,7 +160,7 @@ static void *run(void *opaque)
 		}
 		break;
 	}
-	w->ns = (now_ns() - t0) / ops_per_thread;
+	w->ns = (bench_now_ns() - t0) / ops_per_thread;
 	w->sink = sink;
 	w->failed = failed;
 	return NULL;

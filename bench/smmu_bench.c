@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "benchutil.h"
 #include <uiommu/iommu-driver.h>
 #include <uiommu/smmuv3-drv.h>
 
@@ -41,14 +42,6 @@ struct job {
 	uint64_t sink;
 	int err;
 };
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
 
 static void *run(void *arg)
 {
@@ -86,10 +79,10 @@ static int bench_case(struct td *td, const char *name, unsigned int pages,
 		pthread_create(&th[i], NULL, run, &jobs[i]);
 	}
 	pthread_barrier_wait(&start);
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	for (unsigned int i = 0; i < nthreads; i++)
 		pthread_join(th[i], NULL);
-	t1 = now_ns();
+	t1 = bench_now_ns();
 	pthread_barrier_destroy(&start);
 	for (unsigned int i = 0; i < nthreads; i++)
 		if (jobs[i].err) {
@@ -128,7 +121,7 @@ static int bench_drv(unsigned long iters)
 	if (!err)
 		err = uiommu_map(dom, 0x1ff000, TD_RAM_BASE, 4096,
 				 UIOMMU_PROT_READ);
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	for (unsigned long i = 0; i < iters && !err; i++) {
 		uint64_t iova = 0x100000 + ((i & 127) << 12);
 
@@ -137,7 +130,7 @@ static int bench_drv(unsigned long iters)
 		if (!err)
 			err = uiommu_unmap(dom, iova, 4096, NULL);
 	}
-	t1 = now_ns();
+	t1 = bench_now_ns();
 	if (!err)
 		printf("{\"bench\":\"smmuv3\",\"case\":\"drv_map_unmap_4k\","
 		       "\"threads\":1,\"ns_per_op\":%.1f}\n",
