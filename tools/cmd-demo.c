@@ -77,6 +77,7 @@ struct demo {
 	unsigned int nvec, irq_count;
 	bool reduced;		/* the MSI controller had fewer */
 	int *efd;
+	unsigned int nefd;	/* eventfds opened (nvec may shrink) */
 	uint64_t irqs_read;
 	uint64_t dma_bytes;
 	struct vfio_iova_range ranges[MAX_RANGES];
@@ -430,15 +431,23 @@ static int open_device(struct demo *d)
 	return 0;
 }
 
-/* Raise RLIMIT_NOFILE when the vectors need more descriptors. */
-static void want_fds(unsigned int n)
+/* One eventfd per vector: raise RLIMIT_NOFILE (soft) when needed. */
+static int want_fds(unsigned int n)
 {
+	rlim_t need = (rlim_t)n + 64;
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= n + 64)
-		return;
-	rl.rlim_cur = rl.rlim_max < n + 64 ? rl.rlim_max : n + 64;
-	(void)setrlimit(RLIMIT_NOFILE, &rl);
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= need)
+		return 0;
+	rl.rlim_cur = rl.rlim_max < need ? rl.rlim_max : need;
+	if (setrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur < need) {
+		fprintf(stderr, "uiommu demo: %u vectors need %llu file "
+			"descriptors but RLIMIT_NOFILE allows %llu: raise it "
+			"(ulimit -n) or use --vectors\n", n,
+			(unsigned long long)need, (unsigned long long)rl.rlim_cur);
+		return -EMFILE;
+	}
+	return 0;
 }
 
 static int enable_msix(struct demo *d)
@@ -454,21 +463,25 @@ static int enable_msix(struct demo *d)
 		return fail("VFIO_DEVICE_GET_IRQ_INFO(MSI-X)", ret ? ret : -ENODEV);
 	d->irq_count = ii.count;
 	d->nvec = d->o.vectors && d->o.vectors < ii.count ? d->o.vectors : ii.count;
-	want_fds(d->nvec);
+	ret = want_fds(d->nvec);
+	if (ret)
+		return ret;
 	d->efd = calloc(d->nvec, sizeof(int));
+	if (!d->efd)
+		return fail("vectors", -ENOMEM);
+	d->nefd = d->nvec;
+	for (unsigned int i = 0; i < d->nefd; i++)
+		d->efd[i] = -1;
 	sz = sizeof(*s) + d->nvec * sizeof(int32_t);
 	s = calloc(1, sz);
-	if (!d->efd || !s) {
-		free(s);
+	if (!s)
 		return fail("vectors", -ENOMEM);
-	}
-	for (unsigned int i = 0; i < d->nvec; i++)
-		d->efd[i] = -1;
 	for (unsigned int i = 0; i < d->nvec; i++) {
 		d->efd[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		if (d->efd[i] < 0) {
+			fprintf(stderr, "uiommu demo: eventfd: %s\n", strerror(errno));
 			free(s);
-			return fail("eventfd", -errno);
+			return -EMFILE;
 		}
 	}
 	/*
@@ -978,7 +991,7 @@ static void teardown(struct demo *d)
 {
 	if (d->dev > 0 && uiommu_vfio_close(d->dev))
 		fprintf(stderr, "uiommu demo: closing the device failed\n");
-	for (unsigned int i = 0; d->efd && i < d->nvec; i++)
+	for (unsigned int i = 0; i < d->nefd; i++)
 		if (d->efd[i] >= 0)
 			close(d->efd[i]);
 	free(d->efd);
