@@ -80,6 +80,7 @@ struct demo {
 	unsigned int nefd;	/* eventfds opened (nvec may shrink) */
 	uint64_t irqs_read;
 	uint64_t dma_bytes;
+	uint64_t dma_cmds;	/* the device's DMA_COUNT register */
 	struct vfio_iova_range ranges[MAX_RANGES];
 	unsigned int nranges;
 	uint64_t dma_avail;
@@ -550,6 +551,7 @@ static void dma_both_ways(struct demo *d)
 		errors += !!(st & UIOMMU_TESTDEV_ST_ERROR);
 		d->dma_bytes += 2 * CHUNK;
 	}
+	d->dma_cmds = reg_read(d, UIOMMU_TESTDEV_DMA_COUNT, 4);
 	for (uint64_t i = 0; i < half; i++)
 		bad_write += d->buf[half + i] != d->buf[i];
 	check(d, "DMA memory -> device", !bad_read && !errors,
@@ -708,6 +710,25 @@ struct report {
 	bool pass;
 };
 
+/* Every vector as the PCI core programmed it: its address inside the MSI
+ * window (an IOVA, not the doorbell's PA), its data the ITS EventID. */
+static void check_vectors(struct demo *d, struct report *r)
+{
+	unsigned int bad = 0;
+
+	for (unsigned int v = 0; v < d->nvec; v++) {
+		struct uiommu_msi_vector_info vi;
+
+		if (uiommu_msi_get_vector(d->f->msi_dev, v, &vi) ||
+		    vi.address < r->win.start || vi.address > r->win.last ||
+		    (r->mi.nits && vi.data != vi.eventid))
+			bad++;
+	}
+	check(d, "MSI-X vectors in the window", r->win.present && !bad,
+	      "%u programmed with IOVAs in [0x%" PRIx64 ", 0x%" PRIx64 "], %u not",
+	      d->nvec - bad, r->win.start, r->win.last, bad);
+}
+
 static void gather(struct demo *d, struct report *r)
 {
 	uiommu_machine_get_info(d->m, &r->mi);
@@ -729,6 +750,7 @@ static void gather(struct demo *d, struct report *r)
 		if (!uiommu_msi_get_vector(d->f->msi_dev, v, &vi))
 			r->delivered += vi.count;
 	}
+	check_vectors(d, r);
 	uiommu_smmuv3_get_stats(uiommu_machine_smmu(d->m, 0), &d->smmu);
 	uiommu_smmuv3_drv_get_stats(uiommu_machine_smmu_drv(d->m, 0), &d->drv);
 	check(d, "SMMU event recorded",
@@ -812,7 +834,8 @@ static void text_report(struct demo *d, struct report *r)
 			continue;
 		printf("  %-7u 0x%-16" PRIx64 " 0x%08" PRIx32 " %-8" PRIu32
 		       " 0x%" PRIx64 "%s\n", v, vi.address, vi.data, vi.hwirq,
-		       vi.doorbell_pa, r->mi.nits ? "  (data = EventID)" : "");
+		       vi.doorbell_pa, r->mi.nits ? "  (data = EventID)" :
+		       "  (data = SPI)");
 	}
 
 	printf("\ndoorbell bindings and what they expose\n");
@@ -862,7 +885,9 @@ static void text_report(struct demo *d, struct report *r)
 	       PRIx64 "\n", d->fault_status, d->fault_addr);
 
 	printf("\ncounters\n");
-	printf("  DMA bytes            %" PRIu64 "\n", d->dma_bytes);
+	printf("  DMA bytes            %" PRIu64 " (%" PRIu64 " MiB in %" PRIu64
+	       " device commands)\n", d->dma_bytes, d->dma_bytes >> 20,
+	       d->dma_cmds);
 	printf("  interrupts           %" PRIu64 " delivered, %" PRIu64
 	       " read from %u eventfds\n", r->delivered, d->irqs_read, d->nvec);
 	printf("  SMMU translations    %" PRIu64 " (%" PRIu64 " faults)\n",
@@ -966,11 +991,11 @@ static void json_report(struct demo *d, struct report *r)
 	       fault_reason(d->fault.reason), d->fault.source_id,
 	       d->fault.flags & UIOMMU_FAULT_WRITE ? "true" : "false",
 	       d->fault_status);
-	printf(" \"counters\": {\"dma_bytes\": %" PRIu64 ", \"interrupts_delivered\": %"
+	printf(" \"counters\": {\"dma_bytes\": %" PRIu64 ", \"dma_commands\": %" PRIu64 ", \"interrupts_delivered\": %"
 	       PRIu64 ", \"eventfd_total\": %" PRIu64 ", \"smmu_translations\": %"
 	       PRIu64 ", \"smmu_tlb_hits\": %" PRIu64 ", \"smmu_tlb_misses\": %"
 	       PRIu64 ", \"smmu_events_written\": %" PRIu64 ", \"smmu_commands\": %" PRIu64
-	       "},\n", d->dma_bytes,
+	       "},\n", d->dma_bytes, d->dma_cmds,
 	       r->delivered, d->irqs_read, d->smmu.translations,
 	       d->smmu.tlb_hits, d->smmu.tlb_misses, d->smmu.events_written,
 	       d->drv.commands);
