@@ -6,6 +6,7 @@
  * the host bridge's port on each (SMMUv3 translate + physmem, or physmem).
  * One JSON object per line.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,10 +20,7 @@ static struct uiommu_machine *make(const char *name)
 	struct uiommu_machine_opts o = { .name = name };
 	struct uiommu_machine *m;
 
-	if (uiommu_machine_create(&o, &m)) {
-		fprintf(stderr, "machine_bench: cannot create %s\n", name);
-		exit(1);
-	}
+	bench_check(uiommu_machine_create(&o, &m), name);
 	return m;
 }
 
@@ -47,17 +45,16 @@ static void bench_dma(const char *name, unsigned int iters)
 	uint32_t v = 0;
 	double t0;
 
-	if (!f || uiommu_pci_func_set_master(f->pci, true))
-		exit(1);
-	if (f->iommu_dev &&
-	    uiommu_dma_map_single(f->iommu_dev, 0x40100000, 0x1000,
-				  UIOMMU_DMA_FROM_DEVICE, &iova))
-		exit(1);
+	bench_check(f ? 0 : -ENOENT, "test device at 00:01.0");
+	bench_check(uiommu_pci_func_set_master(f->pci, true), "bus master");
+	if (f->iommu_dev)
+		bench_check(uiommu_dma_map_single(f->iommu_dev, 0x40100000,
+						  0x1000, UIOMMU_DMA_FROM_DEVICE,
+						  &iova), "dma_map_single");
 	t0 = bench_now_s();
 	for (unsigned int i = 0; i < iters; i++)
-		if (uiommu_pci_dev_dma(f->dev, iova + (i & 0x3fc), &v, 4, true,
-				       &fault))
-			exit(1);
+		bench_check(uiommu_pci_dev_dma(f->dev, iova + (i & 0x3fc), &v, 4,
+					       true, &fault), "dma");
 	printf("{\"bench\": \"machine_dma_write4\", \"machine\": \"%s\", "
 	       "\"iters\": %u, \"ns_per_op\": %.1f}\n", name, iters,
 	       (bench_now_s() - t0) * 1e9 / iters);
