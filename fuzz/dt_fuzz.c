@@ -10,16 +10,9 @@
 #include <uiommu/base.h>
 
 #include "alloc.h"
+#include "fuzzutil.h"
 #include "dt.h"
 
-static void quiet(void *opaque, enum uiommu_log_level level,
-		  const char *subsys, const char *msg)
-{
-	(void)opaque;
-	(void)level;
-	(void)subsys;
-	(void)msg;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -30,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	void *copy;
 	int ret;
 
-	uiommu_set_log_handler(quiet, NULL);
+	uiommu_set_log_handler(fuzz_quiet_log, NULL);
 	/* libfdt wants an aligned blob. */
 	copy = uio_alloc_aligned(size ? size : 1, 8);
 	if (!copy)

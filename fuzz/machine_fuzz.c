@@ -13,18 +13,11 @@
 #include <uiommu/machine.h>
 
 #include "alloc.h"
+#include "fuzzutil.h"
 #include "dt.h"
 
 #define RAM_LIMIT (UINT64_C(2) << 30)
 
-static void quiet(void *opaque, enum uiommu_log_level level,
-		  const char *subsys, const char *msg)
-{
-	(void)opaque;
-	(void)level;
-	(void)subsys;
-	(void)msg;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -38,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	void *copy;
 	int ret;
 
-	uiommu_set_log_handler(quiet, NULL);
+	uiommu_set_log_handler(fuzz_quiet_log, NULL);
 	copy = uio_alloc_aligned(size ? size : 1, 8);
 	if (!copy)
 		return 0;
