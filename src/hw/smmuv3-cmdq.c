@@ -147,6 +147,9 @@ static int cmd_exec(struct uiommu_smmuv3 *s, const uint64_t c[2],
 		return cmd_tlbi(s, op, c);
 	case CMD_SYNC:
 		/* 4.7.2: CS 0b11 is reserved */
+		if (UIO_FEX64(c[0], CMD0, SYNC_CS) == 3)
+			return CERROR_ILL;
+		uio_smmu_sync_walks(s);
 		switch (UIO_FEX64(c[0], CMD0, SYNC_CS)) {
 		case CMD_SYNC_SIG_IRQ:
 			*msi_addr = UIO_FEX64(c[1], CMD1, SYNC_MSIADDR) <<

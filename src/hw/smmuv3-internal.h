@@ -70,6 +70,9 @@ struct smmu_walk_fault {
 	uint64_t fetch_addr;	/* F_WALK_EABT: descriptor PA */
 };
 
+/* CMD_SYNC: wait until every table walk that began before it has ended. */
+void uio_smmu_sync_walks(struct uiommu_smmuv3 *s);
+
 int uio_smmu_walk(struct uiommu_physmem *pm, const struct smmu_walk_cfg *cfg,
 		  uint64_t ia, uint32_t access, struct smmu_walk_out *out,
 		  struct smmu_walk_fault *f);
@@ -166,6 +169,12 @@ struct smmu_tlb_slot {
 /* Per-thread counters, each shard on its own cache line. */
 #define SMMU_NSHARDS 64
 struct smmu_counters {
+	/*
+	 * Table walks in flight on this shard's threads: CMD_SYNC waits for
+	 * each shard to be seen at zero, so no walk that began before it can
+	 * still read a table page the driver frees once the sync completes.
+	 */
+	uint64_t walking;
 	uint64_t translations, faults;
 	uint64_t tlb_hits, tlb_misses;
 	uint64_t cfg_hits, cfg_misses;

@@ -50,6 +50,49 @@ static inline struct smmu_counters *counters(struct uiommu_smmuv3 *s)
 	__atomic_store_n(&(c)->f, __atomic_load_n(&(c)->f, __ATOMIC_RELAXED) + 1, \
 			 __ATOMIC_RELAXED)
 
+/* ------------------------------------------------------- walks in flight */
+
+/*
+ * A table walk reads page-table pages that the driver frees after
+ * TLBI + CMD_SYNC (4.7.2: the sync completes only when invalidations, and
+ * the translations that could still use the old tables, have completed).
+ * Walks run between walk_begin() and walk_end() on the calling thread's
+ * shard; events, which may call back into the driver, are raised outside.
+ */
+static void walk_begin(struct uiommu_smmuv3 *s)
+{
+	__atomic_fetch_add(&counters(s)->walking, 1, __ATOMIC_SEQ_CST);
+}
+
+static void walk_end(struct uiommu_smmuv3 *s)
+{
+	__atomic_fetch_sub(&counters(s)->walking, 1, __ATOMIC_RELEASE);
+}
+
+void uio_smmu_sync_walks(struct uiommu_smmuv3 *s)
+{
+	for (unsigned int i = 0; i < SMMU_NSHARDS; i++) {
+		/* A read-modify-write, not a load: a walk that begins after it
+		 * synchronizes with it and sees every store made before the
+		 * sync, such as the descriptors an unmap cleared. */
+		while (__atomic_fetch_add(&s->ctr[i].walking, 0,
+					  __ATOMIC_SEQ_CST))
+			sched_yield();
+	}
+}
+
+static int walk_tables(struct uiommu_smmuv3 *s, const struct smmu_walk_cfg *w,
+		       uint64_t ia, uint32_t access, struct smmu_walk_out *o,
+		       struct smmu_walk_fault *wf)
+{
+	int err;
+
+	walk_begin(s);
+	err = uio_smmu_walk(s->pm, w, ia, access, o, wf);
+	walk_end(s);
+	return err;
+}
+
 /* -------------------------------------------------------------- seqlocks */
 
 static bool slot_trylock(uint32_t *seq, uint32_t *old)
@@ -633,7 +676,7 @@ static int s1_struct_read(struct xlate *x, const struct smmu_cfg *c,
 		struct smmu_walk_out o;
 
 		s2_walk_cfg(x->s, c, &w);
-		if (uio_smmu_walk(x->s->pm, &w, addr, 0, &o, &wf)) {
+		if (walk_tables(x->s, &w, addr, 0, &o, &wf)) {
 			wf.cls = UIOMMU_SMMUV3_CLASS_CD;	/* 7.3.13 */
 			return walk_error(x, c, &wf);
 		}
@@ -851,8 +894,8 @@ static int walk_s1(struct xlate *x, const struct smmu_cfg *c, uint64_t iova,
 		w.pt.fetch = s2_fetch;
 		w.pt.fetch_opaque = &ctx;
 	}
-	return uio_smmu_walk(x->s->pm, &w, iova & (UIO_BIT(ias) - 1),
-			     x->txn->access, o, wf);
+	return walk_tables(x->s, &w, iova & (UIO_BIT(ias) - 1),
+			   x->txn->access, o, wf);
 }
 
 /* Permission check of an access against a TLB entry's two stages. */
@@ -904,7 +947,7 @@ static int walk(struct xlate *x, const struct smmu_cfg *c, uint64_t iova,
 	out = ipa;
 	if (c->kind != SMMU_CFG_S1) {
 		s2_walk_cfg(x->s, c, &w);
-		if (uio_smmu_walk(x->s->pm, &w, ipa, x->txn->access, &o2, &wf))
+		if (walk_tables(x->s, &w, ipa, x->txn->access, &o2, &wf))
 			return walk_error(x, c, &wf);
 		out = o2.oa + (ipa & (UIO_BIT(o2.shift) - 1));
 		s2perm = o2.perm;
