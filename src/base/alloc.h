@@ -36,7 +36,19 @@ static inline void uio_free_array(void *ptr, size_t n, size_t size)
 char *uio_strdup(const char *s) __attribute__((malloc));
 void uio_free_str(char *s);
 
-#define uio_new(type) ((type *)uio_zalloc(sizeof(type)))
-#define uio_delete(ptr) uio_free((ptr), sizeof(*(ptr)))
+/*
+ * Objects are allocated with their own alignment, so that a member
+ * declared __attribute__((aligned(64))) (per-thread shards) really starts
+ * a cache line.
+ */
+#define uio_new(type) \
+	((type *)uio_alloc_aligned(sizeof(type), uio_obj_align(__alignof__(type))))
+#define uio_delete(ptr) \
+	uio_free_aligned((ptr), sizeof(*(ptr)), uio_obj_align(__alignof__(*(ptr))))
+
+static inline size_t uio_obj_align(size_t align)
+{
+	return align < 16 ? 16 : align;
+}
 
 #endif /* UIO_ALLOC_H */
