@@ -99,7 +99,7 @@ static bool slot_trylock(uint32_t *seq, uint32_t *old)
 {
 	uint32_t v = __atomic_load_n(seq, __ATOMIC_RELAXED);
 
-	/* seq_cst: pairs with slot_unchanged_since_bump() (see there). */
+	/* seq_cst: pairs with the first load of slot_read() (see there). */
 	if ((v & 1) || !__atomic_compare_exchange_n(seq, &v, v + 1, false,
 						    __ATOMIC_SEQ_CST,
 						    __ATOMIC_RELAXED))
@@ -124,31 +124,20 @@ static void slot_unlock(uint32_t *seq, uint32_t old)
 	__atomic_store_n(seq, old + 2, __ATOMIC_RELEASE);
 }
 
-/* Copy @n words out of a slot; false if a writer interfered. */
+/*
+ * Copy @n words out of a slot; false if a writer interfered.
+ *
+ * The first sequence load is seq_cst (a plain load on x86, like acquire)
+ * because invalidation uses this read to skip a slot without locking it:
+ * a filler locks its slot and then re-reads the generation that the
+ * invalidation bumped before scanning.  That is store buffering, so the
+ * lock CAS, the filler's generation load, the bump and this load are all
+ * seq_cst.  Then either the filler sees the new generation and does not
+ * insert, or this read sees the slot locked or already rewritten (and the
+ * invalidation locks it).
+ */
 static inline bool slot_read(const uint32_t *seq, const uint64_t *src,
 			     uint64_t *dst, unsigned int n)
-{
-	uint32_t s1 = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
-
-	if (s1 & 1)
-		return false;
-	for (unsigned int i = 0; i < n; i++)
-		dst[i] = __atomic_load_n(&src[i], UIO_SEQ_LOAD_ORDER);
-	uio_seq_read_fence();
-	return __atomic_load_n(seq, __ATOMIC_RELAXED) == s1;
-}
-
-/*
- * Invalidation scans every slot but may skip one without locking it when a
- * consistent read shows nothing to drop.  A filler locks its slot and then
- * re-reads the generation that the invalidation bumped before scanning:
- * this is store buffering, so the lock CAS, the filler's generation load,
- * the bump and this first sequence load are all seq_cst.  Then either the
- * filler sees the new generation and does not insert, or this read sees
- * the slot locked or already rewritten (and the caller locks it).
- */
-static bool slot_read_after_bump(const uint32_t *seq, const uint64_t *src,
-				 uint64_t *dst, unsigned int n)
 {
 	uint32_t s1 = __atomic_load_n(seq, __ATOMIC_SEQ_CST);
 
@@ -251,8 +240,7 @@ void uio_smmu_cfg_inval(struct uiommu_smmuv3 *s, uint32_t sid_first,
 		struct smmu_cfg *c = &slot->u.c;
 		uint32_t old;
 
-		if (slot_read_after_bump(&slot->seq, slot->u.w, cur.w,
-					 SMMU_CFG_WORDS) &&
+		if (slot_read(&slot->seq, slot->u.w, cur.w, SMMU_CFG_WORDS) &&
 		    !cfg_inval_match(&cur.c, sid_first, sid_last, by_ssid, ssid))
 			continue;
 		old = slot_lock(&slot->seq);
@@ -306,8 +294,7 @@ void uio_smmu_tlb_inval(struct uiommu_smmuv3 *s, enum smmu_tlbi_scope scope,
 		union smmu_tlbe_words cur;
 		uint32_t old;
 
-		if (slot_read_after_bump(&slot->seq, slot->u.w, cur.w,
-					 SMMU_TLBE_WORDS) &&
+		if (slot_read(&slot->seq, slot->u.w, cur.w, SMMU_TLBE_WORDS) &&
 		    (!cur.e.tag || !tlbi_match(&cur.e, scope, vmid, asid, addr)))
 			continue;
 		old = slot_lock(&slot->seq);
