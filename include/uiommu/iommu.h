@@ -44,6 +44,7 @@ struct uiommu_iommu;
 struct uiommu_device;
 struct uiommu_group;
 struct uiommu_domain;
+struct uiommu_pgtable;
 
 enum uiommu_domain_type {
 	UIOMMU_DOMAIN_BLOCKED,	 /* every DMA faults */
@@ -170,6 +171,20 @@ struct uiommu_domain_info {
  */
 UIOMMU_API void uiommu_domain_get_info(struct uiommu_domain *dom,
 				       struct uiommu_domain_info *info);
+
+/**
+ * uiommu_domain_pgtable() - the domain's I/O page table, for inspection
+ * @dom: the domain
+ *
+ * For uiommu_pgtable_get_info(), uiommu_pgtable_for_each_leaf() and
+ * uiommu_pgtable_dump_lines().  The table changes with every map and unmap
+ * of the domain: the caller keeps them from running while it reads.
+ *
+ * Return: the table; NULL (not an error) for a NULL @dom, a blocked or
+ * identity domain, or a driver whose tables are not the pgtable library's.
+ */
+UIOMMU_API const struct uiommu_pgtable *
+uiommu_domain_pgtable(struct uiommu_domain *dom);
 
 /**
  * uiommu_group_attach() - attach a group (every device in it) to a domain

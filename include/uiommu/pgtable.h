@@ -510,6 +510,46 @@ uiommu_pgtable_dump_lines(const struct uiommu_pgtable *pt,
 			  uiommu_pt_line_fn fn, void *opaque);
 
 /**
+ * struct uiommu_pt_leaf - one live leaf (page or block) of a table
+ * @iova:  first input address it translates
+ * @pa:    output address of @iova
+ * @size:  bytes it translates
+ * @prot:  UIOMMU_PT_PROT_* it encodes
+ * @level: architectural level of the descriptor (Arm 0..3, VT-d 1..5)
+ * @desc:  the raw descriptor
+ */
+struct uiommu_pt_leaf {
+	uint64_t iova;
+	uint64_t pa;
+	uint64_t size;
+	uint32_t prot;
+	int level;
+	uint64_t desc;
+};
+
+/**
+ * typedef uiommu_pt_leaf_fn - receives one leaf
+ * Return: 0 to continue; non-zero stops the walk and is returned.
+ */
+typedef int (*uiommu_pt_leaf_fn)(void *opaque, const struct uiommu_pt_leaf *leaf);
+
+/**
+ * uiommu_pgtable_for_each_leaf() - visit the live mappings in IOVA order
+ * @pt:     the table
+ * @fn:     called for each leaf
+ * @opaque: passed to @fn
+ *
+ * The same walk as uiommu_pgtable_dump_lines(), decoded.  The table must
+ * not change during the walk (hold the lock that serialises its maps).
+ *
+ * Return: 0 after the whole walk; @fn's non-zero value; -EINVAL for a NULL
+ * @pt or @fn.
+ */
+UIOMMU_API UIOMMU_MUST_CHECK int
+uiommu_pgtable_for_each_leaf(const struct uiommu_pgtable *pt,
+			     uiommu_pt_leaf_fn fn, void *opaque);
+
+/**
  * uiommu_pgtable_dump() - uiommu_pgtable_dump_lines() to a stream
  *
  * Return: 0; -EIO if writing failed.

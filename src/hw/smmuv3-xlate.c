@@ -350,7 +350,10 @@ struct xlate {
 	struct uiommu_smmuv3 *s;
 	const struct uiommu_smmuv3_txn *txn;
 	struct uiommu_smmuv3_fault *fault;
-	bool quiet;		/* prefetch: no events */
+	bool quiet;		/* prefetch, inspection: no events, no log */
+	/* uiommu_smmuv3_inspect_ste(): where the STE and CD are captured */
+	struct uiommu_smmuv3_ste_info *insp;
+	const char *why;	/* of the last configuration error */
 };
 
 /* 7.3: the event record of a fault. */
@@ -423,6 +426,7 @@ static int cfg_error(struct xlate *x, uint8_t event, uint64_t fetch_addr,
 {
 	fault_init(x, event);
 	x->fault->fetch_addr = fetch_addr;
+	x->why = why;
 	if (!x->quiet && why)
 		uio_guest_error(SMMU_SUBSYS, "%s: sid 0x%x: %s", x->s->name,
 				x->txn->sid, why);
@@ -709,6 +713,11 @@ static int fetch_cd(struct xlate *x, const uint64_t ste[8], uint32_t ssid,
 		return err;
 	for (unsigned int i = 0; i < 8; i++)
 		cd[i] = ld64(&cd[i]);
+	if (x->insp) {
+		x->insp->cd_fetched = true;
+		x->insp->cd_addr = cdaddr;
+		memcpy(x->insp->cd, cd, sizeof(cd));
+	}
 	why = decode_cd(s, cd, c);
 	if (why)
 		return cfg_error(x, UIOMMU_SMMUV3_EVT_C_BAD_CD, 0, why);
@@ -794,6 +803,11 @@ static int fetch_cfg(struct xlate *x, struct smmu_cfg *c)
 				 "STE fetch aborted");
 	for (unsigned int i = 0; i < 8; i++)
 		ste[i] = ld64(&ste[i]);
+	if (x->insp) {
+		x->insp->ste_fetched = true;
+		x->insp->ste_addr = addr;
+		memcpy(x->insp->ste, ste, sizeof(ste));
+	}
 	if (!UIO_FEX64(ste[0], STE0, V))
 		return cfg_error(x, UIOMMU_SMMUV3_EVT_C_BAD_STE, 0, "STE.V = 0");
 	config = (unsigned int)UIO_FEX64(ste[0], STE0, CONFIG);
@@ -991,7 +1005,7 @@ void uio_smmu_prefetch_cfg(struct uiommu_smmuv3 *s, uint32_t sid, bool ssv,
 {
 	struct uiommu_smmuv3_txn txn = { .sid = sid, .ssid = ssid, .ssv = ssv };
 	struct uiommu_smmuv3_fault fault;
-	struct xlate x = { s, &txn, &fault, true };
+	struct xlate x = { s, &txn, &fault, true, NULL, NULL };
 	union smmu_cfg_words cu;
 
 	if (ssv && ssid >= UIO_BIT(20))
@@ -1154,9 +1168,95 @@ UIOMMU_API int uiommu_smmuv3_translate(struct uiommu_smmuv3 *s,
 	x.txn = txn;
 	x.fault = fault ? fault : &local;
 	x.quiet = false;
+	x.insp = NULL;
 	CTR_INC(ctr, translations);
 	err = translate(&x, ctr, pa);
 	if (uio_unlikely(err))
 		CTR_INC(ctr, faults);
 	return err;
+}
+
+/* ------------------------------------------------------------ inspection */
+
+/* The raw STE and CD fields (5.2, 5.4), decoded whatever their validity. */
+static void inspect_decode(struct uiommu_smmuv3_ste_info *in)
+{
+	const uint64_t *ste = in->ste, *cd = in->cd;
+
+	if (in->ste_fetched) {
+		in->valid = UIO_FEX64(ste[0], STE0, V);
+		in->config = (uint8_t)UIO_FEX64(ste[0], STE0, CONFIG);
+		in->s1_fmt = (uint8_t)UIO_FEX64(ste[0], STE0, S1FMT);
+		in->s1_cdmax = (uint8_t)UIO_FEX64(ste[0], STE0, S1CDMAX);
+		in->s1_dss = (uint8_t)UIO_FEX64(ste[1], STE1, S1DSS);
+		in->s1_context_ptr = UIO_FEX64(ste[0], STE0, S1CONTEXTPTR) <<
+				     STE0_S1CONTEXTPTR_SHIFT;
+		in->s2_vmid = (uint16_t)UIO_FEX64(ste[2], STE2, S2VMID);
+		in->s2_t0sz = (uint8_t)UIO_FEX64(ste[2], STE2, S2T0SZ);
+		in->s2_sl0 = (uint8_t)UIO_FEX64(ste[2], STE2, S2SL0);
+		in->s2_tg = (uint8_t)UIO_FEX64(ste[2], STE2, S2TG);
+		in->s2_ps = (uint8_t)UIO_FEX64(ste[2], STE2, S2PS);
+		in->s2_ttb = UIO_FEX64(ste[3], STE3, S2TTB) << STE3_S2TTB_SHIFT;
+	}
+	if (in->cd_fetched) {
+		in->cd_valid = UIO_FEX64(cd[0], CD0, V);
+		in->asid = (uint16_t)UIO_FEX64(cd[0], CD0, ASID);
+		in->ttb0 = UIO_FEX64(cd[1], CD1, TTB0) << CD1_TTB0_SHIFT;
+		in->t0sz = (uint8_t)UIO_FEX64(cd[0], CD0, T0SZ);
+		in->tg0 = (uint8_t)UIO_FEX64(cd[0], CD0, TG0);
+		in->ips = (uint8_t)UIO_FEX64(cd[0], CD0, IPS);
+		in->epd0 = (uint8_t)UIO_FEX64(cd[0], CD0, EPD0);
+		in->epd1 = (uint8_t)UIO_FEX64(cd[0], CD0, EPD1);
+		in->cd_r = UIO_FEX64(cd[0], CD0, R);
+		in->cd_a = UIO_FEX64(cd[0], CD0, A);
+		in->mair = cd[3];
+	}
+}
+
+/* Read the cached configuration of (@sid, no SubstreamID), if any. */
+static bool cached_cfg(struct uiommu_smmuv3 *s, uint32_t sid,
+		       union smmu_cfg_words *cu)
+{
+	const struct smmu_cfg_slot *slot = &s->cfg[cfg_index(s, sid, 0)];
+
+	/* A writer holds a slot for a few stores: wait it out. */
+	while (!slot_read(&slot->seq, slot->u.w, cu->w, SMMU_CFG_WORDS))
+		sched_yield();
+	return cu->c.kind != SMMU_CFG_INVALID && cu->c.sid == sid &&
+	       cu->c.sskey == 0;
+}
+
+UIOMMU_API int uiommu_smmuv3_inspect_ste(struct uiommu_smmuv3 *s, uint32_t sid,
+					 struct uiommu_smmuv3_ste_info *info)
+{
+	struct uiommu_smmuv3_txn txn = { .sid = sid, .size = 1 };
+	struct uiommu_smmuv3_fault fault;
+	struct xlate x = { s, &txn, &fault, true, info, NULL };
+	union smmu_cfg_words now, cached;
+	int err;
+
+	if (!s || !info)
+		return uio_fail(-EINVAL, SMMU_SUBSYS, "inspect_ste: NULL argument");
+	if (sid >= UIO_BIT(24))
+		return uio_fail(-EINVAL, SMMU_SUBSYS,
+				"inspect_ste: sid 0x%x wider than 24 bits", sid);
+	memset(info, 0, sizeof(*info));
+	info->sid = sid;
+	info->smmu_enabled = UIO_FEX64(__atomic_load_n(&s->cr0, __ATOMIC_ACQUIRE),
+				       CR0, SMMUEN);
+	/* The decoder a transaction uses, in quiet mode: x.insp captures the
+	 * structures it reads, nothing is inserted in the caches. */
+	err = fetch_cfg(&x, &now.c);
+	inspect_decode(info);
+	if (err) {
+		info->fault = true;
+		info->event = fault.event;
+		info->reason = x.why;
+		info->fetch_addr = fault.fetch_addr;
+	}
+	info->cached = cached_cfg(s, sid, &cached);
+	/* fetch_cfg() zeroes the whole struct first, as a cache fill does */
+	info->stale = info->cached &&
+		      (err || memcmp(cached.w, now.w, sizeof(now.w)) != 0);
+	return 0;
 }

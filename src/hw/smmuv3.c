@@ -11,6 +11,8 @@
  * with a guest-error log line.
  */
 #include <inttypes.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -712,6 +714,78 @@ UIOMMU_API void uiommu_smmuv3_get_stats(struct uiommu_smmuv3 *s,
 	st->tlb_invalidated = s->tlb_invalidated;
 	st->cfg_invalidated = s->cfg_invalidated;
 	uio_unlock(&s->lock);
+}
+
+/* Where each register of smmu_regs[] goes in a snapshot (same order). */
+static const size_t snap_field[] = {
+#define F(f) offsetof(struct uiommu_smmuv3_regs, f)
+	F(idr[0]), F(idr[1]), F(idr[2]), F(idr[3]), F(idr[4]), F(idr[5]),
+	F(iidr), F(aidr), F(cr0), F(cr0ack), F(cr1), F(cr2),
+	SIZE_MAX /* STATUSR */, F(gbpa), SIZE_MAX /* AGBPA */,
+	F(irq_ctrl), F(irq_ctrlack), F(gerror), F(gerrorn),
+	F(gerror_irq_cfg0), F(gerror_irq_cfg1), F(gerror_irq_cfg2),
+	F(strtab_base), F(strtab_base_cfg),
+	F(cmdq_base), F(cmdq_prod), F(cmdq_cons),
+	F(eventq_base), F(eventq_irq_cfg0), F(eventq_irq_cfg1),
+	F(eventq_irq_cfg2), F(eventq_prod), F(eventq_cons),
+#undef F
+};
+_Static_assert(UIO_ARRAY_SIZE(snap_field) == UIO_ARRAY_SIZE(smmu_regs) &&
+	       UIO_ARRAY_SIZE(smmu_regs) == UIOMMU_SMMUV3_NREGS,
+	       "one snapshot field per register");
+
+UIOMMU_API int uiommu_smmuv3_read_regs(struct uiommu_smmuv3 *s,
+				       struct uiommu_smmuv3_regs *regs)
+{
+	if (!s || !regs)
+		return uio_fail(-EINVAL, SMMU_SUBSYS, "read_regs: NULL argument");
+	memset(regs, 0, sizeof(*regs));
+	regs->nregs = UIOMMU_SMMUV3_NREGS;
+	uio_lock(&s->lock);
+	for (size_t i = 0; i < UIO_ARRAY_SIZE(smmu_regs); i++) {
+		const struct uiommu_reg_desc *r = &smmu_regs[i];
+		uint64_t v = reg_read_locked(s, r->offset);
+		char *field = (char *)regs + snap_field[i];
+
+		if (r->size == 4)
+			v = (uint32_t)v;
+		regs->reg[i].name = r->name;
+		regs->reg[i].offset = (uint32_t)r->offset;
+		regs->reg[i].size = r->size;
+		regs->reg[i].value = v;
+		if (snap_field[i] == SIZE_MAX)
+			continue;
+		if (r->size == 8) {
+			memcpy(field, &v, sizeof(v));
+		} else {
+			uint32_t v32 = (uint32_t)v;
+
+			memcpy(field, &v32, sizeof(v32));
+		}
+	}
+	uio_unlock(&s->lock);
+	return 0;
+}
+
+UIOMMU_API const char *uiommu_smmuv3_event_name(unsigned int event)
+{
+	switch (event) {
+	case UIOMMU_SMMUV3_EVT_NONE: return "NONE";
+	case UIOMMU_SMMUV3_EVT_F_UUT: return "F_UUT";
+	case UIOMMU_SMMUV3_EVT_C_BAD_STREAMID: return "C_BAD_STREAMID";
+	case UIOMMU_SMMUV3_EVT_F_STE_FETCH: return "F_STE_FETCH";
+	case UIOMMU_SMMUV3_EVT_C_BAD_STE: return "C_BAD_STE";
+	case UIOMMU_SMMUV3_EVT_F_STREAM_DISABLED: return "F_STREAM_DISABLED";
+	case UIOMMU_SMMUV3_EVT_C_BAD_SUBSTREAMID: return "C_BAD_SUBSTREAMID";
+	case UIOMMU_SMMUV3_EVT_F_CD_FETCH: return "F_CD_FETCH";
+	case UIOMMU_SMMUV3_EVT_C_BAD_CD: return "C_BAD_CD";
+	case UIOMMU_SMMUV3_EVT_F_WALK_EABT: return "F_WALK_EABT";
+	case UIOMMU_SMMUV3_EVT_F_TRANSLATION: return "F_TRANSLATION";
+	case UIOMMU_SMMUV3_EVT_F_ADDR_SIZE: return "F_ADDR_SIZE";
+	case UIOMMU_SMMUV3_EVT_F_ACCESS: return "F_ACCESS";
+	case UIOMMU_SMMUV3_EVT_F_PERMISSION: return "F_PERMISSION";
+	}
+	return "?";
 }
 
 /* Queue index registers hold only their architected fields (masked on
