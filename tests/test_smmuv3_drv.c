@@ -604,6 +604,9 @@ static void test_inspect_ste(void **state)
 	assert_int_equal(in.tg0, pti.arm_tg);
 	assert_int_equal(in.ips, pti.arm_ps);
 	assert_true(in.epd1 && !in.epd0 && in.cd_r && in.cd_a);
+	assert_int_equal(in.s1_granule, 4096);
+	assert_int_equal(in.s1_ias, 64 - pti.arm_tsz);
+	assert_int_equal(in.s1_levels, pti.walk.levels);
 	assert_false(in.fault);
 	assert_false(in.cached);
 	assert_false(in.stale);
@@ -700,6 +703,26 @@ static void test_inspect_bypass_regs(void **state)
 	uiommu_smmuv3_get_stats(w.smmu, &after);
 	assert_memory_equal(&before, &after, sizeof(before));
 	assert_int_equal(r.nregs, UIOMMU_SMMUV3_NREGS);
+	/* decoded as the defaults and the driver set them */
+	assert_true(r.id.s1p && r.id.s2p && r.id.aarch64_tables && r.id.msi);
+	assert_true(r.id.gran4k && r.id.gran16k && r.id.gran64k);
+	assert_true(r.id.little_endian && r.id.strtab_2lvl && r.id.cd_2lvl);
+	assert_int_equal(r.id.sid_bits, 8);
+	assert_int_equal(r.id.ssid_bits, 8);
+	assert_int_equal(r.id.oas_bits, 48);
+	assert_int_equal(r.id.cmdq_log2max, 19);
+	assert_int_equal(r.id.arch_major, 3);
+	assert_int_equal(r.id.implementer, 0x43b);
+	assert_true(r.ctl.smmuen && r.ctl.cmdqen && r.ctl.eventqen);
+	assert_true(r.ctl.recinvsid && !r.ctl.gbpa_abort);
+	assert_false(r.ctl.strtab_2lvl);
+	assert_int_equal(r.ctl.strtab_log2size, 8);
+	assert_int_equal(r.ctl.gerror_active, 0);
+	assert_int_equal(r.ctl.cmdq_err, 0);
+	assert_false(r.ctl.eventq_overflow);
+	assert_int_equal(r.ctl.cmdq_prod, r.ctl.cmdq_cons);
+	assert_true(r.ctl.cmdq_addr && r.ctl.eventq_addr && r.ctl.strtab_addr);
+	assert_true(r.ctl.cmdq_log2size >= 1);
 	assert_int_equal(r.idr[0], reg32(&w, SMMU_IDR0));
 	assert_int_equal(r.idr[1], reg32(&w, SMMU_IDR1));
 	assert_int_equal(r.idr[5], reg32(&w, SMMU_IDR5));

@@ -282,6 +282,18 @@ UIOMMU_API uint64_t uiommu_smmuv3_base(const struct uiommu_smmuv3 *smmu);
  * @strtab_base, @strtab_base_cfg: stream table
  * @cmdq_base, @cmdq_prod, @cmdq_cons: command queue
  * @eventq_base, @eventq_prod, @eventq_cons: event queue (page 1)
+ * @id:         the ID registers decoded (6.3.1-6.3.8): stages, AArch64
+ *              tables, coherent walks, HTTU, ATS, PRI, 16-bit ASID/VMID,
+ *              MSI, SEV, 2-level CD tables and stream table, little-endian
+ *              tables, stall model, widths (StreamID, SubstreamID, OAS in
+ *              bits), largest queues (log2 entries), granules, the
+ *              architecture version and IIDR implementer/product
+ * @ctl:        the control state decoded: CR0 enables, CR2 bits,
+ *              GBPA.ABORT, interrupt enables, active global errors
+ *              (GERROR ^ GERRORN), stream table base/format/size/split,
+ *              queue bases, sizes (log2 entries, as the model clamps them),
+ *              index registers, CMDQ_CONS.ERR and the event queue overflow
+ *              flag (EVENTQ_PROD.OVFLG != EVENTQ_CONS.OVACKFLG)
  * @nregs:      entries in @reg
  * @reg:        every register of the model's register map in offset order:
  *              @name ("SMMU_CR0", a static string), @offset from page 0,
@@ -304,6 +316,29 @@ struct uiommu_smmuv3_regs {
 	uint32_t eventq_prod, eventq_cons;
 	uint64_t eventq_irq_cfg0;
 	uint32_t eventq_irq_cfg1, eventq_irq_cfg2;
+	struct {
+		bool s1p, s2p, aarch64_tables, coherent, httu, ats, pri;
+		bool asid16, vmid16, msi, sev, cd_2lvl, strtab_2lvl, little_endian;
+		unsigned int stall_model;
+		unsigned int sid_bits, ssid_bits, oas_bits;
+		unsigned int cmdq_log2max, eventq_log2max;
+		bool gran4k, gran16k, gran64k;
+		unsigned int arch_major, arch_minor;
+		unsigned int implementer, product;
+	} id;
+	struct {
+		bool smmuen, cmdqen, eventqen, recinvsid, ptm, e2h;
+		bool gbpa_abort, gerror_irqen, eventq_irqen;
+		uint32_t gerror_active;
+		uint64_t strtab_addr;
+		bool strtab_2lvl;
+		unsigned int strtab_log2size, strtab_split;
+		uint64_t cmdq_addr, eventq_addr;
+		unsigned int cmdq_log2size, eventq_log2size;
+		uint32_t cmdq_prod, cmdq_cons, eventq_prod, eventq_cons;
+		unsigned int cmdq_err;
+		bool eventq_overflow;
+	} ctl;
 	unsigned int nregs;
 	struct {
 		const char *name;
@@ -360,6 +395,10 @@ uiommu_smmuv3_read_regs(struct uiommu_smmuv3 *smmu,
  * @ttb0:         CD.TTB0
  * @t0sz, @tg0, @ips, @epd0, @epd1: CD.T0SZ, TG0, IPS, EPD0, EPD1
  * @cd_r, @cd_a:  CD.R (record faults), CD.A (abort faulting accesses)
+ * @s1_granule, @s1_ias, @s1_oas, @s1_levels: the stage-1 walk those CD
+ *                fields give (granule in bytes, input and output bits,
+ *                lookup levels); 0 when they are invalid
+ * @s2_granule, @s2_ias, @s2_oas, @s2_levels: the same for the STE's stage 2
  * @mair:         CD.MAIR0/MAIR1
  * @fault:        the configuration is not usable: a transaction without
  *                SubstreamID would fail before its address is looked at
@@ -396,6 +435,8 @@ struct uiommu_smmuv3_ste_info {
 	uint8_t t0sz, tg0, ips, epd0, epd1;
 	bool cd_r, cd_a;
 	uint64_t mair;
+	uint64_t s1_granule, s2_granule;
+	uint8_t s1_ias, s1_oas, s1_levels, s2_ias, s2_oas, s2_levels;
 	bool fault;
 	uint8_t event;
 	const char *reason;
@@ -414,7 +455,8 @@ struct uiommu_smmuv3_ste_info {
  * in use, the CD of SubstreamID 0 exactly as a transaction without
  * SubstreamID would, with the same decoder and validity checks.  Nothing
  * changes: no configuration cache or TLB fill, no event record, no
- * guest-error line, no counter.
+ * counter, and no guest-error line of the SMMU (the page-table layer may
+ * still log which translation-table field is out of range).
  *
  * Return: 0 (a malformed configuration is reported in @info, not as an
  * error); -EINVAL for a NULL argument or a @sid of 2^24 or more.

@@ -1179,9 +1179,10 @@ UIOMMU_API int uiommu_smmuv3_translate(struct uiommu_smmuv3 *s,
 /* ------------------------------------------------------------ inspection */
 
 /* The raw STE and CD fields (5.2, 5.4), decoded whatever their validity. */
-static void inspect_decode(struct uiommu_smmuv3_ste_info *in)
+static void inspect_decode(struct uiommu_smmuv3_ste_info *in, unsigned int oas)
 {
 	const uint64_t *ste = in->ste, *cd = in->cd;
+	struct uiommu_pt_walk_cfg wc;
 
 	if (in->ste_fetched) {
 		in->valid = UIO_FEX64(ste[0], STE0, V);
@@ -1197,6 +1198,16 @@ static void inspect_decode(struct uiommu_smmuv3_ste_info *in)
 		in->s2_tg = (uint8_t)UIO_FEX64(ste[2], STE2, S2TG);
 		in->s2_ps = (uint8_t)UIO_FEX64(ste[2], STE2, S2PS);
 		in->s2_ttb = UIO_FEX64(ste[3], STE3, S2TTB) << STE3_S2TTB_SHIFT;
+		/* validated fields only: the helper logs invalid ones */
+		if (!in->fault && (in->config == STE_CFG_S2 ||
+				   in->config == STE_CFG_NESTED) &&
+		    !uiommu_pt_walk_cfg_arm_s2(&wc, in->s2_t0sz, in->s2_sl0,
+					       in->s2_tg, in->s2_ps, oas, 0)) {
+			in->s2_granule = UIO_BIT(wc.granule_shift);
+			in->s2_ias = wc.ias;
+			in->s2_oas = wc.oas;
+			in->s2_levels = wc.levels;
+		}
 	}
 	if (in->cd_fetched) {
 		in->cd_valid = UIO_FEX64(cd[0], CD0, V);
@@ -1210,6 +1221,14 @@ static void inspect_decode(struct uiommu_smmuv3_ste_info *in)
 		in->cd_r = UIO_FEX64(cd[0], CD0, R);
 		in->cd_a = UIO_FEX64(cd[0], CD0, A);
 		in->mair = cd[3];
+		if (!in->fault && !in->epd0 &&
+		    !uiommu_pt_walk_cfg_arm_s1(&wc, in->t0sz, in->tg0, in->ips,
+					       oas, 0)) {
+			in->s1_granule = UIO_BIT(wc.granule_shift);
+			in->s1_ias = wc.ias;
+			in->s1_oas = wc.oas;
+			in->s1_levels = wc.levels;
+		}
 	}
 }
 
@@ -1247,13 +1266,13 @@ UIOMMU_API int uiommu_smmuv3_inspect_ste(struct uiommu_smmuv3 *s, uint32_t sid,
 	/* The decoder a transaction uses, in quiet mode: x.insp captures the
 	 * structures it reads, nothing is inserted in the caches. */
 	err = fetch_cfg(&x, &now.c);
-	inspect_decode(info);
 	if (err) {
 		info->fault = true;
 		info->event = fault.event;
 		info->reason = x.why;
 		info->fetch_addr = fault.fetch_addr;
 	}
+	inspect_decode(info, s->opts.oas_bits);
 	info->cached = cached_cfg(s, sid, &cached);
 	/* fetch_cfg() zeroes the whole struct first, as a cache fill does */
 	info->stale = info->cached &&
