@@ -557,6 +557,13 @@ uiommu_domain_pgtable(struct uiommu_domain *dom)
 	return dom->hw.ops->pgtable(dom);
 }
 
+UIOMMU_API struct uiommu_iova_domain *
+uiommu_domain_iova_domain(struct uiommu_domain *dom)
+{
+	/* Set once when a DMA domain is allocated, never changed after. */
+	return dom && dom->type == UIOMMU_DOMAIN_DMA ? dom->iovad : NULL;
+}
+
 UIOMMU_API void *uiommu_domain_driver_data(const struct uiommu_domain *dom)
 {
 	return dom->hw.priv;
