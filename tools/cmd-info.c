@@ -30,6 +30,8 @@ static const struct info_view {
 	{ "mtree", info_mtree, "the physical address map (RAM, MMIO, doorbells)" },
 	{ "groups", info_groups, "PCI functions: IDs, IOMMU groups, reserved regions" },
 	{ "iova", info_iova, "each group's IOVA space: reserved, allocated or mapped, free" },
+	{ "pgtable", info_pgtable, "each group's I/O page table: format, registers, leaves" },
+	{ "smmu", info_smmu, "SMMUv3 registers, features, queues, STE/CD per StreamID" },
 };
 
 struct info_opts {

@@ -26,7 +26,6 @@
 #define MAX_RESV 32
 #define MAX_MAPS 64
 #define MAX_SEGS (2 * (MAX_RESV + MAX_MAPS) + 2)
-#define MAX_GROUPS 64
 
 /* One group and what applies to its domain. */
 struct group_view {
@@ -40,14 +39,6 @@ struct group_view {
 	struct uiommu_vfio_mapping maps[MAX_MAPS];
 	size_t nmaps;
 	const struct tool_assign *assign;	/* the VFIO container's */
-};
-
-struct walk {
-	const struct info_ctx *c;
-	struct uiommu_group *seen[MAX_GROUPS];
-	unsigned int nseen;
-	unsigned int nprinted;
-	int err;
 };
 
 /* A segment of an unmanaged domain's space. */
@@ -396,58 +387,24 @@ static int json_group(const struct info_ctx *c, struct group_view *v,
 
 /* ------------------------------------------------------------------ walk */
 
-static int visit(void *opaque, const struct uiommu_machine_func *f)
+static int iova_group(const struct info_ctx *c, struct uiommu_group *g,
+		      const struct uiommu_machine_func *first, unsigned int nth)
 {
-	struct walk *w = opaque;
-	struct group_view *v;
+	struct group_view *v = calloc(1, sizeof(*v));
 	int ret;
 
-	if (!f->iommu_dev)
-		return 0;
-	v = calloc(1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	v->g = uiommu_device_group(f->iommu_dev);
-	for (unsigned int i = 0; i < w->nseen; i++)
-		if (w->seen[i] == v->g)
-			goto out;	/* a group shows once, at its first function */
-	if (w->nseen == MAX_GROUPS) {
-		ret = -E2BIG;
-		goto out_ret;
-	}
-	w->seen[w->nseen++] = v->g;
-	v->first = f;
-	ret = gather(v, w->c);
+	v->g = g;
+	v->first = first;
+	ret = gather(v, c);
 	if (!ret)
-		ret = w->c->json ? json_group(w->c, v, w->nprinted) :
-				   text_group(w->c, v);
-	w->nprinted++;
-	goto out_ret;
-out:
-	ret = 0;
-out_ret:
+		ret = c->json ? json_group(c, v, nth) : text_group(c, v);
 	free(v);
 	return ret;
 }
 
 int info_iova(const struct info_ctx *c)
 {
-	struct uiommu_machine_info mi;
-	struct walk w = { .c = c };
-	int ret;
-
-	uiommu_machine_get_info(c->m, &mi);
-	if (c->json) {
-		info_json_head(c, "iova");
-		printf(",\n \"groups\": [");
-	} else {
-		printf("machine: %s (%s)\n", c->source, mi.model);
-	}
-	ret = uiommu_machine_for_each_function(c->m, visit, &w);
-	if (c->json)
-		printf("]}\n");
-	else if (!ret && !w.nprinted)
-		printf("\nno IOMMU group: no function's DMA is translated "
-		       "(DMA addresses are physical)\n");
-	return ret;
+	return info_for_each_group(c, "iova", iova_group);
 }
