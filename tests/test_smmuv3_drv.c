@@ -253,6 +253,24 @@ static void release(struct world *w, struct uiommu_device *dev,
 	assert_int_equal(uiommu_device_destroy(dev), 0);
 }
 
+/* Inspection reads, never changes: model counters and events stay put. */
+static void inspect(struct world *w, uint32_t sid,
+		    struct uiommu_smmuv3_ste_info *in)
+{
+	struct uiommu_smmuv3_stats before, after;
+	unsigned int nevents = w->nevents;
+
+	uiommu_smmuv3_get_stats(w->smmu, &before);
+	tu_log_capture(UIOMMU_LOG_DEBUG);
+	assert_int_equal(uiommu_smmuv3_inspect_ste(w->smmu, sid, in), 0);
+	assert_string_equal(tu_log_text(), "");	/* no guest-error line */
+	tu_log_release();
+	uiommu_smmuv3_get_stats(w->smmu, &after);
+	assert_memory_equal(&before, &after, sizeof(before));
+	assert_int_equal(w->nevents, nevents);
+	assert_int_equal(in->sid, sid);
+}
+
 /* ------------------------------------------------------------------ tests */
 
 static void test_probe(void **state)
@@ -548,26 +566,20 @@ static void test_two_level_strtab(void **state)
 	assert_int_equal(f.event, UIOMMU_SMMUV3_EVT_C_BAD_STREAMID);
 	assert_int_equal(w.ev.type, UIOMMU_SMMUV3_EVT_C_BAD_STREAMID);
 	assert_int_equal(w.ev.sid, 0x1234);
+	/* Inspection walks the 2-level table as the translation did */
+	{
+		struct uiommu_smmuv3_ste_info in;
+
+		inspect(&w, 0xbeef, &in);
+		assert_true(in.ste_fetched && in.valid && !in.fault && in.cached);
+		assert_int_equal(in.config, UIOMMU_SMMUV3_STE_CFG_S1);
+		assert_int_equal(in.ste_addr & 0x3fff, 0xef * STE_SIZE);
+		inspect(&w, 0x1234, &in);
+		assert_true(in.fault && !in.ste_fetched);
+		assert_int_equal(in.event, UIOMMU_SMMUV3_EVT_C_BAD_STREAMID);
+	}
 	release(&w, dev, dom);
 	world_fini(&w);
-}
-
-/* Inspection reads, never changes: model counters and events stay put. */
-static void inspect(struct world *w, uint32_t sid,
-		    struct uiommu_smmuv3_ste_info *in)
-{
-	struct uiommu_smmuv3_stats before, after;
-	unsigned int nevents = w->nevents;
-
-	uiommu_smmuv3_get_stats(w->smmu, &before);
-	tu_log_capture(UIOMMU_LOG_DEBUG);
-	assert_int_equal(uiommu_smmuv3_inspect_ste(w->smmu, sid, in), 0);
-	assert_string_equal(tu_log_text(), "");	/* no guest-error line */
-	tu_log_release();
-	uiommu_smmuv3_get_stats(w->smmu, &after);
-	assert_memory_equal(&before, &after, sizeof(before));
-	assert_int_equal(w->nevents, nevents);
-	assert_int_equal(in->sid, sid);
 }
 
 static void test_inspect_ste(void **state)

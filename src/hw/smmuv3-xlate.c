@@ -486,7 +486,7 @@ static int ste_addr(struct xlate *x, uint64_t *addr)
 
 	if (log2 > s->opts.sid_bits)
 		log2 = s->opts.sid_bits;
-	if (fmt > STRTAB_FMT_2LVL || (fmt == STRTAB_FMT_2LVL && !two))
+	if (!x->quiet && (fmt > STRTAB_FMT_2LVL || (fmt == STRTAB_FMT_2LVL && !two)))
 		uio_guest_error(SMMU_SUBSYS, "%s: STRTAB_BASE_CFG.FMT %u unsupported,"
 				" using a linear table", s->name, fmt);
 	if (log2 < 32 && (sid >> log2)) {
@@ -825,7 +825,9 @@ static int fetch_cfg(struct xlate *x, struct smmu_cfg *c)
 				 "reserved STE.Config");
 	}
 	if (UIO_FEX64(ste[1], STE1, STRW) != 0) {
-		uio_unimp(SMMU_SUBSYS, "%s: STE.STRW other than NS-EL1", s->name);
+		if (!x->quiet)
+			uio_unimp(SMMU_SUBSYS, "%s: STE.STRW other than NS-EL1",
+				  s->name);
 		return cfg_error(x, UIOMMU_SMMUV3_EVT_C_BAD_STE, 0, "STE.STRW");
 	}
 	if ((config & 1) && !UIO_FEX64(s->idr[0], IDR0, S1P))
