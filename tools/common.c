@@ -100,3 +100,18 @@ void tool_json_str(const char *s)
 	}
 	putchar('"');
 }
+
+const char *tool_domain_type_name(enum uiommu_domain_type t)
+{
+	switch (t) {
+	case UIOMMU_DOMAIN_BLOCKED:
+		return "blocked";
+	case UIOMMU_DOMAIN_IDENTITY:
+		return "identity";
+	case UIOMMU_DOMAIN_DMA:
+		return "DMA";
+	case UIOMMU_DOMAIN_UNMANAGED:
+		return "unmanaged";
+	}
+	return "?";
+}

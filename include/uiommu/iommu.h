@@ -44,6 +44,7 @@ struct uiommu_iommu;
 struct uiommu_device;
 struct uiommu_group;
 struct uiommu_domain;
+struct uiommu_iova_domain;
 
 enum uiommu_domain_type {
 	UIOMMU_DOMAIN_BLOCKED,	 /* every DMA faults */
@@ -170,6 +171,20 @@ struct uiommu_domain_info {
  */
 UIOMMU_API void uiommu_domain_get_info(struct uiommu_domain *dom,
 				       struct uiommu_domain_info *info);
+
+/**
+ * uiommu_domain_iova_domain() - the IOVA allocator of a DMA domain
+ * @dom: a domain
+ *
+ * For inspection (uiommu_iova_for_each(), uiommu_iova_get_stats()): the
+ * DMA API allocates from it, with the group's reserved regions reserved
+ * in it; a caller that allocates or frees in it corrupts the domain.
+ *
+ * Return: the allocator; NULL for a NULL @dom or a domain that is not of
+ * type UIOMMU_DOMAIN_DMA.
+ */
+UIOMMU_API struct uiommu_iova_domain *
+uiommu_domain_iova_domain(struct uiommu_domain *dom);
 
 /**
  * uiommu_group_attach() - attach a group (every device in it) to a domain

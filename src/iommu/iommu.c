@@ -549,6 +549,13 @@ UIOMMU_API void uiommu_domain_get_info(struct uiommu_domain *dom,
 	uio_unlock(&dom->lock);
 }
 
+UIOMMU_API struct uiommu_iova_domain *
+uiommu_domain_iova_domain(struct uiommu_domain *dom)
+{
+	/* Set once when a DMA domain is allocated, never changed after. */
+	return dom && dom->type == UIOMMU_DOMAIN_DMA ? dom->iovad : NULL;
+}
+
 UIOMMU_API void *uiommu_domain_driver_data(const struct uiommu_domain *dom)
 {
 	return dom->hw.priv;
