@@ -30,6 +30,8 @@ static const struct info_view {
 	{ "mtree", info_mtree, "the physical address map (RAM, MMIO, doorbells)" },
 	{ "groups", info_groups, "PCI functions: IDs, IOMMU groups, reserved regions" },
 	{ "iova", info_iova, "each group's IOVA space: reserved, allocated or mapped, free" },
+	{ "its", info_its, "ITS registers, tables and translations; GICv2m frames" },
+	{ "msi", info_msi, "MSI domains: vectors as programmed, doorbell bindings" },
 };
 
 struct info_opts {

@@ -60,5 +60,7 @@ void info_json_head(const struct info_ctx *c, const char *view);
 int info_mtree(const struct info_ctx *c);
 int info_groups(const struct info_ctx *c);
 int info_iova(const struct info_ctx *c);
+int info_its(const struct info_ctx *c);
+int info_msi(const struct info_ctx *c);
 
 #endif /* UIOMMU_TOOL_H */

@@ -247,7 +247,10 @@ uiommu_gic_its_check(struct uiommu_gic_its *its);
  * @page_size:  bytes per page (4K, 16K or 64K)
  * @pages:      pages of the (level 1) table, GITS_BASER<n>.Size + 1
  * @entry_size: bytes per entry, GITS_BASER<n>.Entry_Size + 1
- * @max_ids:    how many IDs the table can hold as sized (0 if not valid)
+ * @max_ids:    how many IDs the table can hold as sized, at most as many
+ *              as GITS_TYPER's ID width allows (0 if not valid)
+ *
+ * An unimplemented GITS_BASER<n> (Type 0, RAZ/WI) has every other member 0.
  */
 struct uiommu_gic_its_table {
 	unsigned int type;

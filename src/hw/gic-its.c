@@ -1659,9 +1659,11 @@ UIOMMU_API int uiommu_gic_its_get_regs(struct uiommu_gic_its *its,
 		struct uiommu_gic_its_table *o = &regs->table[n];
 		struct its_table t;
 
-		baser_decode(regs->baser[n], &t);
 		o->type = (unsigned int)UIO_FEX64(regs->baser[n], GITS_BASER, TYPE);
 		o->type_name = baser_type_name(o->type);
+		if (o->type == GITS_BASER_TYPE_NONE)
+			continue;	/* unimplemented: RAZ/WI, nothing to decode */
+		baser_decode(regs->baser[n], &t);
 		o->valid = t.valid;
 		o->indirect = t.indirect;
 		o->base = t.base;
@@ -1669,6 +1671,14 @@ UIOMMU_API int uiommu_gic_its_get_regs(struct uiommu_gic_its *its,
 		o->pages = (unsigned int)UIO_FEX64(regs->baser[n], GITS_BASER, SIZE) + 1;
 		o->entry_size = t.esz;
 		o->max_ids = table_max_ids(&t);
+		/* no more IDs than GITS_TYPER lets commands name */
+		if (o->type == GITS_BASER_TYPE_DEVICE &&
+		    its->cfg.devid_bits < 64 &&
+		    o->max_ids > UINT64_C(1) << its->cfg.devid_bits)
+			o->max_ids = UINT64_C(1) << its->cfg.devid_bits;
+		if (o->type == GITS_BASER_TYPE_COLLECTION &&
+		    o->max_ids > UINT64_C(1) << its->cfg.cid_bits)
+			o->max_ids = UINT64_C(1) << its->cfg.cid_bits;
 	}
 	return 0;
 }
