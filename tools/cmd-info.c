@@ -32,6 +32,8 @@ static const struct info_view {
 	{ "iova", info_iova, "each group's IOVA space: reserved, allocated or mapped, free" },
 	{ "pgtable", info_pgtable, "each group's I/O page table: format, registers, leaves" },
 	{ "smmu", info_smmu, "SMMUv3 registers, features, queues, STE/CD per StreamID" },
+	{ "its", info_its, "ITS registers, tables and translations; GICv2m frames" },
+	{ "msi", info_msi, "MSI domains: vectors as programmed, doorbell bindings" },
 };
 
 struct info_opts {

@@ -86,5 +86,7 @@ int info_groups(const struct info_ctx *c);
 int info_iova(const struct info_ctx *c);
 int info_smmu(const struct info_ctx *c);
 int info_pgtable(const struct info_ctx *c);
+int info_its(const struct info_ctx *c);
+int info_msi(const struct info_ctx *c);
 
 #endif /* UIOMMU_TOOL_H */

@@ -7,12 +7,15 @@
  * "format_version") and `--trace GLOB` (trace events on stderr).
  */
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <uiommu/uiommu.h>
 
 #include "tool.h"
+
+static int cmd_events(int argc, char **argv);
 
 static const struct tool_cmd commands[] = {
 	{ "demo", "demo [--machine NAME|--dtb FILE] [--msi-window IOVA] [--allow-unsafe-interrupts] [--vectors N]",
@@ -21,6 +24,9 @@ static const struct tool_cmd commands[] = {
 	{ "info", "info VIEW [--machine NAME|--dtb FILE] [--assign [--vectors N] [--msi-window IOVA] [--allow-unsafe-interrupts]]",
 	  "a view of the machine: mtree, groups, iova, pgtable, its, msi, smmu (uiommu info help)",
 	  cmd_info },
+	{ "events", "events [GLOB]",
+	  "the trace events --trace GLOB can enable (all, or those GLOB matches)",
+	  cmd_events },
 	{ "help", "help [-o json]", "this help", cmd_help },
 };
 
@@ -63,6 +69,39 @@ int cmd_help(int argc, char **argv)
 	return 0;
 }
 
+/* The trace events, in declaration order (src/base/trace-events.h). */
+static int cmd_events(int argc, char **argv)
+{
+	const char *glob = argc > 1 ? argv[1] : "*";
+	const char *name;
+	unsigned int n = 0;
+
+	if (argc > 2) {
+		fprintf(stderr, "usage: uiommu events [GLOB]\n");
+		return -EINVAL;
+	}
+	if (output_json)
+		printf("{\"format_version\": %d, \"events\": [", TOOL_FORMAT_VERSION);
+	for (unsigned int i = 0; (name = uiommu_trace_event_name(i, NULL)); i++) {
+		if (fnmatch(glob, name, 0))
+			continue;
+		if (output_json) {
+			printf("%s", n ? ", " : "");
+			tool_json_str(name);
+		} else {
+			printf("%s\n", name);
+		}
+		n++;
+	}
+	if (output_json)
+		printf("]}\n");
+	if (!n) {
+		fprintf(stderr, "uiommu events: no trace event matches '%s'\n", glob);
+		return -ENOENT;
+	}
+	return 0;
+}
+
 /* Take -o and --trace out of argv[1..]; returns the new argc or < 0. */
 static int common_options(int argc, char **argv)
 {
@@ -90,6 +129,11 @@ static int common_options(int argc, char **argv)
 			continue;
 		}
 		ret = uiommu_trace_enable(a);
+		if (ret == -ENOENT) {
+			fprintf(stderr, "uiommu: --trace %s: matches no trace "
+				"event (see 'uiommu events')\n", a);
+			return ret;
+		}
 		if (ret < 0) {
 			fprintf(stderr, "uiommu: --trace %s: %s\n", a,
 				uiommu_strerror(ret));
