@@ -343,27 +343,6 @@ static const char *fault_reason(enum uiommu_fault_reason r)
 	return "?";
 }
 
-static const char *event_name(uint8_t type)
-{
-	switch (type) {
-	case UIOMMU_SMMUV3_EVT_F_TRANSLATION:
-		return "F_TRANSLATION";
-	case UIOMMU_SMMUV3_EVT_F_ADDR_SIZE:
-		return "F_ADDR_SIZE";
-	case UIOMMU_SMMUV3_EVT_F_ACCESS:
-		return "F_ACCESS";
-	case UIOMMU_SMMUV3_EVT_F_PERMISSION:
-		return "F_PERMISSION";
-	case UIOMMU_SMMUV3_EVT_C_BAD_STE:
-		return "C_BAD_STE";
-	case UIOMMU_SMMUV3_EVT_C_BAD_STREAMID:
-		return "C_BAD_STREAMID";
-	case UIOMMU_SMMUV3_EVT_F_STREAM_DISABLED:
-		return "F_STREAM_DISABLED";
-	}
-	return "event";
-}
-
 static const char *class_name(uint8_t cls)
 {
 	return cls == UIOMMU_SMMUV3_CLASS_CD ? "CD" :
@@ -477,7 +456,7 @@ static void gather(struct demo *d, struct report *r)
 	      d->events[0].input_addr == d->fault_iova,
 	      "%" PRIu64 " record written, %u consumed: %s",
 	      d->smmu.events_written - d->smmu_before.events_written,
-	      d->nevents, d->nevents ? event_name(d->events[0].type) : "none");
+	      d->nevents, d->nevents ? uiommu_smmuv3_event_name(d->events[0].type) : "none");
 	check(d, "invariants", !uiommu_vfio_check(d->a.v) &&
 	      !uiommu_machine_check(d->m), "VFIO layer and machine checks");
 	r->pass = true;
@@ -584,7 +563,7 @@ static void text_report(struct demo *d, struct report *r)
 
 		printf("  event 0x%02x %-13s StreamID 0x%04" PRIx32 "  %s  "
 		       "CLASS %s  S2 %u  InputAddr 0x%" PRIx64 "\n", ev->type,
-		       event_name(ev->type), ev->sid, ev->rnw ? "read " : "write",
+		       uiommu_smmuv3_event_name(ev->type), ev->sid, ev->rnw ? "read " : "write",
 		       class_name(ev->cls), ev->s2, ev->input_addr);
 		printf("    record 0x%016" PRIx64 " 0x%016" PRIx64 " 0x%016" PRIx64
 		       " 0x%016" PRIx64 "\n", ev->raw[0], ev->raw[1], ev->raw[2],
@@ -694,7 +673,7 @@ static void json_report(struct demo *d, struct report *r)
 		       PRIx32 "\", \"rnw\": %s, \"class\": \"%s\", \"s2\": %s, "
 		       "\"input_addr\": \"0x%" PRIx64 "\", \"raw\": [\"0x%" PRIx64
 		       "\", \"0x%" PRIx64 "\", \"0x%" PRIx64 "\", \"0x%" PRIx64 "\"]}",
-		       i ? ", " : "", ev->type, event_name(ev->type), ev->sid,
+		       i ? ", " : "", ev->type, uiommu_smmuv3_event_name(ev->type), ev->sid,
 		       ev->rnw ? "true" : "false", class_name(ev->cls),
 		       ev->s2 ? "true" : "false", ev->input_addr, ev->raw[0],
 		       ev->raw[1], ev->raw[2], ev->raw[3]);
