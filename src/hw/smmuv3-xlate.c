@@ -54,10 +54,16 @@ static inline struct smmu_counters *counters(struct uiommu_smmuv3 *s)
 
 /*
  * A table walk reads page-table pages that the driver frees after
- * TLBI + CMD_SYNC (4.7.2: the sync completes only when invalidations, and
- * the translations that could still use the old tables, have completed).
- * Walks run between walk_begin() and walk_end() on the calling thread's
- * shard; events, which may call back into the driver, are raised outside.
+ * TLBI + CMD_SYNC, and a configuration fetch reads stream-table and CD-table
+ * pages that it frees after CFGI_* + CMD_SYNC (4.7.2: the sync completes
+ * only when invalidations, and the translations that could still use the
+ * old structures, have completed).  Both run between walk_begin() and
+ * walk_end() on the calling thread's shard; a fetch section contains the
+ * stage-2 walks of a nested CD fetch (sections nest: the shard's count is
+ * balanced).  Only misses enter a section: cache hits copy decoded entries
+ * and read no table memory.  Events and guest-error lines, which may call
+ * back into a driver that issues CMD_SYNC from this very thread, are raised
+ * outside the section (see fetch_cfg_synced()).
  */
 static void walk_begin(struct uiommu_smmuv3 *s)
 {
@@ -354,6 +360,8 @@ struct xlate {
 	/* uiommu_smmuv3_inspect_ste(): where the STE and CD are captured */
 	struct uiommu_smmuv3_ste_info *insp;
 	const char *why;	/* of the last configuration error */
+	/* inside a fetch section: a fault is noted here, raised after it */
+	bool deferring, pending, pending_record;
 };
 
 /* 7.3: the event record of a fault. */
@@ -411,6 +419,11 @@ static int fault_record(struct xlate *x, bool record)
 {
 	uint64_t ev[4];
 
+	if (x->deferring) {
+		x->pending = true;
+		x->pending_record = record;
+		return -EFAULT;
+	}
 	trace_smmuv3_fault(x->fault->event, x->txn->sid, x->txn->iova,
 			   x->fault->stage, x->fault->level);
 	if (!record || x->quiet)
@@ -427,7 +440,7 @@ static int cfg_error(struct xlate *x, uint8_t event, uint64_t fetch_addr,
 	fault_init(x, event);
 	x->fault->fetch_addr = fetch_addr;
 	x->why = why;
-	if (!x->quiet && why)
+	if (!x->quiet && why && !x->deferring)
 		uio_guest_error(SMMU_SUBSYS, "%s: sid 0x%x: %s", x->s->name,
 				x->txn->sid, why);
 	return fault_record(x, true);
@@ -468,6 +481,21 @@ static unsigned int ps_bits(unsigned int enc, unsigned int oas)
 static uint64_t ld64(const uint64_t *p)
 {
 	return le64toh(*p);
+}
+
+/*
+ * Read a configuration structure (L1STD, STE, L1CD, CD) at PA @pa.  The
+ * SMMU's own register pages are not memory to it: such a fetch aborts, as
+ * the CMD_SYNC MSI does.  (Reading them takes smmu->lock inside a fetch
+ * section, and a CMD_SYNC holding that lock waits for the section.)
+ */
+static int cfg_read(struct xlate *x, uint64_t pa, void *buf, size_t len)
+{
+	/* structures are at most 64 bytes: checking both ends is enough */
+	if (uio_smmu_addr_is_self(x->s, pa) ||
+	    uio_smmu_addr_is_self(x->s, pa + len - 1))
+		return -EFAULT;
+	return uiommu_phys_read(x->s->pm, pa, buf, len, NULL) ? -EFAULT : 0;
 }
 
 /* 3.3 Stream table lookup: the PA of the STE of @sid, or a fault. */
@@ -514,9 +542,10 @@ static int ste_addr(struct xlate *x, uint64_t *addr)
 		l1 = uio_align_down(tbase, log2 - split >= 3 ?
 				    UINT64_C(8) << (log2 - split) : 64) +
 		     (uint64_t)(sid >> split) * 8;
-		if (uiommu_phys_ld(s->pm, l1, 8, &desc, NULL))
+		if (cfg_read(x, l1, &desc, 8))
 			return cfg_error(x, UIOMMU_SMMUV3_EVT_F_STE_FETCH, l1,
 					 "L1STD fetch aborted");
+		desc = ld64(&desc);
 		span = UIO_FEX64(desc, L1STD, SPAN);
 		/* 7.3.3: Span 0, reserved, > SPLIT + 1, or StreamID past it */
 		if (span == 0 || span > 12 || span > split + 1 ||
@@ -673,7 +702,7 @@ static int s1_struct_read(struct xlate *x, const struct smmu_cfg *c,
 		}
 		pa = o.oa + (addr & (UIO_BIT(o.shift) - 1));
 	}
-	if (uiommu_phys_read(x->s->pm, pa, buf, len, NULL))
+	if (cfg_read(x, pa, buf, len))
 		return cfg_error(x, UIOMMU_SMMUV3_EVT_F_CD_FETCH, pa,
 				 "CD fetch aborted");
 	return 0;
@@ -798,7 +827,7 @@ static int fetch_cfg(struct xlate *x, struct smmu_cfg *c)
 	err = ste_addr(x, &addr);
 	if (err)
 		return err;
-	if (uiommu_phys_read(s->pm, addr, ste, sizeof(ste), NULL))
+	if (cfg_read(x, addr, ste, sizeof(ste)))
 		return cfg_error(x, UIOMMU_SMMUV3_EVT_F_STE_FETCH, addr,
 				 "STE fetch aborted");
 	for (unsigned int i = 0; i < 8; i++)
@@ -858,6 +887,33 @@ static int fetch_cfg(struct xlate *x, struct smmu_cfg *c)
 	}
 	c->tlb_tag = make_tlb_tag(c);
 	return 0;
+}
+
+/*
+ * fetch_cfg() inside a counted section (see walk_begin()): a CMD_SYNC
+ * waits for it, so once CFGI_* + CMD_SYNC complete no fetch still reads
+ * the stream-table or CD-table pages the driver replaced.  Its fault is
+ * raised after the section ends: the event may reach a handler that issues
+ * CMD_SYNC from this thread, which would otherwise wait for itself.
+ */
+static int fetch_cfg_synced(struct xlate *x, struct smmu_cfg *c)
+{
+	int err;
+
+	x->why = NULL;
+	x->pending = false;
+	x->deferring = true;
+	walk_begin(x->s);
+	err = fetch_cfg(x, c);
+	walk_end(x->s);
+	x->deferring = false;
+	if (!x->pending)
+		return err;
+	assert(err == -EFAULT);
+	if (!x->quiet && x->why)
+		uio_guest_error(SMMU_SUBSYS, "%s: sid 0x%x: %s", x->s->name,
+				x->txn->sid, x->why);
+	return fault_record(x, x->pending_record);
 }
 
 /* ------------------------------------------------------------ the walk */
@@ -994,7 +1050,7 @@ static int lookup_cfg(struct xlate *x, struct smmu_counters *ctr,
 	if (ctr)
 		CTR_INC(ctr, cfg_misses);
 	gen = __atomic_load_n(&s->cfg_gen, __ATOMIC_ACQUIRE);
-	err = fetch_cfg(x, &cu->c);
+	err = fetch_cfg_synced(x, &cu->c);
 	if (err)
 		return err;
 	trace_smmuv3_cfg_fill(sid, sskey, cu->c.kind);
@@ -1171,6 +1227,8 @@ UIOMMU_API int uiommu_smmuv3_translate(struct uiommu_smmuv3 *s,
 	x.fault = fault ? fault : &local;
 	x.quiet = false;
 	x.insp = NULL;
+	x.why = NULL;
+	x.deferring = false;
 	CTR_INC(ctr, translations);
 	err = translate(&x, ctr, pa);
 	if (uio_unlikely(err))
@@ -1266,8 +1324,11 @@ UIOMMU_API int uiommu_smmuv3_inspect_ste(struct uiommu_smmuv3 *s, uint32_t sid,
 	info->smmu_enabled = UIO_FEX64(__atomic_load_n(&s->cr0, __ATOMIC_ACQUIRE),
 				       CR0, SMMUEN);
 	/* The decoder a transaction uses, in quiet mode: x.insp captures the
-	 * structures it reads, nothing is inserted in the caches. */
-	err = fetch_cfg(&x, &now.c);
+	 * structures it reads, nothing is inserted in the caches.  Counted as
+	 * a transaction's fetch is, so that a driver freeing a table after
+	 * CFGI + CMD_SYNC does not pull it from under an inspection running
+	 * on another thread; quiet mode calls nothing out of the section. */
+	err = fetch_cfg_synced(&x, &now.c);
 	if (err) {
 		info->fault = true;
 		info->event = fault.event;
