@@ -841,6 +841,15 @@ static void test_two_level_stream_table(void **state)
 	assert_int_equal(ev_type(ev), UIOMMU_SMMUV3_EVT_F_STE_FETCH);
 	assert_true((UIO_FEX64(ev[3], EVT3, FETCH_ADDR) << 3) ==
 		    UINT64_C(0x7000000000) + (0x4321 & 63) * 64);
+	/* an L2 pointer at the SMMU's own registers: not memory, an abort */
+	td_st(td, td->strtab + (0x4321 >> 6) * 8,
+	      UIO_FDP64(UIO_FDP64(0, L1STD, SPAN, 7), L1STD, L2PTR,
+			TD_SMMU_BASE >> L1STD_L2PTR_SHIFT));
+	assert_int_equal(td_xlate(td, 0x4321, VA, 0, &pa, &f), -EFAULT);
+	assert_int_equal(td_read_event(td, ev), 0);
+	assert_int_equal(ev_type(ev), UIOMMU_SMMUV3_EVT_F_STE_FETCH);
+	assert_true((UIO_FEX64(ev[3], EVT3, FETCH_ADDR) << 3) ==
+		    TD_SMMU_BASE + (0x4321 & 63) * 64);
 	tu_log_release();
 	td_free(td);
 }
