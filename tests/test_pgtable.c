@@ -20,6 +20,7 @@
 #define RAM_BASE UINT64_C(0x40000000)
 #define RAM_SIZE (UINT64_C(64) << 20)
 #define HOLE	 UINT64_C(0x700000000)	/* nothing there */
+#define MMIO_TABLE UINT64_C(0x800000000)	/* a device region (reads 0) */
 
 #define K4   UINT64_C(0x1000)
 #define K16  UINT64_C(0x4000)
@@ -985,6 +986,23 @@ static void test_fail_nth_unmap_split(void **state)
 
 /* ------------------------------------------------------------ walker */
 
+/* A device region that reads as zero and counts the reads. */
+static int zero_read(void *opaque, uint64_t offset, unsigned int size,
+		     uint64_t *val, const struct uiommu_memattrs *attrs)
+{
+	(*(unsigned int *)opaque)++;
+	*val = 0;
+	return 0;
+}
+
+static int ignore_write(void *opaque, uint64_t offset, unsigned int size,
+			uint64_t val, const struct uiommu_memattrs *attrs)
+{
+	return 0;
+}
+
+static const struct uiommu_mmio_ops zero_ops = { zero_read, ignore_write };
+
 static void test_walk_fault_records(void **state)
 {
 	struct uiommu_pgtable_info info;
@@ -1080,6 +1098,31 @@ static void test_walk_fault_records(void **state)
 	assert_int_equal(f.level, 1);
 	assert_int_equal(f.entry_pa, HOLE);	/* L1 index 0 */
 	st(&e, info.root, l1);
+	/* A table in MMIO is read as a device access, unless the walker
+	 * reads RAM only: then it is an external abort. */
+	{
+		struct uiommu_pt_walk_cfg ram_only = info.walk;
+
+		unsigned int reads = 0;
+		struct uiommu_mmio_desc dev = {
+			.name = "dev", .owner = "test", .size = K4,
+			.ops = &zero_ops, .opaque = &reads,
+		};
+
+		assert_int_equal(uiommu_physmem_add_mmio(e.pm, MMIO_TABLE, &dev), 0);
+		ram_only.flags |= UIOMMU_PT_WALK_RAM_ONLY;
+		st(&e, info.root, MMIO_TABLE | 0x3);
+		f = walk_fault(&e, &info.walk, info.root, 0x1000,
+			       UIOMMU_PT_ACC_READ);
+		assert_int_equal(f.type, UIOMMU_PT_FAULT_TRANSLATION);
+		assert_int_equal(reads, 1);
+		f = walk_fault(&e, &ram_only, info.root, 0x1000,
+			       UIOMMU_PT_ACC_READ);
+		assert_int_equal(f.type, UIOMMU_PT_FAULT_EXT_ABORT);
+		assert_int_equal(reads, 1);
+		assert_int_equal(f.entry_pa, MMIO_TABLE);
+		st(&e, info.root, l1);
+	}
 	/* A level-3 descriptor with type 0 is invalid. */
 	st(&e, r.desc_pa, r.desc & ~UINT64_C(2));
 	f = walk_fault(&e, &info.walk, info.root, 0x1000, UIOMMU_PT_ACC_READ);

@@ -563,6 +563,22 @@ static void test_fault_events(void **state)
 	assert_true((UIO_FEX64(ev[3], EVT3, FETCH_ADDR) << 3) ==
 		    UINT64_C(0x7000000000) + ((VA >> 30) & 511) * 8);
 
+	/* F_WALK_EABT too: a table pointer at the SMMU's own registers (the
+	 * walk reads RAM only; reading them would wait on the SMMU's lock). */
+	{
+		uint64_t regs = uiommu_smmuv3_base(td->smmu);
+
+		td_st(td, pt.root + ((VA + UIO_BIT(39)) >> 39 & 511) * 8,
+		      regs | 3);
+		assert_int_equal(td_xlate(td, 5, VA + UIO_BIT(39), 0, &pa, &f),
+				 -EFAULT);
+		assert_int_equal(f.event, UIOMMU_SMMUV3_EVT_F_WALK_EABT);
+		assert_int_equal(td_read_event(td, ev), 0);
+		assert_int_equal(ev_type(ev), UIOMMU_SMMUV3_EVT_F_WALK_EABT);
+		assert_true((UIO_FEX64(ev[3], EVT3, FETCH_ADDR) << 3) ==
+			    regs + ((VA >> 30) & 511) * 8);
+	}
+
 	/* CD.EPD0 = 1 (T0SZ left 0): TTB0 walks disabled, F_TRANSLATION */
 	td_st(td, cd, UIO_FDP64(UIO_FDP64(td_ld(td, cd), CD0, EPD0, 1), CD0, T0SZ, 0));
 	assert_int_equal(td_cfgi_ste(td, 5), 0);

@@ -83,6 +83,13 @@ enum uiommu_pt_format {
 #define UIOMMU_PT_WALK_VTD_EXEC   (1u << 1) /* VT-d: X bit implemented (execute requests) */
 #define UIOMMU_PT_WALK_VTD_SP2M   (1u << 2) /* VT-d: 2 MiB superpages (CAP.SLLPS bit 0) */
 #define UIOMMU_PT_WALK_VTD_SP1G   (1u << 3) /* VT-d: 1 GiB superpages (CAP.SLLPS bit 1) */
+/*
+ * Descriptors come from RAM only: a table address in an MMIO region is an
+ * external abort instead of a device read.  For walkers that must not
+ * call into device models while they walk (an SMMU whose tables point at
+ * its own registers would wait for itself).
+ */
+#define UIOMMU_PT_WALK_RAM_ONLY   (1u << 4)
 
 struct uiommu_pt_fault;
 

@@ -564,6 +564,13 @@ static int ste_addr(struct xlate *x, uint64_t *addr)
 	}
 }
 
+/*
+ * Table walks read RAM only: a descriptor in an MMIO region (the SMMU's own
+ * register pages above all, whose handler takes the lock a CMD_SYNC holds
+ * while it waits for walks in flight) is an external abort, F_WALK_EABT.
+ */
+#define SMMU_WALK_FLAGS UIOMMU_PT_WALK_RAM_ONLY
+
 /* Stage 2 walk configuration of a decoded (already validated) STE. */
 static void s2_walk_cfg(const struct uiommu_smmuv3 *s, const struct smmu_cfg *c,
 			struct smmu_walk_cfg *w)
@@ -573,7 +580,8 @@ static void s2_walk_cfg(const struct uiommu_smmuv3 *s, const struct smmu_cfg *c,
 	memset(w, 0, sizeof(*w));
 	err = uiommu_pt_walk_cfg_arm_s2(&w->pt, c->s2t0sz, c->s2sl0, c->s2tg,
 					c->s2ps, s->opts.oas_bits,
-					c->s2_affd ? UIOMMU_PT_WALK_AF_NOFAULT : 0);
+					SMMU_WALK_FLAGS |
+					(c->s2_affd ? UIOMMU_PT_WALK_AF_NOFAULT : 0));
 	assert(!err);
 	(void)err;
 	w->ttb = c->s2ttb;
@@ -945,7 +953,8 @@ static int walk_s1(struct xlate *x, const struct smmu_cfg *c, uint64_t iova,
 	memset(&w, 0, sizeof(w));
 	err = uiommu_pt_walk_cfg_arm_s1(&w.pt, tsz, hi ? c->tg1_as_tg0 : c->tg0,
 					c->ips, x->s->opts.oas_bits,
-					c->s1_affd ? UIOMMU_PT_WALK_AF_NOFAULT : 0);
+					SMMU_WALK_FLAGS |
+					(c->s1_affd ? UIOMMU_PT_WALK_AF_NOFAULT : 0));
 	assert(!err);
 	(void)err;
 	w.ttb = hi ? c->ttb1 : c->ttb0;
