@@ -490,6 +490,28 @@ static void expect_event(struct td *td, uint8_t type, uint32_t sid,
 	}
 }
 
+
+/* A device region that counts the reads it serves (and reads as 0). */
+#define DEV_MMIO UINT64_C(0x6000000000)
+
+static int counting_read(void *opaque, uint64_t offset, unsigned int size,
+			 uint64_t *val, const struct uiommu_memattrs *attrs)
+{
+	(*(unsigned int *)opaque)++;
+	*val = 0;
+	return 0;
+}
+
+static int ignoring_write(void *opaque, uint64_t offset, unsigned int size,
+			  uint64_t val, const struct uiommu_memattrs *attrs)
+{
+	return 0;
+}
+
+static const struct uiommu_mmio_ops counting_ops = {
+	counting_read, ignoring_write,
+};
+
 static void test_fault_events(void **state)
 {
 	struct td *td = td_new(NULL);
@@ -617,6 +639,30 @@ static void test_fault_events(void **state)
 	assert_int_equal(td_read_event(td, ev), 0);
 	assert_int_equal(ev_type(ev), UIOMMU_SMMUV3_EVT_F_CD_FETCH);
 	assert_true((UIO_FEX64(ev[3], EVT3, FETCH_ADDR) << 3) == UINT64_C(0x7000000000));
+
+	/* A CD in another device's registers: a translation reads it as a
+	 * bus access (zeros: C_BAD_CD), an inspection reads RAM only and
+	 * reports the fetch abort without calling into the device. */
+	{
+		struct uiommu_smmuv3_ste_info info;
+		unsigned int reads = 0;
+		struct uiommu_mmio_desc dev = {
+			.name = "dev", .owner = "test", .size = 0x1000,
+			.ops = &counting_ops, .opaque = &reads,
+		};
+
+		assert_int_equal(uiommu_physmem_add_mmio(td->pm, DEV_MMIO, &dev), 0);
+		td_ste_s1(td, 6, DEV_MMIO, 0);
+		assert_int_equal(td_cfgi_ste(td, 6), 0);
+		assert_int_equal(uiommu_smmuv3_inspect_ste(td->smmu, 6, &info), 0);
+		assert_int_equal(info.event, UIOMMU_SMMUV3_EVT_F_CD_FETCH);
+		assert_int_equal(reads, 0);
+		assert_int_equal(td_xlate(td, 6, VA, 0, &pa, &f), -EFAULT);
+		assert_int_equal(td_read_event(td, ev), 0);
+		assert_int_equal(ev_type(ev), UIOMMU_SMMUV3_EVT_C_BAD_CD);
+		assert_true(reads > 0);
+		assert_int_equal(uiommu_physmem_remove(td->pm, DEV_MMIO), 0);
+	}
 
 	/* C_BAD_STE: V = 0, reserved Config */
 	assert_int_equal(td_xlate(td, 9, VA, 0, &pa, &f), -EFAULT);

@@ -103,7 +103,8 @@ static int get_iova_info(struct tool_assign *d)
 			const struct vfio_iommu_type1_info_cap_iova_range *r =
 				(const void *)h;
 
-			for (uint32_t i = 0; i < r->nr_iovas && i < ASSIGN_MAX_RANGES; i++)
+			for (uint32_t i = 0; i < r->nr_iovas &&
+					     d->nranges < ASSIGN_MAX_RANGES; i++)
 				d->ranges[d->nranges++] = r->iova_ranges[i];
 		} else if (h->id == VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL) {
 			const struct vfio_iommu_type1_info_dma_avail *a =
@@ -122,12 +123,16 @@ static int get_iova_info(struct tool_assign *d)
  * or above 1 MiB (IOVA 0 is a classic bug catcher). */
 static int pick_iova(struct tool_assign *d)
 {
+	const uint64_t align = 0x200000;
+
 	for (unsigned int i = 0; i < d->nranges; i++) {
 		uint64_t s = d->ranges[i].start < (1u << 20) ? (1u << 20) :
-			     d->ranges[i].start;
+			     d->ranges[i].start, end = d->ranges[i].end;
 
-		s = (s + 0x1fffff) & ~0x1fffffull;
-		if (s > d->ranges[i].start && s - 1 + ASSIGN_BUF_SIZE <= d->ranges[i].end) {
+		if (s > UINT64_MAX - (align - 1))
+			continue;	/* no aligned start in the range */
+		s = (s + align - 1) & ~(align - 1);
+		if (s <= end && end - s >= ASSIGN_BUF_SIZE - 1) {
 			d->iova = s;
 			return 0;
 		}
@@ -185,12 +190,11 @@ static int region_offset(struct tool_assign *d, unsigned int index, uint64_t *of
 static int open_device(struct tool_assign *d)
 {
 	struct vfio_device_info di = { .argsz = sizeof(di) };
-	char name[32];
+	char name[TOOL_BDF_LEN];
 	uint16_t cmd = 0;
 	int ret;
 
-	snprintf(name, sizeof(name), "%04x:%02x:%02x.%x", d->f->host,
-		 d->f->bus, d->f->devfn >> 3, d->f->devfn & 7);
+	tool_bdf(d->f, name);
 	ret = uiommu_vfio_ioctl(d->group, VFIO_GROUP_GET_DEVICE_FD, name);
 	if (ret < 0)
 		return tool_assign_fail(d, "VFIO_GROUP_GET_DEVICE_FD", ret);

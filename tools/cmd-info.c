@@ -147,6 +147,32 @@ void info_json_head(const struct info_ctx *c, const char *view)
 	printf(", \"assigned\": %s", c->assign ? "true" : "false");
 }
 
+/*
+ * Run a view into memory and print it only if it succeeds: a failure half
+ * way must not leave half a JSON document (or half a table) on stdout.
+ * glibc lets a program assign stdout, so the views keep plain printf().
+ */
+static int run_view(const struct info_view *v, const struct info_ctx *c)
+{
+	FILE *real = stdout, *mem;
+	char *text = NULL;
+	size_t len = 0;
+	int ret;
+
+	mem = open_memstream(&text, &len);
+	if (!mem)
+		return -ENOMEM;
+	stdout = mem;
+	ret = v->fn(c);
+	stdout = real;
+	if (fclose(mem) && !ret)
+		ret = -ENOMEM;
+	if (!ret && fwrite(text, 1, len, stdout) != len)
+		ret = -EIO;
+	free(text);
+	return ret;
+}
+
 int cmd_info(int argc, char **argv)
 {
 	struct tool_assign *a = NULL;
@@ -182,7 +208,7 @@ int cmd_info(int argc, char **argv)
 			goto out_assign;
 		c.assign = a;
 	}
-	ret = o.view->fn(&c);
+	ret = run_view(o.view, &c);
 	if (ret)
 		fprintf(stderr, "uiommu info %s: %s\n", o.view->name,
 			uiommu_strerror(ret));

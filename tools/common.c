@@ -91,13 +91,24 @@ int tool_make_machine(const char *machine, const char *dtb,
 	return ret;
 }
 
+/* A JSON string (RFC 8259 section 7): quote, backslash and control
+ * characters escaped; the text may come from a DTB. */
 void tool_json_str(const char *s)
 {
 	putchar('"');
 	for (; s && *s; s++) {
-		if (*s == '"' || *s == '\\')
-			putchar('\\');
-		putchar(*s);
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch == '\n')
+			fputs("\\n", stdout);
+		else if (ch == '\t')
+			fputs("\\t", stdout);
+		else if (ch < 0x20)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
 	}
 	putchar('"');
 }

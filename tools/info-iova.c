@@ -23,23 +23,6 @@
 #include "iova-map.h"
 #include "tool.h"
 
-#define MAX_RESV 32
-#define MAX_MAPS 64
-#define MAX_SEGS (2 * (MAX_RESV + MAX_MAPS) + 2)
-
-/* One group and what applies to its domain. */
-struct group_view {
-	struct uiommu_group *g;
-	const struct uiommu_machine_func *first;	/* its first function */
-	struct uiommu_domain *dom;
-	struct uiommu_domain_info di;
-	struct uiommu_resv_region resv[MAX_RESV];
-	size_t nresv;
-	struct uiommu_msi_window_info win;
-	struct uiommu_vfio_mapping maps[MAX_MAPS];
-	size_t nmaps;
-	const struct tool_assign *assign;	/* the VFIO container's */
-};
 
 /* A segment of an unmanaged domain's space. */
 struct seg {
@@ -49,11 +32,22 @@ struct seg {
 	uint64_t pa;		/* mappings */
 };
 
-static void bdf(const struct uiommu_machine_func *f, char *buf, size_t len)
-{
-	snprintf(buf, len, "%04x:%02x:%02x.%u", f->host, f->bus, f->devfn >> 3,
-		 f->devfn & 7);
-}
+/* One group and what applies to its domain. */
+struct group_view {
+	struct uiommu_group *g;
+	const struct uiommu_machine_func *first;	/* its first function */
+	struct uiommu_domain *dom;
+	struct uiommu_domain_info di;
+	struct uiommu_resv_region *resv;
+	size_t nresv;
+	struct uiommu_msi_window_info win;
+	struct uiommu_vfio_mapping *maps;
+	size_t nmaps;
+	struct seg *segs;			/* unmanaged: the whole space */
+	unsigned int nsegs;
+	const struct tool_assign *assign;	/* the VFIO container's */
+};
+
 
 /* The reserved region types that a reserved range covers ("sw-msi",
  * "reserved"), for naming a range of the allocator that may merge
@@ -79,28 +73,64 @@ static const char *resv_name(void *opaque, uint64_t first, uint64_t last)
 	return name;
 }
 
+static unsigned int unmanaged_segments(const struct group_view *v,
+				       struct seg *used, struct seg *segs);
+
+/* Every reserved region and mapping, however many: nothing is cut off. */
 static int gather(struct group_view *v, const struct info_ctx *c)
 {
+	struct seg *used;
+	size_t n = 0;
+	int ret;
+
 	v->dom = uiommu_group_domain(v->g);
-	if (!v->dom)
-		return 0;
 	uiommu_domain_get_info(v->dom, &v->di);
-	uiommu_domain_resv_regions(v->dom, v->resv, MAX_RESV, &v->nresv);
-	if (v->nresv > MAX_RESV)
-		v->nresv = MAX_RESV;
+	uiommu_domain_resv_regions(v->dom, NULL, 0, &n);
+	v->resv = calloc(n + 1, sizeof(*v->resv));
+	if (!v->resv)
+		return -ENOMEM;
+	uiommu_domain_resv_regions(v->dom, v->resv, n, &v->nresv);
+	if (v->nresv > n)
+		return -EAGAIN;		/* grew between the calls */
 	uiommu_domain_get_msi_window(v->dom, &v->win);
 	if (c->assign && c->assign->dom == v->dom) {
-		int ret = uiommu_vfio_container_mappings(c->assign->container,
-							 v->maps, MAX_MAPS,
-							 &v->nmaps);
-
+		n = 0;
+		ret = uiommu_vfio_container_mappings(c->assign->container,
+						     NULL, 0, &n);
 		if (ret)
 			return ret;
-		if (v->nmaps > MAX_MAPS)
-			v->nmaps = MAX_MAPS;
+		v->maps = calloc(n + 1, sizeof(*v->maps));
+		if (!v->maps)
+			return -ENOMEM;
+		ret = uiommu_vfio_container_mappings(c->assign->container,
+						     v->maps, n, &v->nmaps);
+		if (ret)
+			return ret;
+		if (v->nmaps > n)
+			return -EAGAIN;
 		v->assign = c->assign;
 	}
+	if (v->di.type != UIOMMU_DOMAIN_UNMANAGED)
+		return 0;
+	/* Each used range, and a free gap before each and at the end. */
+	n = v->nresv + v->nmaps;
+	used = calloc(n + 1, sizeof(*used));
+	v->segs = calloc(2 * n + 1, sizeof(*v->segs));
+	if (!used || !v->segs) {
+		free(used);
+		return -ENOMEM;
+	}
+	v->nsegs = unmanaged_segments(v, used, v->segs);
+	free(used);
 	return 0;
+}
+
+static void group_view_free(struct group_view *v)
+{
+	free(v->resv);
+	free(v->maps);
+	free(v->segs);
+	free(v);
 }
 
 static int seg_cmp(const void *a, const void *b)
@@ -113,9 +143,8 @@ static int seg_cmp(const void *a, const void *b)
 /* Mappings and reserved regions, sorted, with the free gaps between them
  * inside the aperture. */
 static unsigned int unmanaged_segments(const struct group_view *v,
-				       struct seg *segs)
+				       struct seg *used, struct seg *segs)
 {
-	struct seg used[MAX_RESV + MAX_MAPS];
 	unsigned int n = 0, out = 0;
 	uint64_t next = v->di.aperture_start;
 
@@ -163,15 +192,15 @@ static unsigned int unmanaged_segments(const struct group_view *v,
 
 /* ------------------------------------------------------------------ text */
 
-static void text_stats(struct uiommu_iova_domain *iovad)
+static void text_stats(struct uiommu_iova_domain *iovad, uint64_t granule)
 {
 	struct uiommu_iova_stats st;
 	char live[32], resv[32], largest[32];
 
 	if (uiommu_iova_get_stats(iovad, &st))
 		return;
-	tool_human_size(st.live_granules * 4096, live, sizeof(live));
-	tool_human_size(st.reserved_granules * 4096, resv, sizeof(resv));
+	tool_human_size(st.live_granules * granule, live, sizeof(live));
+	tool_human_size(st.reserved_granules * granule, resv, sizeof(resv));
 	tool_human_size(st.largest_free, largest, sizeof(largest));
 	printf("  statistics: %" PRIu64 " live range(s) (%s), %" PRIu64
 	       " reserved (%s), largest free gap %s\n", st.live_ranges, live,
@@ -197,14 +226,14 @@ static int text_dma(struct group_view *v)
 	if (ret)
 		return ret;
 	tool_iova_map_end(&map);
-	text_stats(iovad);
+	text_stats(iovad, cfg.granule);
 	return 0;
 }
 
 static void text_unmanaged(const struct group_view *v)
 {
-	struct seg segs[MAX_SEGS];
-	unsigned int n = unmanaged_segments(v, segs);
+	const struct seg *segs = v->segs;
+	unsigned int n = v->nsegs;
 
 	printf("  map (owner-chosen IOVAs: no allocator):\n");
 	for (unsigned int i = 0; i < n; i++)
@@ -221,16 +250,12 @@ static void text_unmanaged(const struct group_view *v)
 
 static int text_group(const struct info_ctx *c, struct group_view *v)
 {
-	char name[48];
+	char name[TOOL_BDF_LEN];
 
 	(void)c;
-	bdf(v->first, name, sizeof(name));
+	tool_bdf(v->first, name);
 	printf("\ngroup %u (%s %s)\n", uiommu_group_id(v->g), name,
 	       v->first->name);
-	if (!v->dom) {
-		printf("  no domain attached: DMA is blocked\n");
-		return 0;
-	}
 	printf("  domain      %u, %s%s, aperture 0x%" PRIx64 "-0x%" PRIx64 "\n",
 	       v->di.id, tool_domain_type_name(v->di.type),
 	       v->assign ? " (VFIO container)" : "", v->di.aperture_start,
@@ -320,8 +345,8 @@ static int json_dma(struct group_view *v)
 
 static void json_unmanaged(const struct group_view *v)
 {
-	struct seg segs[MAX_SEGS];
-	unsigned int n = unmanaged_segments(v, segs);
+	const struct seg *segs = v->segs;
+	unsigned int n = v->nsegs;
 
 	printf(",\n   \"ranges\": [");
 	for (unsigned int i = 0; i < n; i++) {
@@ -352,17 +377,13 @@ static void json_unmanaged(const struct group_view *v)
 static int json_group(const struct info_ctx *c, struct group_view *v,
 		      unsigned int idx)
 {
-	char name[48];
+	char name[TOOL_BDF_LEN];
 	int ret = 0;
 
 	(void)c;
-	bdf(v->first, name, sizeof(name));
+	tool_bdf(v->first, name);
 	printf("%s\n  {\"group\": %u, \"first_device\": \"%s\", \"domain\": ",
 	       idx ? "," : "", uiommu_group_id(v->g), name);
-	if (!v->dom) {
-		printf("null}");
-		return 0;
-	}
 	printf("{\"id\": %u, \"type\": \"%s\", \"vfio\": %s, \"aperture_start\": "
 	       "\"0x%" PRIx64 "\", \"aperture_last\": \"0x%" PRIx64 "\"}",
 	       v->di.id, tool_domain_type_name(v->di.type),
@@ -400,7 +421,7 @@ static int iova_group(const struct info_ctx *c, struct uiommu_group *g,
 	ret = gather(v, c);
 	if (!ret)
 		ret = c->json ? json_group(c, v, nth) : text_group(c, v);
-	free(v);
+	group_view_free(v);
 	return ret;
 }
 

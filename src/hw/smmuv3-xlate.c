@@ -424,9 +424,11 @@ static int fault_record(struct xlate *x, bool record)
 		x->pending_record = record;
 		return -EFAULT;
 	}
+	if (x->quiet)
+		return -EFAULT;	/* an inspection: nothing happened */
 	trace_smmuv3_fault(x->fault->event, x->txn->sid, x->txn->iova,
 			   x->fault->stage, x->fault->level);
-	if (!record || x->quiet)
+	if (!record)
 		return -EFAULT;
 	build_event(x->fault, x->txn->access, ev);
 	uio_smmu_event(x->s, ev, x->fault);
@@ -489,13 +491,31 @@ static uint64_t ld64(const uint64_t *p)
  * the CMD_SYNC MSI does.  (Reading them takes smmu->lock inside a fetch
  * section, and a CMD_SYNC holding that lock waits for the section.)
  */
+/*
+ * Read a configuration structure (L1STD, STE, L1CD, CD: 8 to 64 bytes).
+ * A fetch from the SMMU's own registers aborts (their handler takes the
+ * lock a CMD_SYNC holds while it waits for this fetch).  An inspection
+ * (quiet) reads RAM only, one single-copy-atomic load per word, so that it
+ * never calls into a device model: anything else aborts as a fetch would.
+ */
 static int cfg_read(struct xlate *x, uint64_t pa, void *buf, size_t len)
 {
+	const uint64_t *host;
+	uint64_t *out = buf;
+
 	/* structures are at most 64 bytes: checking both ends is enough */
 	if (uio_smmu_addr_is_self(x->s, pa) ||
 	    uio_smmu_addr_is_self(x->s, pa + len - 1))
 		return -EFAULT;
-	return uiommu_phys_read(x->s->pm, pa, buf, len, NULL) ? -EFAULT : 0;
+	if (!x->quiet)
+		return uiommu_phys_read(x->s->pm, pa, buf, len, NULL) ? -EFAULT : 0;
+	assert(len % 8 == 0 && !(pa & 7));
+	host = uiommu_phys_host_ptr(x->s->pm, pa, len);
+	if (!host)
+		return -EFAULT;
+	for (size_t i = 0; i < len / 8; i++)
+		out[i] = __atomic_load_n(&host[i], __ATOMIC_ACQUIRE);
+	return 0;
 }
 
 /* 3.3 Stream table lookup: the PA of the STE of @sid, or a fault. */
