@@ -356,6 +356,52 @@ static void test_bad_input_changes_nothing(void **state)
 	uiommu_iova_domain_destroy(NULL);
 }
 
+/* Ranges without a record (the caches off, an uncached size, a
+ * reservation) are validated from the tree alone: a free that does not
+ * name the start of a live one is refused and changes nothing. */
+static void test_free_of_uncached_ranges_is_exact(void **state)
+{
+	static const unsigned int caches[] = { UIOMMU_IOVA_CACHE_OFF, 5 };
+	unsigned int k;
+
+	(void)state;
+	tu_log_capture(UIOMMU_LOG_ERR);
+	for (k = 0; k < 2; k++) {
+		struct uiommu_iova_domain *d = mkdom(0x100000, M48, K4, caches[k]);
+		struct uiommu_iova_stats before;
+		struct uiommu_iova_range r;
+		uint64_t a, b;
+
+		a = must_alloc(d, 3 * K4, M32, 0);
+		b = must_alloc(d, 100 * K4, M32, 0);
+		assert_int_equal(uiommu_iova_reserve(d, 0x200000, 0x2fffff), 0);
+		before = stats(d);
+		EXPECT_BAD(uiommu_iova_free(d, 0x200000), -ENOENT);
+		EXPECT_BAD(uiommu_iova_free(d, 0x201000), -ENOENT);
+		EXPECT_BAD(uiommu_iova_free(d, a + K4), -ENOENT);
+		EXPECT_BAD(uiommu_iova_free(d, b + 99 * K4), -ENOENT);
+		EXPECT_BAD(uiommu_iova_free(d, M48 + 1 - K4), -ENOENT);
+		assert_int_equal(uiommu_iova_find(d, a + 2 * K4, &r), 0);
+		assert_int_equal(r.first, a);
+		/* (with the caches on, 3 granules take a 4-granule block) */
+		assert_int_equal(r.last, a + (k ? 4 : 3) * K4 - 1);
+		assert_int_equal(r.kind, UIOMMU_IOVA_LIVE);
+		assert_int_equal(uiommu_iova_find(d, 0x2ff000, &r), 0);
+		assert_int_equal(r.first, 0x200000);
+		assert_int_equal(r.last, 0x2fffff);
+		assert_int_equal(r.kind, UIOMMU_IOVA_RESERVED);
+		assert_int_equal(uiommu_iova_free(d, a), 0);
+		before = stats(d);
+		EXPECT_BAD(uiommu_iova_free(d, a), -ENOENT);
+		assert_int_equal(uiommu_iova_free(d, b), 0);
+		before = stats(d);
+		EXPECT_BAD(uiommu_iova_free(d, b), -ENOENT);
+		assert_int_equal(before.live_ranges, 0);
+		uiommu_iova_domain_destroy(d);
+	}
+	tu_log_release();
+}
+
 /* The cached fast path (no flags, limit at or above the space) checks
  * the same things: here in a space smaller than the largest cached size. */
 static void test_fast_path_bad_input(void **state)
@@ -883,15 +929,34 @@ static void test_fail_nth_create(void **state)
 	tu_log_release();
 }
 
-/* The state the sweeps start from: the node pool exactly empty, so the
- * next tree insertion must allocate. */
-static void sweep_setup(struct sweep *s, unsigned int cache)
+/* Uncached allocations into a new domain after which the next one needs a
+ * new pool block: found by replaying them (the tree is deterministic). */
+static int fills_before_block(unsigned int cache)
 {
+	struct uiommu_iova_domain *d = mkdom(0, M48, K4, cache);
+	long blocks = tu_alloc_live_blocks();
 	uint64_t iova;
 	int i;
 
+	for (i = 0;; i++) {
+		assert_int_equal(uiommu_iova_alloc(d, 128 * K4, M48, 0, &iova),
+				 0);
+		if (tu_alloc_live_blocks() != blocks)
+			break;
+	}
+	uiommu_iova_domain_destroy(d);
+	return i;
+}
+
+/* The state the sweeps start from: the node pool exactly used up, so the
+ * next tree insertion must allocate. */
+static void sweep_setup(struct sweep *s, unsigned int cache)
+{
+	int i, n = fills_before_block(cache);
+	uint64_t iova;
+
 	s->d = mkdom(0, M48, K4, cache);
-	for (i = 0; i < 62; i++)	/* sentinel + 62 fill the first block */
+	for (i = 0; i < n; i++)
 		assert_int_equal(uiommu_iova_alloc(s->d, 128 * K4, M48, 0,
 						   &iova), 0);
 	s->before = stats(s->d);
@@ -1014,6 +1079,7 @@ int main(void)
 		cmocka_unit_test(test_for_each_tiles_the_space_in_order),
 		cmocka_unit_test(test_bad_input_changes_nothing),
 		cmocka_unit_test(test_fast_path_bad_input),
+		cmocka_unit_test(test_free_of_uncached_ranges_is_exact),
 		cmocka_unit_test(test_cache_reuses_and_counts),
 		cmocka_unit_test(test_cache_flushed_when_tree_is_full),
 		cmocka_unit_test(test_many_domains_per_thread),

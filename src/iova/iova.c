@@ -5,8 +5,12 @@
  * The tree holds every allocated, cached and reserved range of a domain,
  * plus a sentinel just above the space.  It is a B+-tree of fan-out 16
  * keyed by first pfn: the leaves hold, per range, its first pfn, the free
- * gap just below it and a pointer to the range's stable record (struct
- * iova_node, which the caches and the hash hold); an inner node holds, per
+ * gap just below it and a reference: for a cacheable range, a pointer to
+ * its stable record (struct iova_node, which the caches and the hash
+ * hold); for every other range, its last pfn and state inline, so that a
+ * free or an allocation of such a range touches no line but the leaf's
+ * (a record would be one more dependent cache miss per op in a large
+ * tree).  An inner node holds, per
  * child, the child's lowest first pfn and a summary of the child's gaps:
  *   - the largest gap, so "the highest gap of at least N granules below
  *     the limit" is one descent;
@@ -31,6 +35,7 @@
  * The per-thread caches (iova-cache.c) work without it.
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -45,9 +50,10 @@
 #define BT_MIN 4	/* entries of a non-root node, at least */
 #define BT_MAXH 40	/* levels: 2 * 4^(h-1) ranges; > 2^64 at 33 */
 
-/* One pool block: B-tree nodes and records, one allocation. */
+/* One pool block: B-tree nodes and (with the caches on) records, one
+ * allocation. */
 #define CHUNK_BT 16
-#define CHUNK_NODES 64	/* records; the first one links the blocks */
+#define CHUNK_NODES 64	/* records */
 
 static uint64_t next_domain_id = 1;
 
@@ -56,14 +62,14 @@ static uint64_t next_domain_id = 1;
  * pfn of the range; inner: lowest first pfn under child i), gap (leaf: the
  * gap below the range; inner: the largest in the child), cls (gap size
  * class bits), ord (largest size-aligned order a gap holds, + 1; 0: none),
- * ptr (leaf: struct iova_node; inner: struct bt_node).  Entries n..15
+ * ref (leaf: see REF_INLINE; inner: the struct bt_node).  Entries n..15
  * are padding (key ~0, the rest 0), so that key counts and summaries run
  * over all 16 without a bound (unrolled and vectorised).
  */
 struct bt_node {
 	uint64_t key[BT_B];
 	uint64_t gap[BT_B];
-	void *ptr[BT_B];
+	uint64_t ref[BT_B];
 	uint64_t cls[BT_B];
 	uint8_t ord[BT_B];
 	uint8_t n;
@@ -72,10 +78,74 @@ struct bt_node {
 
 _Static_assert(sizeof(struct iova_node) == 64, "a range record is one line");
 
+/*
+ * A leaf reference is either a pointer to the range's record (bit 0 clear:
+ * records are 64-byte aligned), which a cacheable allocated range has, or
+ * an inline range: bit 0 set, bits 2:1 its state (ST_LIVE or ST_RESERVED:
+ * only a record can be ST_CACHED), bits 63:3 its last pfn (at most
+ * 2^52, the sentinel's).  No lock-free path reads a leaf, so an inline
+ * range is only ever read and changed under tree_lock.
+ */
+#define REF_INLINE UINT64_C(1)
+#define REF_ST_SHIFT 1
+#define REF_LAST_SHIFT 3
+
+static inline uint64_t ref_of(const void *p)
+{
+	return (uint64_t)(uintptr_t)p;
+}
+
+static inline uint64_t ref_inline(uint64_t last, unsigned int st)
+{
+	assert(last <= W_LOW_MASK && (st == ST_LIVE || st == ST_RESERVED));
+	return (last << REF_LAST_SHIFT) | ((uint64_t)st << REF_ST_SHIFT) |
+	       REF_INLINE;
+}
+
+static inline struct bt_node *bt_child(const struct bt_node *nd, int i)
+{
+	return (struct bt_node *)(uintptr_t)nd->ref[i];
+}
+
+/* The record of leaf entry @i, or NULL for an inline range. */
+static inline struct iova_node *leaf_rec(const struct bt_node *lf, int i)
+{
+	return (lf->ref[i] & REF_INLINE) ? NULL :
+	       (struct iova_node *)(uintptr_t)lf->ref[i];
+}
+
+static inline uint64_t leaf_last(const struct bt_node *lf, int i)
+{
+	return (lf->ref[i] & REF_INLINE) ? lf->ref[i] >> REF_LAST_SHIFT :
+	       leaf_rec(lf, i)->last;
+}
+
+/* State of an inline range. */
+static inline unsigned int ref_st(uint64_t ref)
+{
+	assert(ref & REF_INLINE);
+	return (unsigned int)(ref >> REF_ST_SHIFT) & ST_MASK;
+}
+
+static inline unsigned int leaf_st(const struct bt_node *lf, int i)
+{
+	return (lf->ref[i] & REF_INLINE) ? ref_st(lf->ref[i]) :
+	       node_st(leaf_rec(lf, i));
+}
+
 struct pool_chunk {
+	struct pool_chunk *next __attribute__((aligned(64)));
 	struct bt_node bt[CHUNK_BT];
+	/* Only cacheable ranges have records: a domain without caches
+	 * allocates its blocks without this array. */
 	struct iova_node rec[CHUNK_NODES];
 };
+
+static size_t chunk_size(const struct uiommu_iova_domain *dom)
+{
+	return dom->cache_on ? sizeof(struct pool_chunk) :
+	       offsetof(struct pool_chunk, rec);
+}
 
 /* A root-to-leaf path: nd[0] is the root, ix[l] the entry taken at l. */
 struct bpath {
@@ -119,7 +189,7 @@ HOT void leaf_set_gap(struct bt_node *l, int i, uint64_t gap)
 struct bt_ent {
 	uint64_t key, gap, cls;
 	uint8_t ord;
-	void *ptr;
+	uint64_t ref;
 };
 
 /* The parent entry that summarises @nd. */
@@ -138,7 +208,7 @@ static void summarise(const struct bt_node *nd, struct bt_ent *e)
 	e->gap = g;
 	e->cls = c;
 	e->ord = o;
-	e->ptr = (void *)nd;
+	e->ref = ref_of(nd);
 }
 
 HOT void ent_put(struct bt_node *nd, int i, const struct bt_ent *e)
@@ -147,7 +217,7 @@ HOT void ent_put(struct bt_node *nd, int i, const struct bt_ent *e)
 	nd->gap[i] = e->gap;
 	nd->cls[i] = e->cls;
 	nd->ord[i] = e->ord;
-	nd->ptr[i] = e->ptr;
+	nd->ref[i] = e->ref;
 }
 
 /* Rewrite entry @i of @par from its child; false if it was up to date. */
@@ -155,7 +225,7 @@ static bool ent_refresh(struct bt_node *par, int i)
 {
 	struct bt_ent e;
 
-	summarise(par->ptr[i], &e);
+	summarise(bt_child(par, i), &e);
 	if (par->key[i] == e.key && par->gap[i] == e.gap &&
 	    par->cls[i] == e.cls && par->ord[i] == e.ord)
 		return false;
@@ -178,7 +248,7 @@ static inline void ent_get(const struct bt_node *nd, int i, struct bt_ent *e)
 	e->gap = nd->gap[i];
 	e->cls = nd->cls[i];
 	e->ord = nd->ord[i];
-	e->ptr = nd->ptr[i];
+	e->ref = nd->ref[i];
 }
 
 static const struct bt_ent ent_empty;
@@ -289,7 +359,7 @@ HOT void ent_copy(struct bt_node *d, int di, const struct bt_node *s, int si)
 	d->gap[di] = s->gap[si];
 	d->cls[di] = s->cls[si];
 	d->ord[di] = s->ord[si];
-	d->ptr[di] = s->ptr[si];
+	d->ref[di] = s->ref[si];
 }
 
 static void ent_move(struct bt_node *d, int di, const struct bt_node *s,
@@ -311,7 +381,7 @@ static void ent_move(struct bt_node *d, int di, const struct bt_node *s,
 	memmove(&d->gap[di], &s->gap[si], k * sizeof(s->gap[0]));
 	memmove(&d->cls[di], &s->cls[si], k * sizeof(s->cls[0]));
 	memmove(&d->ord[di], &s->ord[si], k * sizeof(s->ord[0]));
-	memmove(&d->ptr[di], &s->ptr[si], k * sizeof(s->ptr[0]));
+	memmove(&d->ref[di], &s->ref[si], k * sizeof(s->ref[0]));
 }
 
 static void ent_insert(struct bt_node *nd, int i, const struct bt_ent *e)
@@ -329,7 +399,7 @@ HOT void ent_clear1(struct bt_node *nd, int i)
 	nd->gap[i] = 0;
 	nd->cls[i] = 0;
 	nd->ord[i] = 0;
-	nd->ptr[i] = NULL;
+	nd->ref[i] = 0;
 }
 
 /* Make entries @from..15 padding. */
@@ -350,27 +420,28 @@ static void ent_delete(struct bt_node *nd, int i)
 
 /* ---------------------------------------------------------- pools */
 
-/* Make sure an insertion cannot fail: one free record and a spare
- * B-tree node per level plus one (a split of every level and a new root).
- * Changes nothing in the tree. */
+/* Make sure an insertion cannot fail: a spare B-tree node per level plus
+ * one (a split of every level and a new root) and, with the caches on, a
+ * free record.  Changes nothing in the tree. */
 static int pool_reserve(struct uiommu_iova_domain *dom)
 {
-	while (!dom->pool || dom->nspare < dom->height + 1) {
-		struct pool_chunk *c = uio_alloc_aligned(sizeof(*c), 64);
+	while ((dom->cache_on && !dom->pool) ||
+	       dom->nspare < dom->height + 1) {
+		struct pool_chunk *c = uio_alloc_aligned(chunk_size(dom), 64);
 		unsigned int i;
 
 		if (!c)
 			return -ENOMEM;
-		*(void **)&c->rec[0] = dom->chunks;
+		c->next = dom->chunks;
 		dom->chunks = c;
-		for (i = CHUNK_NODES - 1; i >= 1; i--) {
+		for (i = CHUNK_NODES; dom->cache_on && i-- > 0;) {
 			__atomic_store_n(&c->rec[i].state, ST_POOL,
 					 __ATOMIC_RELAXED);
 			c->rec[i].next = dom->pool;
 			dom->pool = &c->rec[i];
 		}
 		for (i = 0; i < CHUNK_BT; i++) {
-			c->bt[i].ptr[0] = dom->spare;
+			c->bt[i].ref[0] = ref_of(dom->spare);
 			dom->spare = &c->bt[i];
 		}
 		dom->nspare += CHUNK_BT;
@@ -402,7 +473,7 @@ static struct bt_node *spare_get(struct uiommu_iova_domain *dom, bool leaf)
 	struct bt_node *nd = dom->spare;
 
 	assert(nd && dom->nspare);
-	dom->spare = nd->ptr[0];
+	dom->spare = bt_child(nd, 0);
 	dom->nspare--;
 	nd->n = 0;
 	nd->leaf = leaf;
@@ -412,7 +483,7 @@ static struct bt_node *spare_get(struct uiommu_iova_domain *dom, bool leaf)
 
 static void spare_put(struct uiommu_iova_domain *dom, struct bt_node *nd)
 {
-	nd->ptr[0] = dom->spare;
+	nd->ref[0] = ref_of(dom->spare);
 	dom->spare = nd;
 	dom->nspare++;
 }
@@ -460,7 +531,7 @@ static void descend_le(const struct uiommu_iova_domain *dom, uint64_t pfn,
 		}
 		i = i < 0 ? 0 : i;
 		p->ix[l] = i;
-		nd = nd->ptr[i];
+		nd = bt_child(nd, i);
 		prefetch_node(nd);
 	}
 }
@@ -476,7 +547,7 @@ static bool path_next(const struct uiommu_iova_domain *dom, struct bpath *p)
 		return false;
 	p->ix[l]++;
 	for (; l < (int)dom->height - 1; l++) {
-		p->nd[l + 1] = p->nd[l]->ptr[p->ix[l]];
+		p->nd[l + 1] = bt_child(p->nd[l], p->ix[l]);
 		prefetch_node(p->nd[l + 1]);
 		p->ix[l + 1] = 0;
 	}
@@ -503,24 +574,40 @@ static void descend_gt(const struct uiommu_iova_domain *dom, uint64_t pfn,
 	(void)ok;
 }
 
-/* Record with the greatest first <= @pfn, or NULL. */
-static struct iova_node *find_le(const struct uiommu_iova_domain *dom,
-				 uint64_t pfn)
+/* A range of the tree, as the reserve and find paths see it. */
+struct rng {
+	uint64_t first, last;
+	unsigned int st;
+};
+
+static void leaf_range(const struct bt_node *lf, int i, struct rng *r)
+{
+	r->first = lf->key[i];
+	r->last = leaf_last(lf, i);
+	r->st = leaf_st(lf, i);
+}
+
+/* The range with the greatest first <= @pfn; false if there is none. */
+static bool range_le(const struct uiommu_iova_domain *dom, uint64_t pfn,
+		     struct rng *r)
 {
 	struct bpath p;
 
 	descend_le(dom, pfn, &p);
-	return LIX(dom, &p) < 0 ? NULL : LEAF(dom, &p)->ptr[LIX(dom, &p)];
+	if (LIX(dom, &p) < 0)
+		return false;
+	leaf_range(LEAF(dom, &p), LIX(dom, &p), r);
+	return true;
 }
 
-/* Record with the smallest first > @pfn. */
-static struct iova_node *find_gt(const struct uiommu_iova_domain *dom,
-				 uint64_t pfn)
+/* The range with the smallest first > @pfn. */
+static void range_gt(const struct uiommu_iova_domain *dom, uint64_t pfn,
+		     struct rng *r)
 {
 	struct bpath p;
 
 	descend_gt(dom, pfn, &p);
-	return LEAF(dom, &p)->ptr[LIX(dom, &p)];
+	leaf_range(LEAF(dom, &p), LIX(dom, &p), r);
 }
 
 /* ---------------------------------------------------------- updates */
@@ -601,8 +688,8 @@ static void bt_delete(struct uiommu_iova_domain *dom, struct bpath *p,
 		int li = p->ix[lvl - 1];
 
 		li = li > 0 ? li - 1 : 0;	/* the pair (li, li + 1) */
-		l = par->ptr[li];
-		r = par->ptr[li + 1];
+		l = bt_child(par, li);
+		r = bt_child(par, li + 1);
 		if (l->n + r->n <= BT_B) {
 			ent_move(l, l->n, r, 0, r->n);
 			l->n = (uint8_t)(l->n + r->n);
@@ -631,7 +718,7 @@ static void bt_delete(struct uiommu_iova_domain *dom, struct bpath *p,
 	}
 	root = dom->root;
 	if (lvl == 0 && !root->leaf && root->n == 1) {
-		dom->root = root->ptr[0];
+		dom->root = bt_child(root, 0);
 		dom->height--;
 		spare_put(dom, root);
 		return;
@@ -639,24 +726,25 @@ static void bt_delete(struct uiommu_iova_domain *dom, struct bpath *p,
 	fix_up(p, lvl);
 }
 
-/* Put @x (state and last set) into the gap of the leaf entry at @p. */
+/* Put the range [@first, @last] with leaf reference @ref into the gap of
+ * the leaf entry at @p. */
 static void tree_insert(struct uiommu_iova_domain *dom, struct bpath *p,
-			struct iova_node *x)
+			uint64_t first, uint64_t last, uint64_t ref)
 {
 	struct bt_node *lf = LEAF(dom, p);
 	int i = LIX(dom, p);
-	uint64_t first = node_first(x), base = lf->key[i] - lf->gap[i];
+	uint64_t base = lf->key[i] - lf->gap[i];
 	struct bt_ent e, o1, n1;
 
-	assert(base <= first && x->last < lf->key[i]);
+	assert(base <= first && first <= last && last < lf->key[i]);
 	ent_get(lf, i, &o1);
-	leaf_set_gap(lf, i, lf->key[i] - x->last - 1);
+	leaf_set_gap(lf, i, lf->key[i] - last - 1);
 	ent_get(lf, i, &n1);
 	e.key = first;
 	e.gap = first - base;
 	e.cls = gap_class_bit(e.gap);
 	e.ord = (uint8_t)(gap_order(first, e.gap) + 1);
-	e.ptr = x;
+	e.ref = ref;
 	bt_insert(dom, p, &e, &o1, &n1);
 }
 
@@ -666,8 +754,7 @@ static void tree_remove_at(struct uiommu_iova_domain *dom, struct bpath *p)
 {
 	struct bt_node *lf = LEAF(dom, p);
 	int i = LIX(dom, p);
-	struct iova_node *x = lf->ptr[i];
-	uint64_t credit = lf->gap[i] + node_len(x);
+	uint64_t credit = lf->gap[i] + (leaf_last(lf, i) - lf->key[i] + 1);
 	struct bt_ent o1, n1;
 
 	if (i + 1 < lf->n) {
@@ -691,12 +778,13 @@ static void tree_remove_at(struct uiommu_iova_domain *dom, struct bpath *p)
 	}
 }
 
-static void tree_remove(struct uiommu_iova_domain *dom, struct iova_node *x)
+/* Remove the range that starts at @first. */
+static void tree_remove(struct uiommu_iova_domain *dom, uint64_t first)
 {
 	struct bpath p;
 
-	descend_le(dom, node_first(x), &p);
-	assert(LIX(dom, &p) >= 0 && LEAF(dom, &p)->ptr[LIX(dom, &p)] == x);
+	descend_le(dom, first, &p);
+	assert(LIX(dom, &p) >= 0 && LEAF(dom, &p)->key[LIX(dom, &p)] == first);
 	tree_remove_at(dom, &p);
 }
 
@@ -773,7 +861,7 @@ static bool search_le(const struct uiommu_iova_domain *dom,
 	}
 	p->ix[l] = i;
 	for (; l < h - 1; l++) {
-		nd = nd->ptr[p->ix[l]];
+		nd = bt_child(nd, p->ix[l]);
 		prefetch_node(nd);
 		i = last_ok(nd, nd->n - 1, q);
 		assert(i >= 0);
@@ -799,7 +887,7 @@ static uint64_t classes_le(const struct uiommu_iova_domain *dom,
 			acc |= nd->cls[j];
 		if (nd->leaf)
 			return acc | nd->cls[i];
-		nd = nd->ptr[i];
+		nd = bt_child(nd, i);
 	}
 }
 
@@ -902,13 +990,14 @@ take_clipped:
 
 int uio_iova_tree_alloc(struct uiommu_iova_domain *dom, uint64_t pages,
 			uint64_t limit_pfn, int align_order, bool best_fit,
-			struct iova_node **out)
+			uint64_t *pfn)
 {
-	struct iova_node *x;
+	struct iova_node *x = NULL;
 	struct bpath p;
 	struct bt_node *lf;
-	uint64_t top, start = 0;
+	uint64_t top, start = 0, last, ref;
 	bool ok;
+	int cls;
 
 	uio_assert_held(&dom->tree_lock);
 	if (!choose_gap(dom, pages, limit_pfn, align_order, best_fit, &p, &top))
@@ -920,32 +1009,43 @@ int uio_iova_tree_alloc(struct uiommu_iova_domain *dom, uint64_t pages,
 		    align_order, &start);
 	assert(ok);	/* choose_gap() checked it */
 	(void)ok;
-	x = pool_get(dom);
-	x->last = start + pages - 1;
-	x->cache_cls = node_cache_class(dom, start, pages);
-	__atomic_store_n(&x->state, (start << ST_SHIFT) | ST_LIVE,
-			 __ATOMIC_RELAXED);
-	tree_insert(dom, &p, x);
+	last = start + pages - 1;
+	cls = node_cache_class(dom, start, pages);
+	if (cls >= 0) {
+		/* The caches and the hash hold cacheable ranges by record. */
+		x = pool_get(dom);
+		x->last = last;
+		x->cache_cls = cls;
+		__atomic_store_n(&x->state, (start << ST_SHIFT) | ST_LIVE,
+				 __ATOMIC_RELAXED);
+		ref = ref_of(x);
+	} else {
+		ref = ref_inline(last, ST_LIVE);
+	}
+	tree_insert(dom, &p, start, last, ref);
 	dom->alloc_ranges++;
 	dom->alloc_granules += pages;
-	if (x->cache_cls >= 0)
+	if (x)
 		uio_iova_hash_insert(dom, x);
-	*out = x;
+	*pfn = start;
 	return 0;
 }
 
-/* Release the allocated range at @p (its record is claimed). */
+/* Release the allocated range at @p (its record, if any, is claimed). */
 static void release_at(struct uiommu_iova_domain *dom, struct bpath *p)
 {
-	struct iova_node *n = LEAF(dom, p)->ptr[LIX(dom, p)];
+	const struct bt_node *lf = LEAF(dom, p);
+	int i = LIX(dom, p);
+	struct iova_node *n = leaf_rec(lf, i);
 
-	assert(node_st(n) == ST_LIVE || node_st(n) == ST_CACHED);
-	if (n->cache_cls >= 0)
+	assert(leaf_st(lf, i) == ST_LIVE || leaf_st(lf, i) == ST_CACHED);
+	if (n)
 		uio_iova_hash_remove(dom, n);
 	dom->alloc_ranges--;
-	dom->alloc_granules -= node_len(n);
+	dom->alloc_granules -= leaf_last(lf, i) - lf->key[i] + 1;
 	tree_remove_at(dom, p);
-	pool_put(dom, n);
+	if (n)
+		pool_put(dom, n);
 }
 
 void uio_iova_tree_release(struct uiommu_iova_domain *dom,
@@ -955,7 +1055,7 @@ void uio_iova_tree_release(struct uiommu_iova_domain *dom,
 
 	uio_assert_held(&dom->tree_lock);
 	descend_le(dom, node_first(n), &p);
-	assert(LIX(dom, &p) >= 0 && LEAF(dom, &p)->ptr[LIX(dom, &p)] == n);
+	assert(LIX(dom, &p) >= 0 && leaf_rec(LEAF(dom, &p), LIX(dom, &p)) == n);
 	release_at(dom, &p);
 }
 
@@ -983,48 +1083,60 @@ static int check_fail(struct check_ctx *c, const char *why, uint64_t pfn)
 static int check_range(struct check_ctx *c, const struct bt_node *lf, int i)
 {
 	struct uiommu_iova_domain *dom = c->dom;
-	const struct iova_node *n = lf->ptr[i];
-	uint64_t first = node_first(n);
+	const struct iova_node *n = leaf_rec(lf, i);
+	uint64_t first = lf->key[i], last, len;
+	unsigned int st;
+	int cls;
 
 	if (c->sentinel)
 		return check_fail(c, "range above the sentinel", first);
-	if (lf->key[i] != first)
+	if ((lf->ref[i] & REF_INLINE) && lf->ref[i] >> REF_LAST_SHIFT > W_LOW_MASK)
+		return check_fail(c, "inline range reference is malformed", first);
+	if (n && node_first(n) != first)
 		return check_fail(c, "leaf key differs from the range", first);
-	if (first < c->prev_end || n->last < first)
+	last = leaf_last(lf, i);
+	st = leaf_st(lf, i);
+	if (first < c->prev_end || last < first)
 		return check_fail(c, "ranges out of order or overlapping", first);
 	if (lf->gap[i] != first - c->prev_end)
 		return check_fail(c, "gap below range is wrong", first);
 	if (lf->cls[i] != gap_class_bit(lf->gap[i]) ||
 	    lf->ord[i] != (uint8_t)(gap_order(first, lf->gap[i]) + 1))
 		return check_fail(c, "stale gap summary in a leaf", first);
-	c->prev_end = n->last + 1;
-	switch (node_st(n)) {
+	c->prev_end = last + 1;
+	len = last - first + 1;
+	switch (st) {
 	case ST_LIVE:
 	case ST_CACHED:
-		if (n->last > dom->last_pfn)
+		if (last > dom->last_pfn)
 			return check_fail(c, "range beyond the space", first);
 		c->alloc_ranges++;
-		c->alloc_granules += node_len(n);
-		if (n->cache_cls != node_cache_class(dom, first, node_len(n)))
+		c->alloc_granules += len;
+		/* A record exactly for the cacheable ranges. */
+		cls = node_cache_class(dom, first, len);
+		if (!n != (cls < 0))
+			return check_fail(c, cls < 0 ? "uncacheable range has a record" :
+					  "cacheable range has no record", first);
+		if (!n)
+			break;
+		if (n->cache_cls != cls)
 			return check_fail(c, "cache class field is wrong", first);
-		if (n->cache_cls >= 0) {
-			c->hashed++;
-			if (uio_iova_hash_find(dom, first) != n)
-				return check_fail(c, "cached-size range missing from the hash",
-						  first);
-		} else if (node_st(n) == ST_CACHED) {
-			return check_fail(c, "uncacheable range in a cache", first);
-		}
+		c->hashed++;
+		if (uio_iova_hash_find(dom, first) != n)
+			return check_fail(c, "cached-size range missing from the hash",
+					  first);
 		break;
 	case ST_RESERVED:
+		if (n)
+			return check_fail(c, "reserved range has a record", first);
 		if (first == dom->last_pfn + 1) {
 			c->sentinel = true;
 			break;
 		}
-		if (n->last > dom->last_pfn)
+		if (last > dom->last_pfn)
 			return check_fail(c, "reservation beyond the space", first);
 		c->resv_ranges++;
-		c->resv_granules += node_len(n);
+		c->resv_granules += len;
 		break;
 	default:
 		return check_fail(c, "range in the tree has a bad state", first);
@@ -1048,7 +1160,7 @@ static int check_bt(struct check_ctx *c, const struct bt_node *nd,
 		return check_fail(c, "leaves at different depths", c->prev_end);
 	for (i = nd->n; i < BT_B; i++)
 		if (nd->key[i] != ~UINT64_C(0) || nd->gap[i] || nd->cls[i] ||
-		    nd->ord[i] || nd->ptr[i])
+		    nd->ord[i] || nd->ref[i])
 			return check_fail(c, "B-tree padding entry in use",
 					  nd->key[0]);
 	for (i = 0; i < nd->n; i++) {
@@ -1060,7 +1172,7 @@ static int check_bt(struct check_ctx *c, const struct bt_node *nd,
 				return -1;
 			continue;
 		}
-		if (check_bt(c, nd->ptr[i], lvl + 1, &e))
+		if (check_bt(c, bt_child(nd, i), lvl + 1, &e))
 			return -1;
 		if (nd->key[i] != e.key || nd->gap[i] != e.gap ||
 		    nd->cls[i] != e.cls || nd->ord[i] != e.ord)
@@ -1080,7 +1192,7 @@ static int check_locked(struct uiommu_iova_domain *dom)
 
 	if (!check_bt(&c, dom->root, 0, &e) && !c.sentinel)
 		check_fail(&c, "sentinel missing", dom->last_pfn + 1);
-	for (s = dom->spare; s; s = s->ptr[0])
+	for (s = dom->spare; s; s = bt_child(s, 0))
 		ns++;
 	if (!c.why && ns != dom->nspare)
 		check_fail(&c, "spare node count is wrong", ns);
@@ -1116,7 +1228,6 @@ UIOMMU_API int uiommu_iova_domain_create(const struct uiommu_iova_config *cfg,
 					 struct uiommu_iova_domain **out)
 {
 	struct uiommu_iova_domain *dom;
-	struct iova_node *sentinel;
 	unsigned int shift;
 	int ret;
 
@@ -1164,17 +1275,11 @@ UIOMMU_API int uiommu_iova_domain_create(const struct uiommu_iova_config *cfg,
 		ret = -ENOMEM;
 		goto err_free_dom;
 	}
-	sentinel = pool_get(dom);
-	sentinel->last = dom->last_pfn + 1;
-	sentinel->cache_cls = -1;
-	__atomic_store_n(&sentinel->state,
-			 ((dom->last_pfn + 1) << ST_SHIFT) | ST_RESERVED,
-			 __ATOMIC_RELAXED);
 	dom->root = spare_get(dom, true);
 	dom->height = 1;
 	dom->root->n = 1;
 	dom->root->key[0] = dom->last_pfn + 1;
-	dom->root->ptr[0] = sentinel;
+	dom->root->ref[0] = ref_inline(dom->last_pfn + 1, ST_RESERVED);
 	leaf_set_gap(dom->root, 0, dom->last_pfn - dom->start_pfn + 1);
 
 	if (dom->cache_on) {
@@ -1187,7 +1292,7 @@ UIOMMU_API int uiommu_iova_domain_create(const struct uiommu_iova_config *cfg,
 	return 0;
 
 err_free_chunks:
-	uio_free_aligned(dom->chunks, sizeof(struct pool_chunk), 64);
+	uio_free_aligned(dom->chunks, chunk_size(dom), 64);
 err_free_dom:
 	uio_mutex_destroy(&dom->depot_lock);
 	uio_mutex_destroy(&dom->tree_lock);
@@ -1197,7 +1302,7 @@ err_free_dom:
 
 UIOMMU_API void uiommu_iova_domain_destroy(struct uiommu_iova_domain *dom)
 {
-	void *chunk, *next;
+	struct pool_chunk *chunk, *next;
 
 	if (!dom)
 		return;
@@ -1206,8 +1311,8 @@ UIOMMU_API void uiommu_iova_domain_destroy(struct uiommu_iova_domain *dom)
 	if (dom->cache_on)
 		uio_iova_cache_destroy(dom);
 	for (chunk = dom->chunks; chunk; chunk = next) {
-		next = *(void **)&((struct pool_chunk *)chunk)->rec[0];
-		uio_free_aligned(chunk, sizeof(struct pool_chunk), 64);
+		next = chunk->next;
+		uio_free_aligned(chunk, chunk_size(dom), 64);
 	}
 	uio_mutex_destroy(&dom->depot_lock);
 	uio_mutex_destroy(&dom->tree_lock);
@@ -1239,15 +1344,12 @@ static int tree_alloc_locked(struct uiommu_iova_domain *dom, uint64_t pages,
 			     uint64_t limit_pfn, int order, bool best_fit,
 			     uint64_t *pfn)
 {
-	struct iova_node *x;
 	int ret;
 
 	uio_lock(&dom->tree_lock);
-	ret = uio_iova_tree_alloc(dom, pages, limit_pfn, order, best_fit, &x);
-	if (!ret) {
-		*pfn = node_first(x);
+	ret = uio_iova_tree_alloc(dom, pages, limit_pfn, order, best_fit, pfn);
+	if (!ret)
 		debug_check(dom);
-	}
 	uio_unlock(&dom->tree_lock);
 	return ret;
 }
@@ -1377,21 +1479,31 @@ static __attribute__((noinline)) int
 free_tree(struct uiommu_iova_domain *dom, uint64_t iova, uint64_t pfn)
 {
 	uint64_t live = (pfn << ST_SHIFT) | ST_LIVE;
+	const struct bt_node *lf;
 	struct iova_node *n;
 	struct bpath p;
-	int ret = -ENOENT;
+	int ret = -ENOENT, i;
+	bool claimed;
 
 	uio_lock(&dom->tree_lock);
 	descend_le(dom, pfn, &p);
-	n = LIX(dom, &p) >= 0 ? LEAF(dom, &p)->ptr[LIX(dom, &p)] : NULL;
-	/* Claim the range against a racing cached free of the same address. */
-	if (n && node_first(n) == pfn &&
-	    __atomic_compare_exchange_n(&n->state, &live,
-					(pfn << ST_SHIFT) | ST_CACHED, false,
-					__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-		release_at(dom, &p);
-		debug_check(dom);
-		ret = 0;
+	lf = LEAF(dom, &p);
+	i = LIX(dom, &p);
+	if (i >= 0 && lf->key[i] == pfn) {
+		n = leaf_rec(lf, i);
+		/* A record is claimed against a racing cached free of the
+		 * same address; an inline range is only seen under the lock. */
+		if (n)
+			claimed = __atomic_compare_exchange_n(
+				&n->state, &live, (pfn << ST_SHIFT) | ST_CACHED,
+				false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+		else
+			claimed = ref_st(lf->ref[i]) == ST_LIVE;
+		if (claimed) {
+			release_at(dom, &p);
+			debug_check(dom);
+			ret = 0;
+		}
 	}
 	uio_unlock(&dom->tree_lock);
 	if (ret)
@@ -1427,45 +1539,37 @@ UIOMMU_API int uiommu_iova_free(struct uiommu_iova_domain *dom, uint64_t iova)
 static int reserve_locked(struct uiommu_iova_domain *dom, uint64_t first,
 			  uint64_t last)
 {
-	struct iova_node *n, *succ, *x;
+	struct rng r, succ;
 	struct bpath p;
 	uint64_t lo = first, hi = last, from;
 
 	/* Pass 1: refuse before touching anything. */
-	n = find_le(dom, first);
-	if (!n || n->last < first)
-		n = find_gt(dom, first);
-	for (; node_first(n) <= last; n = find_gt(dom, node_first(n)))
-		if (node_st(n) != ST_RESERVED)
+	if (!range_le(dom, first, &r) || r.last < first)
+		range_gt(dom, first, &r);
+	for (; r.first <= last; range_gt(dom, r.first, &r))
+		if (r.st != ST_RESERVED)
 			return -EBUSY;
 
 	/* Pass 2: absorb reservations that overlap or touch. */
 	from = first ? first - 1 : 0;
-	n = find_le(dom, from);
-	if (!n || n->last + 1 < first)
-		n = find_gt(dom, from);
-	while (node_first(n) <= last + 1 && node_first(n) <= dom->last_pfn) {
-		succ = find_gt(dom, node_first(n));
-		if (node_st(n) == ST_RESERVED) {
-			if (node_first(n) < lo)
-				lo = node_first(n);
-			if (n->last > hi)
-				hi = n->last;
+	if (!range_le(dom, from, &r) || r.last + 1 < first)
+		range_gt(dom, from, &r);
+	while (r.first <= last + 1 && r.first <= dom->last_pfn) {
+		range_gt(dom, r.first, &succ);
+		if (r.st == ST_RESERVED) {
+			if (r.first < lo)
+				lo = r.first;
+			if (r.last > hi)
+				hi = r.last;
 			dom->resv_ranges--;
-			dom->resv_granules -= node_len(n);
-			tree_remove(dom, n);
-			pool_put(dom, n);
+			dom->resv_granules -= r.last - r.first + 1;
+			tree_remove(dom, r.first);
 		}
-		n = succ;
+		r = succ;
 	}
 	/* Removals only lower the tree: the reserved spares still do. */
 	descend_gt(dom, lo, &p);
-	x = pool_get(dom);
-	x->last = hi;
-	x->cache_cls = -1;
-	__atomic_store_n(&x->state, (lo << ST_SHIFT) | ST_RESERVED,
-			 __ATOMIC_RELAXED);
-	tree_insert(dom, &p, x);
+	tree_insert(dom, &p, lo, hi, ref_inline(hi, ST_RESERVED));
 	dom->resv_ranges++;
 	dom->resv_granules += hi - lo + 1;
 	return 0;
@@ -1506,9 +1610,9 @@ UIOMMU_API int uiommu_iova_reserve(struct uiommu_iova_domain *dom,
 	return 0;
 }
 
-static unsigned int node_kind(const struct iova_node *n)
+static unsigned int st_kind(unsigned int st)
 {
-	switch (node_st(n)) {
+	switch (st) {
 	case ST_LIVE:
 		return UIOMMU_IOVA_LIVE;
 	case ST_CACHED:
@@ -1530,7 +1634,7 @@ static void to_range(const struct uiommu_iova_domain *dom, uint64_t first,
 UIOMMU_API int uiommu_iova_find(struct uiommu_iova_domain *dom, uint64_t addr,
 				struct uiommu_iova_range *range)
 {
-	struct iova_node *n;
+	struct rng r;
 	uint64_t pfn;
 
 	if (!dom || !range)
@@ -1541,9 +1645,8 @@ UIOMMU_API int uiommu_iova_find(struct uiommu_iova_domain *dom, uint64_t addr,
 				"find: 0x%" PRIx64 " is outside the space", addr);
 	pfn = addr >> dom->shift;
 	uio_lock(&dom->tree_lock);
-	n = find_le(dom, pfn);
-	if (n && n->last >= pfn) {
-		to_range(dom, node_first(n), n->last, node_kind(n), range);
+	if (range_le(dom, pfn, &r) && r.last >= pfn) {
+		to_range(dom, r.first, r.last, st_kind(r.st), range);
 	} else {
 		struct bpath p;
 		const struct bt_node *lf;
@@ -1567,19 +1670,17 @@ struct walk_ctx {
 static int walk(struct walk_ctx *w, const struct bt_node *nd)
 {
 	struct uiommu_iova_range r;
-	const struct iova_node *n;
 	unsigned int kind;
 	uint64_t first;
 	int i, ret;
 
 	for (i = 0; i < nd->n; i++) {
 		if (!nd->leaf) {
-			ret = walk(w, nd->ptr[i]);
+			ret = walk(w, bt_child(nd, i));
 			if (ret)
 				return ret;
 			continue;
 		}
-		n = nd->ptr[i];
 		first = nd->key[i];
 		if ((w->kinds & UIOMMU_IOVA_FREE) && nd->gap[i]) {
 			to_range(w->dom, first - nd->gap[i], first - 1,
@@ -1588,9 +1689,9 @@ static int walk(struct walk_ctx *w, const struct bt_node *nd)
 			if (ret)
 				return ret;
 		}
-		kind = node_kind(n);
+		kind = st_kind(leaf_st(nd, i));
 		if ((w->kinds & kind) && first <= w->dom->last_pfn) {
-			to_range(w->dom, first, n->last, kind, &r);
+			to_range(w->dom, first, leaf_last(nd, i), kind, &r);
 			ret = w->fn(w->opaque, &r);
 			if (ret)
 				return ret;
