@@ -37,6 +37,9 @@
 #include <inttypes.h>
 #include <stddef.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "alloc.h"
 #include "bits.h"
@@ -192,22 +195,54 @@ struct bt_ent {
 	uint64_t ref;
 };
 
-/* The parent entry that summarises @nd. */
-static void summarise(const struct bt_node *nd, struct bt_ent *e)
+static inline uint64_t max_u64(uint64_t a, uint64_t b)
 {
-	uint64_t g = 0, c = 0;
+	return a > b ? a : b;
+}
+
+/* Largest gap of @nd: four independent maxima, then their maximum, so the
+ * latency is not one chain of 16 compare-and-moves (baseline x86-64 has no
+ * 64-bit vector maximum). */
+static uint64_t scan_gap(const struct bt_node *nd)
+{
+	uint64_t m[4];
+	int i, j;
+
+	for (j = 0; j < 4; j++)
+		m[j] = nd->gap[j];
+	for (i = 4; i < BT_B; i += 4)
+		for (j = 0; j < 4; j++)
+			m[j] = max_u64(m[j], nd->gap[i + j]);
+	return max_u64(max_u64(m[0], m[1]), max_u64(m[2], m[3]));
+}
+
+static uint8_t scan_ord(const struct bt_node *nd)
+{
 	uint8_t o = 0;
 	int i;
 
-	for (i = 0; i < BT_B; i++) {
-		g = nd->gap[i] > g ? nd->gap[i] : g;
+	for (i = 0; i < BT_B; i++)
 		o = nd->ord[i] > o ? nd->ord[i] : o;
+	return o;
+}
+
+static uint64_t scan_cls(const struct bt_node *nd)
+{
+	uint64_t c = 0;
+	int i;
+
+	for (i = 0; i < BT_B; i++)
 		c |= nd->cls[i];
-	}
+	return c;
+}
+
+/* The parent entry that summarises @nd. */
+static void summarise(const struct bt_node *nd, struct bt_ent *e)
+{
 	e->key = nd->key[0];
-	e->gap = g;
-	e->cls = c;
-	e->ord = o;
+	e->gap = scan_gap(nd);
+	e->cls = scan_cls(nd);
+	e->ord = scan_ord(nd);
 	e->ref = ref_of(nd);
 }
 
@@ -233,8 +268,13 @@ static bool ent_refresh(struct bt_node *par, int i)
 	return true;
 }
 
-/* Node @lvl of @p changed: refresh the entries above it, stopping at the
- * first that does not change (nothing above it can). */
+/*
+ * Node @lvl of @p changed: refresh the entries above it, stopping at the
+ * first that does not change (nothing above it can).  Each refresh
+ * rescans the child whole: the scans have no data-dependent branch, and
+ * this measured faster than updating only the components that may have
+ * changed (which branches on each, unpredictably).
+ */
 static void fix_up(struct bpath *p, int lvl)
 {
 	for (; lvl > 0; lvl--)
@@ -242,114 +282,11 @@ static void fix_up(struct bpath *p, int lvl)
 			return;
 }
 
-static inline void ent_get(const struct bt_node *nd, int i, struct bt_ent *e)
-{
-	e->key = nd->key[i];
-	e->gap = nd->gap[i];
-	e->cls = nd->cls[i];
-	e->ord = nd->ord[i];
-	e->ref = nd->ref[i];
-}
-
-static const struct bt_ent ent_empty;
-
-static uint64_t scan_gap(const struct bt_node *nd)
-{
-	uint64_t g = 0;
-	int i;
-
-	for (i = 0; i < BT_B; i++)
-		g = nd->gap[i] > g ? nd->gap[i] : g;
-	return g;
-}
-
-static uint8_t scan_ord(const struct bt_node *nd)
-{
-	uint8_t o = 0;
-	int i;
-
-	for (i = 0; i < BT_B; i++)
-		o = nd->ord[i] > o ? nd->ord[i] : o;
-	return o;
-}
-
-static uint64_t scan_cls(const struct bt_node *nd)
-{
-	uint64_t c = 0;
-	int i;
-
-	for (i = 0; i < BT_B; i++)
-		c |= nd->cls[i];
-	return c;
-}
-
-/*
- * Entry @i of @par summarises child @c, one of whose entries changed from
- * @o to @nw (ent_empty for an entry added or removed).  A component is
- * rescanned only if it may have lost its maximum (or a class bit): an
- * entry that grows, or that was not the maximum, costs O(1).
- */
-static void ent_apply(struct bt_node *par, int i, const struct bt_node *c,
-		      const struct bt_ent *o, const struct bt_ent *nw)
-{
-	if (nw->gap >= par->gap[i])
-		par->gap[i] = nw->gap;
-	else if (o->gap == par->gap[i])
-		par->gap[i] = scan_gap(c);
-	if (nw->ord >= par->ord[i])
-		par->ord[i] = nw->ord;
-	else if (o->ord == par->ord[i])
-		par->ord[i] = scan_ord(c);
-	if (o->cls & ~nw->cls)
-		par->cls[i] = scan_cls(c);
-	else
-		par->cls[i] |= nw->cls;
-	par->key[i] = c->key[0];
-}
-
-static inline bool ent_same(const struct bt_node *nd, int i,
-			    const struct bt_ent *e)
-{
-	return nd->key[i] == e->key && nd->gap[i] == e->gap &&
-	       nd->cls[i] == e->cls && nd->ord[i] == e->ord;
-}
-
-/*
- * Entry ix[@lvl] of node nd[@lvl] of @p was @o: carry the change up,
- * stopping at the first level where the entry is unchanged.
- */
-static void fix_up_inc(struct bpath *p, int lvl, struct bt_ent o)
-{
-	for (; lvl > 0; lvl--) {
-		struct bt_node *c = p->nd[lvl], *par = p->nd[lvl - 1];
-		int i = p->ix[lvl - 1];
-		struct bt_ent nw, po;
-
-		ent_get(c, p->ix[lvl], &nw);
-		if (ent_same(c, p->ix[lvl], &o))
-			return;
-		ent_get(par, i, &po);
-		ent_apply(par, i, c, &o, &nw);
-		o = po;
-	}
-}
-
-/* The leaf of @p changed in two entries, @o1 -> @n1 and @o2 -> @n2
- * (either may be ent_empty): update the summaries above it. */
+/* The leaf of @p changed: refresh the summaries above it. */
 static void leaf_changed(const struct uiommu_iova_domain *dom,
-			 struct bpath *p, const struct bt_ent *o1,
-			 const struct bt_ent *n1, const struct bt_ent *o2,
-			 const struct bt_ent *n2)
+			 struct bpath *p)
 {
-	int l = (int)dom->height - 2;
-	struct bt_ent po;
-
-	if (l < 0)
-		return;
-	ent_get(p->nd[l], p->ix[l], &po);
-	ent_apply(p->nd[l], p->ix[l], p->nd[l + 1], o1, n1);
-	ent_apply(p->nd[l], p->ix[l], p->nd[l + 1], o2, n2);
-	fix_up_inc(p, l, po);
+	fix_up(p, (int)dom->height - 1);
 }
 
 /* Move @cnt entries of @s from @si to @d at @di (may overlap). */
@@ -613,19 +550,11 @@ static void range_gt(const struct uiommu_iova_domain *dom, uint64_t pfn,
 /* ---------------------------------------------------------- updates */
 
 /* Insert @e at the leaf position of @p (before the entry there), splitting
- * full nodes on the way up; the spares were reserved.  The leaf's entry
- * @o1 changed to @n1 just before. */
+ * full nodes on the way up; the spares were reserved. */
 static void bt_insert(struct uiommu_iova_domain *dom, struct bpath *p,
-		      struct bt_ent *e, const struct bt_ent *o1,
-		      const struct bt_ent *n1)
+		      struct bt_ent *e)
 {
 	int lvl = (int)dom->height - 1, pos = p->ix[lvl];
-
-	if (p->nd[lvl]->n < BT_B) {
-		ent_insert(p->nd[lvl], pos, e);
-		leaf_changed(dom, p, o1, n1, &ent_empty, e);
-		return;
-	}
 
 	for (;;) {
 		struct bt_node *nd = p->nd[lvl], *r, *root;
@@ -668,19 +597,15 @@ static void bt_insert(struct uiommu_iova_domain *dom, struct bpath *p,
 	}
 }
 
-/* Delete the leaf entry at @p, merging or borrowing on underflow; the
- * leaf's entry @o1 changed to @n1 just before. */
-static void bt_delete(struct uiommu_iova_domain *dom, struct bpath *p,
-		      const struct bt_ent *o1, const struct bt_ent *n1)
+/* Delete the leaf entry at @p, merging or borrowing on underflow. */
+static void bt_delete(struct uiommu_iova_domain *dom, struct bpath *p)
 {
 	int lvl = (int)dom->height - 1;
 	struct bt_node *root;
-	struct bt_ent ox;
 
-	ent_get(p->nd[lvl], p->ix[lvl], &ox);
 	ent_delete(p->nd[lvl], p->ix[lvl]);
 	if (lvl == 0 || p->nd[lvl]->n >= BT_MIN) {
-		leaf_changed(dom, p, o1, n1, &ox, &ent_empty);
+		leaf_changed(dom, p);
 		return;
 	}
 	while (lvl > 0 && p->nd[lvl]->n < BT_MIN) {
@@ -734,18 +659,16 @@ static void tree_insert(struct uiommu_iova_domain *dom, struct bpath *p,
 	struct bt_node *lf = LEAF(dom, p);
 	int i = LIX(dom, p);
 	uint64_t base = lf->key[i] - lf->gap[i];
-	struct bt_ent e, o1, n1;
+	struct bt_ent e;
 
 	assert(base <= first && first <= last && last < lf->key[i]);
-	ent_get(lf, i, &o1);
 	leaf_set_gap(lf, i, lf->key[i] - last - 1);
-	ent_get(lf, i, &n1);
 	e.key = first;
 	e.gap = first - base;
 	e.cls = gap_class_bit(e.gap);
 	e.ord = (uint8_t)(gap_order(first, e.gap) + 1);
 	e.ref = ref;
-	bt_insert(dom, p, &e, &o1, &n1);
+	bt_insert(dom, p, &e);
 }
 
 /* Remove the range at @p and credit its range and gap to its successor's
@@ -755,13 +678,10 @@ static void tree_remove_at(struct uiommu_iova_domain *dom, struct bpath *p)
 	struct bt_node *lf = LEAF(dom, p);
 	int i = LIX(dom, p);
 	uint64_t credit = lf->gap[i] + (leaf_last(lf, i) - lf->key[i] + 1);
-	struct bt_ent o1, n1;
 
 	if (i + 1 < lf->n) {
-		ent_get(lf, i + 1, &o1);
 		leaf_set_gap(lf, i + 1, lf->gap[i + 1] + credit);
-		ent_get(lf, i + 1, &n1);
-		bt_delete(dom, p, &o1, &n1);
+		bt_delete(dom, p);
 	} else {
 		struct bpath q = *p;
 		struct bt_node *sl;
@@ -770,11 +690,9 @@ static void tree_remove_at(struct uiommu_iova_domain *dom, struct bpath *p)
 		assert(ok);
 		(void)ok;
 		sl = LEAF(dom, &q);
-		ent_get(sl, 0, &o1);
 		leaf_set_gap(sl, 0, sl->gap[0] + credit);
-		ent_get(sl, 0, &n1);
-		leaf_changed(dom, &q, &o1, &n1, &ent_empty, &ent_empty);
-		bt_delete(dom, p, &ent_empty, &ent_empty);
+		leaf_changed(dom, &q);
+		bt_delete(dom, p);
 	}
 }
 
@@ -808,25 +726,64 @@ HOT bool ent_ok(const struct bt_node *nd, int i, const struct fitq *q)
 	return nd->gap[i] >= q->pages;
 }
 
-/* Highest index <= @from of @nd whose entry satisfies @q, or -1; one loop
- * per kind of query. */
+/*
+ * Bit i set iff entry i of @nd satisfies @q (padding never does).  All 16
+ * entries at once and without a branch: a loop that stops at the first
+ * satisfying entry exits at a data-dependent point, a mispredicted branch
+ * per node of the search.  SSE2 (baseline x86-64): gaps and pages are below
+ * 2^53, so gap < pages is the sign of the 64-bit difference; a class bit
+ * shifted into the sign; orders are below 128, so a signed byte compare.
+ */
+#ifdef __SSE2__
+_Static_assert(BT_B == 16, "ok_mask() reads the orders as one 16-byte vector");
+#endif
+
+HOT unsigned int ok_mask(const struct bt_node *nd, const struct fitq *q)
+{
+	unsigned int m = 0;
+	int i;
+
+#ifdef __SSE2__
+	if (q->cls >= 0) {
+		__m128i sh = _mm_cvtsi32_si128(63 - q->cls);
+
+		for (i = 0; i < BT_B; i += 2)
+			m |= (unsigned int)_mm_movemask_pd(_mm_castsi128_pd(
+				_mm_sll_epi64(_mm_load_si128((const __m128i *)
+							     &nd->cls[i]), sh)))
+			     << i;
+		return m;
+	}
+	if (q->order >= 0)
+		return (unsigned int)_mm_movemask_epi8(_mm_cmpgt_epi8(
+			_mm_load_si128((const __m128i *)nd->ord),
+			_mm_set1_epi8((char)q->order)));
+	{
+		__m128i pv = _mm_set1_epi64x((long long)q->pages);
+
+		for (i = 0; i < BT_B; i += 2)
+			m |= (unsigned int)_mm_movemask_pd(_mm_castsi128_pd(
+				_mm_sub_epi64(_mm_load_si128((const __m128i *)
+							     &nd->gap[i]), pv)))
+			     << i;
+		return ~m & ((1u << BT_B) - 1);
+	}
+#else
+	for (i = 0; i < BT_B; i++)
+		m |= (unsigned int)ent_ok(nd, i, q) << i;
+	return m;
+#endif
+}
+
+/* Highest index <= @from of @nd whose entry satisfies @q, or -1. */
 HOT int last_ok(const struct bt_node *nd, int from, const struct fitq *q)
 {
-	int i = from;
+	unsigned int m;
 
-	if (q->cls >= 0) {
-		uint64_t b = UIO_BIT(q->cls);
-
-		while (i >= 0 && !(nd->cls[i] & b))
-			i--;
-	} else if (q->order >= 0) {
-		while (i >= 0 && nd->ord[i] <= q->order)
-			i--;
-	} else {
-		while (i >= 0 && nd->gap[i] < q->pages)
-			i--;
-	}
-	return i;
+	if (from < 0)
+		return -1;
+	m = ok_mask(nd, q) & ((2u << from) - 1);
+	return m ? 31 - __builtin_clz(m) : -1;
 }
 
 /*
