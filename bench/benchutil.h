@@ -3,6 +3,7 @@
 #ifndef UIOMMU_BENCHUTIL_H
 #define UIOMMU_BENCHUTIL_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,26 @@ static inline void bench_check(int ret, const char *what)
 		fprintf(stderr, "bench: %s: %s\n", what, uiommu_strerror(ret));
 		exit(1);
 	}
+}
+
+/*
+ * A positive numeric argument (an operation count, a scale); anything else
+ * is a usage error, never a silent 0 that would time nothing.
+ */
+static inline double bench_arg_num(const char *prog, const char *arg,
+				   const char *usage)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || end == arg || *end || !(v > 0)) {
+		fprintf(stderr, "%s: bad argument '%s'\nusage: %s %s\n", prog,
+			arg, prog, usage);
+		exit(2);
+	}
+	return v;
 }
 
 static inline void bench_st(struct uiommu_physmem *pm, uint64_t pa,

@@ -89,7 +89,8 @@ static void report(const char *name, unsigned long n, double secs)
 
 int main(int argc, char **argv)
 {
-	unsigned long n = argc > 1 ? strtoul(argv[1], NULL, 0) : 1000000, i;
+	unsigned long n = argc > 1 ? (unsigned long)bench_arg_num(argv[0], argv[1], "[OPS]") :
+				 1000000, i;
 	struct uiommu_gicv2m_config vc = { "v2m0", V2M_BASE, 64, 64 };
 	struct uiommu_gic_its_config ic = { .name = "its0", .base = ITS_BASE };
 	struct uiommu_memattrs a = {

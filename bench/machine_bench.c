@@ -26,13 +26,15 @@ static struct uiommu_machine *make(const char *name)
 
 static void bench_create(const char *name, unsigned int iters)
 {
-	double t0 = bench_now_s();
+	double t0 = bench_now_s(), s;
 
 	for (unsigned int i = 0; i < iters; i++)
 		uiommu_machine_destroy(make(name));
-	printf("{\"bench\": \"machine_create_destroy\", \"machine\": \"%s\", "
-	       "\"iters\": %u, \"us_per_op\": %.1f}\n", name, iters,
-	       (bench_now_s() - t0) * 1e6 / iters);
+	s = bench_now_s() - t0;
+
+	printf("{\"bench\":\"machine\",\"case\":\"create_destroy\",\"machine\":\"%s\","
+	       "\"ops\":%u,\"ns_per_op\":%.0f,\"us_per_op\":%.1f}\n", name,
+	       iters, s * 1e9 / iters, s * 1e6 / iters);
 }
 
 static void bench_dma(const char *name, unsigned int iters)
@@ -55,8 +57,8 @@ static void bench_dma(const char *name, unsigned int iters)
 	for (unsigned int i = 0; i < iters; i++)
 		bench_check(uiommu_pci_dev_dma(f->dev, iova + (i & 0x3fc), &v, 4,
 					       true, &fault), "dma");
-	printf("{\"bench\": \"machine_dma_write4\", \"machine\": \"%s\", "
-	       "\"iters\": %u, \"ns_per_op\": %.1f}\n", name, iters,
+	printf("{\"bench\":\"machine\",\"case\":\"dma_write4\",\"machine\":\"%s\","
+	       "\"ops\":%u,\"ns_per_op\":%.1f}\n", name, iters,
 	       (bench_now_s() - t0) * 1e9 / iters);
 	uiommu_machine_destroy(m);
 }
@@ -65,7 +67,8 @@ int main(int argc, char **argv)
 {
 	static const char *const names[] = { "virt", "virt-gicv2m",
 					     "virt-noiommu" };
-	unsigned int scale = argc > 1 ? (unsigned int)atoi(argv[1]) : 1;
+	unsigned int scale = argc > 1 ?
+		(unsigned int)bench_arg_num(argv[0], argv[1], "[SCALE]") : 1;
 
 	if (!scale)
 		scale = 1;

@@ -85,7 +85,7 @@ int main(void)
 		sum += v;
 	}
 	t = bench_now_s() - t;
-	printf("{\"bench\":\"pci_ecam_cfg_read\",\"ops\":%u,\"ns_per_op\":%.1f}\n",
+	printf("{\"bench\":\"pci\",\"case\":\"ecam_cfg_read\",\"ops\":%u,\"ns_per_op\":%.1f}\n",
 	       n, t * 1e9 / n);
 
 	/* MSI-X enabled, all 2048 vectors unmasked. */
@@ -100,7 +100,7 @@ int main(void)
 	for (unsigned int i = 0; i < n; i++)
 		bench_check(uiommu_pci_dev_notify(td, i % 2048), "notify");
 	t = bench_now_s() - t;
-	printf("{\"bench\":\"pci_msix_notify\",\"ops\":%u,\"ns_per_op\":%.1f,"
+	printf("{\"bench\":\"pci\",\"case\":\"msix_notify\",\"ops\":%u,\"ns_per_op\":%.1f,"
 	       "\"delivered\":%" PRIu64 "}\n", n, t * 1e9 / n, db_hits);
 
 	bench_st(pm, BAR0 + UIOMMU_TESTDEV_SRC, 8, RAM);
@@ -111,9 +111,10 @@ int main(void)
 		bench_st(pm, BAR0 + UIOMMU_TESTDEV_CMD, 4, UIOMMU_TESTDEV_OP_COPY);
 	t = bench_now_s() - t;
 	bench_check(uiommu_phys_ld(pm, BAR0 + UIOMMU_TESTDEV_STATUS, 4, &v, NULL), "status");
-	printf("{\"bench\":\"pci_testdev_copy_64k\",\"ops\":%u,\"us_per_op\":%.2f,"
+	printf("{\"bench\":\"pci\",\"case\":\"testdev_copy_64k\",\"ops\":%u,"
+	       "\"ns_per_op\":%.0f,\"us_per_op\":%.2f,"
 	       "\"gib_per_s\":%.2f,\"status\":%" PRIu64 "}\n", ncopy,
-	       t * 1e6 / ncopy, (double)ncopy * 65536 / t / (1 << 30), v);
+	       t * 1e9 / ncopy, t * 1e6 / ncopy, (double)ncopy * 65536 / t / (1 << 30), v);
 
 	uiommu_pci_host_destroy(host);
 	uiommu_physmem_destroy(pm);

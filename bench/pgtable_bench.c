@@ -227,7 +227,7 @@ int main(int argc, char **argv)
 	unsigned int i;
 
 	if (argc > 1)
-		rounds = (unsigned int)strtoul(argv[1], NULL, 0);
+		rounds = (unsigned int)bench_arg_num(argv[0], argv[1], "[ROUNDS]");
 	if (!rounds)
 		rounds = 1;
 	CHECK(uiommu_physmem_create(48, &pm));

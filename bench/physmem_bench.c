@@ -226,7 +226,8 @@ int main(int argc, char **argv)
 	    uiommu_phys_pool_create(pm, POOL_BASE, POOL_SIZE, &pool))
 		return 1;
 	if (argc > 2)
-		ops_per_thread = (unsigned int)strtoul(argv[2], NULL, 0);
+		ops_per_thread = (unsigned int)bench_arg_num(argv[0], argv[2],
+							     "[CASE-FILTER [OPS]]");
 	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
 		if (!strstr(cases[c].name, filter))
 			continue;

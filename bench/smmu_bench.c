@@ -153,10 +153,14 @@ int main(int argc, char **argv)
 	struct td td;
 	struct td_pt pt;
 	uint64_t cd, data;
-	double scale = argc > 1 ? atof(argv[1]) : 1.0;
+	double scale = argc > 1 ? bench_arg_num(argv[0], argv[1], "[SCALE [drv]]") : 1.0;
 	const char *only = argc > 2 ? argv[2] : "";
 	int err = 0;
 
+	if (argc > 3 || (*only && strcmp(only, "drv"))) {
+		fprintf(stderr, "usage: %s [SCALE [drv]]\n", argv[0]);
+		return 2;
+	}
 	if (!strcmp(only, "drv"))
 		return bench_drv((unsigned long)(2e5 * scale));
 	if (td_init(&td, NULL))

@@ -16,6 +16,8 @@ static void count_event_irq(void *opaque)
 	struct td *td = opaque;
 
 	__atomic_fetch_add(&td->event_irqs, 1, __ATOMIC_RELAXED);
+	if (td->event_hook)
+		td->event_hook(td);
 }
 
 static void count_gerror_irq(void *opaque)

@@ -42,6 +42,8 @@ struct td {
 	unsigned int cmdq_log2, eventq_log2;
 	uint64_t sync_word;		/* CMD_SYNC MSI target in RAM */
 	unsigned int event_irqs, gerror_irqs;
+	/* called from the event interrupt, on the thread that raised it */
+	void (*event_hook)(struct td *td);
 	bool borrowed;			/* pm, pool, smmu are the caller's */
 };
 

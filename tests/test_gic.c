@@ -764,6 +764,292 @@ static void test_its_two_level_device_table(void **state)
 	assert_int_equal(stats(f).dropped[UIOMMU_GIC_DROP_DEVICE_OOR], 2);
 }
 
+/* ------------------------------------------------------ ITS: inspection */
+
+struct walk_rec {
+	struct uiommu_gic_its_translation t[64];
+	unsigned int n;
+	unsigned int stop_after;	/* 0: never */
+};
+
+static int collect_walk(void *opaque, const struct uiommu_gic_its_translation *t)
+{
+	struct walk_rec *w = opaque;
+
+	if (w->n < UIO_ARRAY_SIZE(w->t))
+		w->t[w->n] = *t;
+	w->n++;
+	return w->stop_after && w->n == w->stop_after ? 42 : 0;
+}
+
+static void walk(struct fx *f, struct walk_rec *w)
+{
+	memset(w, 0, sizeof(*w));
+	assert_int_equal(uiommu_gic_its_for_each_translation(f->its,
+							     collect_walk, w), 0);
+}
+
+static void expect_tr(const struct uiommu_gic_its_translation *t,
+		      uint32_t devid, uint32_t eventid, uint32_t intid,
+		      uint32_t icid, unsigned int target)
+{
+	assert_int_equal(t->devid, devid);
+	assert_int_equal(t->eventid, eventid);
+	assert_int_equal(t->intid, intid);
+	assert_int_equal(t->icid, icid);
+	assert_int_equal(t->target, target);
+	assert_true(t->ok);
+}
+
+static void test_its_walk_returns_what_was_mapped(void **state)
+{
+	struct fx *f = *state;
+	struct uiommu_gic_its_stats before, after;
+	struct walk_rec w;
+
+	walk(f, &w);
+	assert_int_equal(w.n, 0);
+	map_basic(f);				/* 5/3 -> 8200, ICID 1, CPU 2 */
+	run(f, c_mapd(9, ITT_PA(9), 2, true));
+	run(f, c_mapc(0, 3, true));
+	run(f, c_mapti(9, 0, LPI(20), 0));
+	run(f, c_mapti(9, 3, LPI(21), 1));
+	run(f, c_mapd(7, ITT_PA(7), 3, true));	/* a device with no events */
+	before = stats(f);
+	walk(f, &w);
+	after = stats(f);
+	assert_memory_equal(&before, &after, sizeof(before));
+	assert_int_equal(w.n, 3);
+	expect_tr(&w.t[0], 5, 3, LPI(8), 1, 2);
+	assert_int_equal(w.t[0].itt_addr, ITT_PA(5));
+	assert_int_equal(w.t[0].eventid_bits, 4);
+	assert_false(w.t[0].pending);
+	expect_tr(&w.t[1], 9, 0, LPI(20), 0, 3);
+	expect_tr(&w.t[2], 9, 3, LPI(21), 1, 2);
+	assert_int_equal(w.t[2].eventid_bits, 2);
+
+	/* DISCARD: gone; MAPD V=0: the device's events are gone */
+	run(f, c_ev(GITS_CMD_DISCARD, 9, 0));
+	walk(f, &w);
+	assert_int_equal(w.n, 2);
+	expect_tr(&w.t[1], 9, 3, LPI(21), 1, 2);
+	run(f, c_mapd(9, ITT_PA(9), 2, false));
+	walk(f, &w);
+	assert_int_equal(w.n, 1);
+	expect_tr(&w.t[0], 5, 3, LPI(8), 1, 2);
+
+	/* the callback stops the walk with its value */
+	run(f, c_mapd(9, ITT_PA(9), 2, true));
+	memset(&w, 0, sizeof(w));
+	w.stop_after = 1;
+	assert_int_equal(uiommu_gic_its_for_each_translation(f->its,
+							     collect_walk, &w), 42);
+	assert_int_equal(w.n, 1);
+}
+
+static void test_its_walk_reports_pending_and_unmapped_collection(void **state)
+{
+	struct fx *f = *state;
+	struct walk_rec w;
+
+	map_basic(f);
+	assert_int_equal(uiommu_gic_its_set_handler(f->its, 2, NULL, NULL), 0);
+	msi(f, 5, 3);				/* stays pending at CPU 2 */
+	walk(f, &w);
+	assert_int_equal(w.n, 1);
+	assert_true(w.t[0].pending);
+	assert_true(w.t[0].ok);
+	run(f, c_mapc(1, 0, false));
+	walk(f, &w);
+	assert_int_equal(w.n, 1);
+	assert_false(w.t[0].ok);
+	assert_int_equal(w.t[0].why, UIOMMU_GIC_DROP_COLLECTION_UNMAPPED);
+	assert_int_equal(w.t[0].intid, LPI(8));
+	assert_int_equal(w.t[0].icid, 1);
+	/* and a write would be dropped for that very reason */
+	tu_log_capture(UIOMMU_LOG_WARN);
+	msi(f, 5, 3);
+	tu_log_release();
+	assert_int_equal(stats(f).dropped[UIOMMU_GIC_DROP_COLLECTION_UNMAPPED], 1);
+}
+
+static void test_its_walk_two_level_device_table(void **state)
+{
+	struct fx *f = *state;
+	struct walk_rec w;
+	uint64_t l1e = 0;
+
+	its_st(f, GITS_CTLR, 4, 0);
+	its_program(f, true);
+	l1e = UIO_FDP64(l1e, GITS_L1E, VALID, 1);
+	l1e = UIO_FDP64(l1e, GITS_L1E, PA, L2_PA >> 12);
+	ram_st(f, DT_PA + 8, 8, l1e);		/* DeviceIDs 512..1023 */
+	run(f, c_mapd(600, ITT_PA(1), 4, true));
+	run(f, c_mapd(1023, ITT_PA(2), 1, true));
+	run(f, c_mapc(0, 1, true));
+	run(f, c_mapti(600, 2, LPI(100), 0));
+	run(f, c_mapti(1023, 1, LPI(101), 0));
+	walk(f, &w);
+	assert_int_equal(w.n, 2);
+	expect_tr(&w.t[0], 600, 2, LPI(100), 0, 1);
+	expect_tr(&w.t[1], 1023, 1, LPI(101), 0, 1);
+	assert_int_equal(w.t[0].itt_addr, ITT_PA(1));
+
+	/* a level 1 entry pointing outside RAM: reported once, walk goes on */
+	l1e = UIO_FDP64(l1e, GITS_L1E, PA, UINT64_C(0x1000000000) >> 12);
+	ram_st(f, DT_PA + 0, 8, l1e);		/* DeviceIDs 0..511 */
+	tu_log_capture(UIOMMU_LOG_WARN);
+	walk(f, &w);
+	assert_non_null(strstr(tu_log_text(), "level 2 page"));
+	tu_log_release();
+	assert_int_equal(w.n, 3);
+	assert_false(w.t[0].ok);
+	assert_int_equal(w.t[0].why, UIOMMU_GIC_DROP_TABLE_FAULT);
+	assert_int_equal(w.t[0].devid, 0);
+	expect_tr(&w.t[1], 600, 2, LPI(100), 0, 1);
+}
+
+static void test_its_walk_reports_corrupt_entries(void **state)
+{
+	struct fx *f = *state;
+	struct walk_rec w;
+	uint64_t dte = 0, ite = 0;
+
+	map_basic(f);
+	/* an ITT entry naming no LPI (only a scribbling driver does that) */
+	ite = UIO_FDP64(ite, GITS_ITE, VALID, 1);
+	ite = UIO_FDP64(ite, GITS_ITE, PINTID, 17);
+	ram_st(f, ITT_PA(5) + 7 * GITS_ITE_SIZE, 8, ite);
+	/* a device table entry whose ITT is not RAM */
+	dte = UIO_FDP64(dte, GITS_DTE, VALID, 1);
+	dte = UIO_FDP64(dte, GITS_DTE, SIZE, 3);
+	dte = UIO_FDP64(dte, GITS_DTE, ITT_ADDR, UINT64_C(0x2000000000) >> 8);
+	ram_st(f, DT_PA + 8 * 8, 8, dte);
+	/* and one with an ITT wider than GITS_TYPER.ID_bits allows */
+	dte = UIO_FDP64(dte, GITS_DTE, SIZE, 31);
+	dte = UIO_FDP64(dte, GITS_DTE, ITT_ADDR, ITT_PA(11) >> 8);
+	ram_st(f, DT_PA + 11 * 8, 8, dte);
+	tu_log_capture(UIOMMU_LOG_WARN);
+	walk(f, &w);
+	assert_non_null(strstr(tu_log_text(), "holds no LPI"));
+	assert_non_null(strstr(tu_log_text(), "ITT at 0x2000000000 is not RAM"));
+	assert_non_null(strstr(tu_log_text(), "32-bit ITT"));
+	tu_log_release();
+	assert_int_equal(w.n, 3);
+	expect_tr(&w.t[0], 5, 3, LPI(8), 1, 2);
+	assert_false(w.t[1].ok);
+	assert_int_equal(w.t[1].devid, 5);
+	assert_int_equal(w.t[1].eventid, 7);
+	assert_int_equal(w.t[1].intid, 17);
+	assert_int_equal(w.t[1].why, UIOMMU_GIC_DROP_EVENT_UNMAPPED);
+	assert_false(w.t[2].ok);
+	assert_int_equal(w.t[2].devid, 8);
+	assert_int_equal(w.t[2].why, UIOMMU_GIC_DROP_TABLE_FAULT);
+	/* what the ITS does with a write of the corrupt event: the same */
+	tu_log_capture(UIOMMU_LOG_WARN);
+	msi(f, 5, 7);
+	msi(f, 8, 0);
+	tu_log_release();
+	assert_int_equal(stats(f).dropped[UIOMMU_GIC_DROP_EVENT_UNMAPPED], 1);
+	assert_int_equal(stats(f).dropped[UIOMMU_GIC_DROP_TABLE_FAULT], 1);
+	ram_st(f, DT_PA + 8 * 8, 8, 0);
+	ram_st(f, DT_PA + 11 * 8, 8, 0);
+	ram_st(f, ITT_PA(5) + 7 * GITS_ITE_SIZE, 8, 0);
+}
+
+struct field_rec {
+	char text[512];
+	unsigned int n;
+};
+
+static int collect_field(void *opaque, const struct uiommu_gic_field *fl)
+{
+	struct field_rec *r = opaque;
+	size_t len = strlen(r->text);
+
+	snprintf(r->text + len, sizeof(r->text) - len, "%s%s[%u:%u]=0x%llx",
+		 r->n++ ? " " : "", fl->name, fl->lsb + fl->width - 1, fl->lsb,
+		 (unsigned long long)fl->value);
+	return 0;
+}
+
+static void test_its_get_regs_and_fields(void **state)
+{
+	struct fx *f = *state;
+	struct uiommu_gic_its_regs r;
+	struct field_rec fr = { "", 0 };
+	struct uiommu_gic_its_stats before = stats(f), after;
+
+	assert_int_equal(uiommu_gic_its_get_regs(f->its, &r), 0);
+	after = stats(f);
+	assert_memory_equal(&before, &after, sizeof(before));
+	assert_int_equal(r.base, ITS_BASE);
+	assert_int_equal(r.nr_cpus, NR_CPUS);
+	assert_int_equal(r.nr_lpis, 65536 - 8192);
+	/* as MMIO reads return them */
+	assert_int_equal(r.ctlr, its_ld(f, GITS_CTLR, 4));
+	assert_int_equal(r.iidr, its_ld(f, GITS_IIDR, 4));
+	assert_int_equal(r.typer, its_ld(f, GITS_TYPER, 8));
+	assert_int_equal(r.cbaser, its_ld(f, GITS_CBASER, 8));
+	assert_int_equal(r.creadr, its_ld(f, GITS_CREADR, 8));
+	for (unsigned int n = 0; n < 8; n++)
+		assert_int_equal(r.baser[n], its_ld(f, GITS_BASER0 + 8 * n, 8));
+	assert_int_equal(r.table[0].type, UIOMMU_GITS_BASER_TYPE_DEVICES);
+	assert_string_equal(r.table[0].type_name, "Devices");
+	assert_true(r.table[0].valid);
+	assert_false(r.table[0].indirect);
+	assert_int_equal(r.table[0].base, DT_PA);
+	assert_int_equal(r.table[0].page_size, 4096);
+	assert_int_equal(r.table[0].pages, DT_PAGES);
+	assert_int_equal(r.table[0].entry_size, 8);
+	assert_int_equal(r.table[0].max_ids, DT_PAGES * 4096 / 8);
+	assert_string_equal(r.table[1].type_name, "Collections");
+	assert_int_equal(r.table[1].max_ids, 512);
+	assert_string_equal(r.table[2].type_name, "none");
+	assert_false(r.table[2].valid);
+
+	assert_int_equal(uiommu_gic_its_for_each_field(UIOMMU_GITS_CTLR, r.ctlr,
+						       collect_field, &fr), 0);
+	assert_string_equal(fr.text, "Enabled[0:0]=0x1 Quiescent[31:31]=0x0");
+	memset(&fr, 0, sizeof(fr));
+	assert_int_equal(uiommu_gic_its_for_each_field(UIOMMU_GITS_TYPER, r.typer,
+						       collect_field, &fr), 0);
+	assert_non_null(strstr(fr.text, "ITT_entry_size[7:4]=0x7 "
+				       "ID_bits[12:8]=0xf Devbits[17:13]=0xf"));
+	memset(&fr, 0, sizeof(fr));
+	assert_int_equal(uiommu_gic_its_for_each_field(UIOMMU_GITS_BASER(1),
+						       r.baser[1], collect_field,
+						       &fr), 0);
+	assert_non_null(strstr(fr.text, "Type[58:56]=0x4"));
+	assert_non_null(strstr(fr.text, "Valid[63:63]=0x1"));
+}
+
+static void test_its_inspection_rejects_bad_arguments(void **state)
+{
+	struct fx *f = *state;
+	struct uiommu_gic_its_regs r;
+	struct walk_rec w;
+	struct field_rec fr = { "", 0 };
+
+	tu_log_capture(UIOMMU_LOG_ERR);
+	assert_int_equal(uiommu_gic_its_get_regs(NULL, &r), -EINVAL);
+	assert_int_equal(uiommu_gic_its_get_regs(f->its, NULL), -EINVAL);
+	assert_int_equal(uiommu_gic_its_for_each_translation(NULL, collect_walk,
+							     &w), -EINVAL);
+	assert_int_equal(uiommu_gic_its_for_each_translation(f->its, NULL, &w),
+			 -EINVAL);
+	assert_int_equal(uiommu_gic_its_for_each_field(UIOMMU_GITS_CTLR, 0, NULL,
+						       NULL), -EINVAL);
+	assert_int_equal(uiommu_gic_its_for_each_field(0x10, 0, collect_field,
+						       &fr), -EINVAL);
+	assert_int_equal(uiommu_gic_its_for_each_field(UIOMMU_GITS_BASER(8), 0,
+						       collect_field, &fr), -EINVAL);
+	assert_int_equal(uiommu_gic_its_for_each_field(UIOMMU_GITS_BASER(0) + 4, 0,
+						       collect_field, &fr), -EINVAL);
+	tu_log_release();
+	assert_int_equal(fr.n, 0);
+}
+
 /* One command error: expected encoding, the queue stalls on it. */
 struct err_case {
 	const char *what;
@@ -1549,6 +1835,29 @@ static void test_v2m_registers(void **state)
 	assert_int_equal(info.regs[2].offset, 0xFCC);
 }
 
+static void test_v2m_get_info(void **state)
+{
+	struct v2m_fx *v = *state;
+	struct uiommu_gicv2m_info info;
+	uint64_t typer, iidr;
+
+	assert_int_equal(uiommu_gicv2m_get_info(v->v2m, &info), 0);
+	assert_int_equal(info.base, V2M_BASE);
+	assert_int_equal(info.doorbell, uiommu_gicv2m_doorbell(v->v2m));
+	assert_int_equal(info.spi_base, 64);
+	assert_int_equal(info.nr_spis, 32);
+	assert_int_equal(uiommu_phys_ld(v->f.pm, V2M_BASE + V2M_MSI_TYPER, 4,
+					&typer, NULL), 0);
+	assert_int_equal(uiommu_phys_ld(v->f.pm, V2M_BASE + V2M_MSI_IIDR, 4,
+					&iidr, NULL), 0);
+	assert_int_equal(info.msi_typer, typer);
+	assert_int_equal(info.msi_iidr, iidr);
+	tu_log_capture(UIOMMU_LOG_ERR);
+	assert_int_equal(uiommu_gicv2m_get_info(NULL, &info), -EINVAL);
+	assert_int_equal(uiommu_gicv2m_get_info(v->v2m, NULL), -EINVAL);
+	tu_log_release();
+}
+
 static void test_v2m_setspi_from_any_source(void **state)
 {
 	struct v2m_fx *v = *state;
@@ -1682,7 +1991,14 @@ int main(void)
 		cmocka_unit_test(test_its_drv_rejects_bad_requests),
 		cmocka_unit_test(test_its_drv_recovers_from_a_stalled_queue),
 		cmocka_unit_test(test_its_drv_fail_nth_sweep),
+		cmocka_unit_test_setup_teardown(test_its_walk_returns_what_was_mapped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_its_walk_reports_pending_and_unmapped_collection, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_its_walk_two_level_device_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_its_walk_reports_corrupt_entries, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_its_get_regs_and_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_its_inspection_rejects_bad_arguments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_v2m_registers, v2m_setup, v2m_teardown),
+		cmocka_unit_test_setup_teardown(test_v2m_get_info, v2m_setup, v2m_teardown),
 		cmocka_unit_test_setup_teardown(test_v2m_setspi_from_any_source, v2m_setup, v2m_teardown),
 		cmocka_unit_test_setup_teardown(test_v2m_out_of_range_dropped, v2m_setup, v2m_teardown),
 		cmocka_unit_test_setup_teardown(test_v2m_create_rejects_bad_config, v2m_setup, v2m_teardown),

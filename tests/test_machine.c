@@ -178,6 +178,15 @@ static void test_default_virt(void **state)
 	assert_int_equal(uiommu_gic_its_doorbell(uio_machine_its(m, 0)),
 			 0x8090040);
 	assert_non_null(uio_machine_msi_domain(m, true, 0));
+	/* the public accessors reach the same objects */
+	assert_ptr_equal(uiommu_machine_its(m, 0), uio_machine_its(m, 0));
+	assert_null(uiommu_machine_its(m, 1));
+	assert_null(uiommu_machine_its(NULL, 0));
+	assert_null(uiommu_machine_gicv2m(m, 0));
+	assert_ptr_equal(uiommu_machine_msi_domain(m, 0),
+			 uio_machine_msi_domain(m, true, 0));
+	assert_null(uiommu_machine_msi_domain(m, 1));
+	assert_null(uiommu_machine_msi_domain(NULL, 0));
 	assert_non_null(uio_machine_smmu_drv(m, 0));
 	assert_non_null(uiommu_machine_smmu(m, 0));
 	assert_int_equal(uiommu_smmuv3_base(uiommu_machine_smmu(m, 0)),
@@ -236,6 +245,12 @@ static void test_qemu_dumped_dtbs(void **state)
 	assert_true(f->has_devid);
 	assert_false(f->msi_isolating);
 	assert_non_null(uio_machine_msi_domain(m, false, 0));
+	/* v2m domains follow the (absent) ITS ones */
+	assert_ptr_equal(uiommu_machine_msi_domain(m, 0),
+			 uio_machine_msi_domain(m, false, 0));
+	assert_ptr_equal(uiommu_machine_gicv2m(m, 0), uio_machine_v2m(m, 0));
+	assert_null(uiommu_machine_gicv2m(m, 1));
+	assert_null(uiommu_machine_its(m, 0));
 	assert_non_null(f->msi_dev);
 	assert_null(f->iommu_dev);
 	uiommu_machine_destroy(m);

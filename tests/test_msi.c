@@ -116,6 +116,16 @@ static uint64_t check_msix_table(struct world *w, struct tdev *t,
 
 		msix_entry(w, t, v, &addr, &data);
 		assert_int_equal(uiommu_msi_get_vector(t->md, v, &vi), 0);
+		{
+			struct uiommu_pci_msi_msg m;
+			bool masked = true;
+
+			assert_int_equal(uiommu_pci_irq_read_msg(t->fn, v, &m,
+								 &masked), 0);
+			assert_int_equal(m.address, addr);
+			assert_int_equal(m.data, data);
+			assert_int_equal(masked, vi.masked);
+		}
 		assert_true(vi.msix);
 		assert_int_equal(vi.address, addr);
 		assert_int_equal(vi.data, data);
@@ -552,6 +562,14 @@ static void run_multi_msi(bool use_v2m)
 	assert_int_equal(vi.data, data);
 	assert_int_equal(data & 7, 0);
 	assert_int_equal(data, use_v2m ? vi.hwirq : 0);
+	/* read back from the capability: vector i sends data + i */
+	for (unsigned int v = 0; v < 6; v++) {
+		struct uiommu_pci_msi_msg m;
+
+		assert_int_equal(uiommu_pci_irq_read_msg(t->fn, v, &m, NULL), 0);
+		assert_int_equal(m.address, addr);
+		assert_int_equal(m.data, data + v);
+	}
 	if (use_v2m)
 		assert_int_equal(data, V2M_SPI_BASE + 8);
 	assert_int_equal(uiommu_iova_to_phys(dev_domain(t), addr, &pa), 0);
@@ -585,6 +603,104 @@ static void run_multi_msi(bool use_v2m)
 	if (use_v2m)
 		assert_int_equal(uiommu_msi_free_irq_vectors(w.d[1].md), 0);
 	assert_int_equal(pages_used(dev_domain(t)), 0);
+	world_fini(&w);
+}
+
+struct walk_count {
+	uint32_t devid;
+	unsigned int n, ok;
+	struct uiommu_msi_dev *md;
+};
+
+/* Every ITS translation of the device is one of its vectors, as the MSI
+ * layer reports it. */
+static int check_translation(void *opaque,
+			     const struct uiommu_gic_its_translation *tr)
+{
+	struct walk_count *c = opaque;
+	struct uiommu_msi_vector_info vi;
+
+	c->n++;
+	if (tr->devid != c->devid || !tr->ok)
+		return 0;
+	if (!uiommu_msi_get_vector(c->md, tr->eventid, &vi) &&
+	    vi.hwirq == tr->intid && vi.cpu == tr->target)
+		c->ok++;
+	return 0;
+}
+
+static void test_inspection_matches_vectors(void **state)
+{
+	struct world w;
+	struct tdev *t = &w.d[0];
+	struct uiommu_msi_domain_info di;
+	struct uiommu_msi_dev_info mi;
+	struct walk_count c = { 0 };
+	unsigned int n = 0;
+
+	(void)state;
+	world_init(&w, false);
+	assert_int_equal(uiommu_msi_domain_get_info(w.its_dom, &di), 0);
+	assert_true(di.its && di.isolating);
+	assert_string_equal(di.controller, "GICv3 ITS");
+	assert_int_equal(di.doorbell_pa, ITS_DOORBELL);
+	assert_ptr_equal(di.gic_its, w.its);
+	assert_null(di.gicv2m);
+	assert_int_equal(uiommu_msi_domain_get_info(w.v2m_dom, &di), 0);
+	assert_false(di.its || di.isolating);
+	assert_int_equal(di.doorbell_pa, V2M_DOORBELL);
+	assert_int_equal(di.nr_cpus, 1);
+	assert_ptr_equal(di.gicv2m, w.v2m);
+
+	assert_int_equal(uiommu_msi_dev_get_info(t->md, &mi), 0);
+	assert_ptr_equal(mi.domain, w.its_dom);
+	assert_ptr_equal(mi.fn, t->fn);
+	assert_ptr_equal(mi.iommu_dev, t->idev);
+	assert_int_equal(mi.rid, t->rid);
+	assert_int_equal(mi.devid, t->devid);
+	assert_int_equal(mi.nvec, 0);
+	assert_int_equal(uiommu_msi_alloc_irq_vectors(t->md, 5, 5,
+						      UIOMMU_PCI_IRQ_FLAG_MSIX,
+						      &n), 0);
+	assert_int_equal(uiommu_msi_set_affinity(t->md, 3, 1), 0);
+	assert_int_equal(uiommu_msi_set_masked(t->md, 2, true), 0);
+	assert_int_equal(uiommu_msi_dev_get_info(t->md, &mi), 0);
+	assert_int_equal(mi.nvec, 5);
+	assert_true(mi.msix);
+	assert_int_equal(mi.hw_first, UIOMMU_GIC_FIRST_LPI);
+	assert_true(mi.nr_hw >= 5);
+	check_msix_table(&w, t, 5);		/* masked bit read back too */
+
+	c.devid = t->devid;
+	c.md = t->md;
+	assert_int_equal(uiommu_gic_its_for_each_translation(w.its,
+							     check_translation,
+							     &c), 0);
+	assert_int_equal(c.n, 5);
+	assert_int_equal(c.ok, 5);
+	assert_int_equal(uiommu_msi_free_irq_vectors(t->md), 0);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(uiommu_gic_its_for_each_translation(w.its,
+							     check_translation,
+							     &c), 0);
+	assert_int_equal(c.n, 0);
+
+	tu_log_capture(UIOMMU_LOG_ERR);
+	assert_int_equal(uiommu_msi_domain_get_info(NULL, &di), -EINVAL);
+	assert_int_equal(uiommu_msi_domain_get_info(w.its_dom, NULL), -EINVAL);
+	assert_int_equal(uiommu_msi_dev_get_info(NULL, &mi), -EINVAL);
+	assert_int_equal(uiommu_msi_dev_get_info(t->md, NULL), -EINVAL);
+	{
+		struct uiommu_pci_msi_msg m;
+
+		assert_int_equal(uiommu_pci_irq_read_msg(t->fn, 0, &m, NULL),
+				 -EINVAL);	/* freed */
+		assert_int_equal(uiommu_pci_irq_read_msg(NULL, 0, &m, NULL),
+				 -EINVAL);
+		assert_int_equal(uiommu_pci_irq_read_msg(t->fn, 0, NULL, NULL),
+				 -EINVAL);
+	}
+	tu_log_release();
 	world_fini(&w);
 }
 
@@ -923,6 +1039,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_msix_dma_domain_32_vectors),
+		cmocka_unit_test(test_inspection_matches_vectors),
 		cmocka_unit_test(test_second_device_shares_the_page),
 		cmocka_unit_test(test_unmanaged_default_window),
 		cmocka_unit_test(test_domain_switch_with_live_vectors),

@@ -20,6 +20,7 @@
 #define RAM_BASE UINT64_C(0x40000000)
 #define RAM_SIZE (UINT64_C(64) << 20)
 #define HOLE	 UINT64_C(0x700000000)	/* nothing there */
+#define MMIO_TABLE UINT64_C(0x800000000)	/* a device region (reads 0) */
 
 #define K4   UINT64_C(0x1000)
 #define K16  UINT64_C(0x4000)
@@ -985,6 +986,23 @@ static void test_fail_nth_unmap_split(void **state)
 
 /* ------------------------------------------------------------ walker */
 
+/* A device region that reads as zero and counts the reads. */
+static int zero_read(void *opaque, uint64_t offset, unsigned int size,
+		     uint64_t *val, const struct uiommu_memattrs *attrs)
+{
+	(*(unsigned int *)opaque)++;
+	*val = 0;
+	return 0;
+}
+
+static int ignore_write(void *opaque, uint64_t offset, unsigned int size,
+			uint64_t val, const struct uiommu_memattrs *attrs)
+{
+	return 0;
+}
+
+static const struct uiommu_mmio_ops zero_ops = { zero_read, ignore_write };
+
 static void test_walk_fault_records(void **state)
 {
 	struct uiommu_pgtable_info info;
@@ -1080,6 +1098,31 @@ static void test_walk_fault_records(void **state)
 	assert_int_equal(f.level, 1);
 	assert_int_equal(f.entry_pa, HOLE);	/* L1 index 0 */
 	st(&e, info.root, l1);
+	/* A table in MMIO is read as a device access, unless the walker
+	 * reads RAM only: then it is an external abort. */
+	{
+		struct uiommu_pt_walk_cfg ram_only = info.walk;
+
+		unsigned int reads = 0;
+		struct uiommu_mmio_desc dev = {
+			.name = "dev", .owner = "test", .size = K4,
+			.ops = &zero_ops, .opaque = &reads,
+		};
+
+		assert_int_equal(uiommu_physmem_add_mmio(e.pm, MMIO_TABLE, &dev), 0);
+		ram_only.flags |= UIOMMU_PT_WALK_RAM_ONLY;
+		st(&e, info.root, MMIO_TABLE | 0x3);
+		f = walk_fault(&e, &info.walk, info.root, 0x1000,
+			       UIOMMU_PT_ACC_READ);
+		assert_int_equal(f.type, UIOMMU_PT_FAULT_TRANSLATION);
+		assert_int_equal(reads, 1);
+		f = walk_fault(&e, &ram_only, info.root, 0x1000,
+			       UIOMMU_PT_ACC_READ);
+		assert_int_equal(f.type, UIOMMU_PT_FAULT_EXT_ABORT);
+		assert_int_equal(reads, 1);
+		assert_int_equal(f.entry_pa, MMIO_TABLE);
+		st(&e, info.root, l1);
+	}
 	/* A level-3 descriptor with type 0 is invalid. */
 	st(&e, r.desc_pa, r.desc & ~UINT64_C(2));
 	f = walk_fault(&e, &info.walk, info.root, 0x1000, UIOMMU_PT_ACC_READ);
@@ -1436,6 +1479,69 @@ static void test_dump_like_intel_debugfs(void **state)
 	env_fini(&e);
 }
 
+struct leaves {
+	unsigned int n;
+	struct uiommu_pt_leaf l[4];
+};
+
+static int collect_leaf(void *opaque, const struct uiommu_pt_leaf *leaf)
+{
+	struct leaves *ls = opaque;
+
+	if (ls->n == 4)
+		return 42;
+	ls->l[ls->n++] = *leaf;
+	return 0;
+}
+
+/* The leaf iterator walks what the dump prints, decoded. */
+static void test_for_each_leaf(void **state)
+{
+	static const enum uiommu_pt_format fmts[] = {
+		UIOMMU_PT_ARM_S1, UIOMMU_PT_ARM_S2, UIOMMU_PT_VTD_SS,
+	};
+
+	(void)state;
+	for (unsigned int i = 0; i < 3; i++) {
+		struct uiommu_pgtable *pt;
+		struct leaves ls = { 0 };
+		struct env e;
+
+		env_init(&e);
+		pt = mk(&e, fmts[i], 12, 48, 48, 0);
+		assert_int_equal(uiommu_pgtable_map(pt, 0x40000000, 0x80000000, M2,
+						    UIOMMU_PT_PROT_READ, NULL), 0);
+		assert_int_equal(uiommu_pgtable_map(pt, 0xfee00000, 0x9000, 2 * K4,
+						    RW, NULL), 0);
+		assert_int_equal(uiommu_pgtable_for_each_leaf(pt, collect_leaf,
+							      &ls), 0);
+		assert_int_equal(ls.n, 3);
+		assert_int_equal(ls.l[0].iova, 0x40000000);
+		assert_int_equal(ls.l[0].pa, 0x80000000);
+		assert_int_equal(ls.l[0].size, M2);
+		assert_int_equal(ls.l[0].prot & RW, UIOMMU_PT_PROT_READ);
+		assert_int_equal(ls.l[0].level, 2);	/* Arm L2, VT-d PDE */
+		assert_int_equal(ls.l[2].iova, 0xfee01000);
+		assert_int_equal(ls.l[2].pa, 0xa000);
+		assert_int_equal(ls.l[2].size, K4);
+		assert_int_equal(ls.l[2].prot & RW, RW);
+		assert_int_equal(ls.l[2].level, fmts[i] == UIOMMU_PT_VTD_SS ? 1 : 3);
+		assert_int_equal(ls.l[2].pa, ls.l[2].desc & 0xfffffffff000);
+		/* A non-zero return stops the walk and is returned */
+		ls.n = 4;
+		assert_int_equal(uiommu_pgtable_for_each_leaf(pt, collect_leaf,
+							      &ls), 42);
+		tu_log_capture(UIOMMU_LOG_ERR);
+		assert_int_equal(uiommu_pgtable_for_each_leaf(NULL, collect_leaf,
+							      &ls), -EINVAL);
+		assert_int_equal(uiommu_pgtable_for_each_leaf(pt, NULL, NULL),
+				 -EINVAL);
+		tu_log_release();
+		uiommu_pgtable_destroy(pt);
+		env_fini(&e);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1458,6 +1564,7 @@ int main(void)
 		cmocka_unit_test(test_walk_cfg_helpers),
 		cmocka_unit_test(test_walk_races_with_updates),
 		cmocka_unit_test(test_dump_like_intel_debugfs),
+		cmocka_unit_test(test_for_each_leaf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,6 +17,7 @@
 #include <uiommu/physmem.h>
 
 #include "bits.h"
+#include "physmem-internal.h"
 
 #define KiB(x) ((uint64_t)(x) << 10)
 #define MiB(x) ((uint64_t)(x) << 20)
@@ -402,6 +403,40 @@ static void test_phys_any_placement(void **state)
 	assert_int_equal(uiommu_physmem_add_ram(pm, "f", UIOMMU_PHYS_ANY,
 						KiB(40), NULL, &base), 0);
 	assert_int_equal(base, 0x6000);
+	assert_int_equal(uiommu_physmem_check(pm), 0);
+	uiommu_physmem_destroy(pm);
+}
+
+/* Memory plugged after boot: above a floor, aligned, skipping what sits
+ * there; -ENOSPC when nothing above the floor fits. */
+static void test_add_ram_above(void **state)
+{
+	struct uiommu_physmem *pm = new_pm(32);
+	uint64_t base = 1;
+
+	(void)state;
+	assert_int_equal(uiommu_physmem_add_ram(pm, "ram", GiB(1), GiB(1),
+						NULL, NULL), 0);
+	assert_int_equal(uio_physmem_add_ram_above(pm, "a", GiB(2), MiB(2),
+						   MiB(4), NULL, &base), 0);
+	assert_int_equal(base, GiB(2));
+	/* A floor inside a region moves past it, to the next aligned base. */
+	assert_int_equal(uio_physmem_add_ram_above(pm, "b", GiB(1) + 0x1000,
+						   MiB(2), MiB(2), NULL, &base), 0);
+	assert_int_equal(base, GiB(2) + MiB(4));
+	/* An unaligned floor is rounded up; the hole below stays free. */
+	assert_int_equal(uio_physmem_add_ram_above(pm, "c", 0x3001, 0x1000,
+						   KiB(4), NULL, &base), 0);
+	assert_int_equal(base, 0x4000);
+	tu_log_capture(UIOMMU_LOG_ERR);
+	assert_int_equal(uio_physmem_add_ram_above(pm, "d", GiB(4) - MiB(2),
+						   MiB(2), MiB(4), NULL, &base),
+			 -ENOSPC);
+	tu_log_release();
+	assert_int_equal(uio_physmem_add_ram_above(pm, "e", GiB(4) - MiB(2),
+						   MiB(2), MiB(2), NULL, &base), 0);
+	assert_int_equal(base, GiB(4) - MiB(2));
+	assert_int_equal(region_count(pm), 5);
 	assert_int_equal(uiommu_physmem_check(pm), 0);
 	uiommu_physmem_destroy(pm);
 }
@@ -1535,6 +1570,7 @@ int main(void)
 		cmocka_unit_test(test_cmpxchg64),
 		cmocka_unit_test(test_caller_buffer_visible_both_ways),
 		cmocka_unit_test(test_add_validates_and_rejects_overlap),
+		cmocka_unit_test(test_add_ram_above),
 		cmocka_unit_test(test_phys_any_placement),
 		cmocka_unit_test(test_remove),
 		cmocka_unit_test(test_lookup_random_vs_model),

@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "testutil.h"
 
@@ -562,6 +563,22 @@ static void test_fault_events(void **state)
 	assert_true((UIO_FEX64(ev[3], EVT3, FETCH_ADDR) << 3) ==
 		    UINT64_C(0x7000000000) + ((VA >> 30) & 511) * 8);
 
+	/* F_WALK_EABT too: a table pointer at the SMMU's own registers (the
+	 * walk reads RAM only; reading them would wait on the SMMU's lock). */
+	{
+		uint64_t regs = uiommu_smmuv3_base(td->smmu);
+
+		td_st(td, pt.root + ((VA + UIO_BIT(39)) >> 39 & 511) * 8,
+		      regs | 3);
+		assert_int_equal(td_xlate(td, 5, VA + UIO_BIT(39), 0, &pa, &f),
+				 -EFAULT);
+		assert_int_equal(f.event, UIOMMU_SMMUV3_EVT_F_WALK_EABT);
+		assert_int_equal(td_read_event(td, ev), 0);
+		assert_int_equal(ev_type(ev), UIOMMU_SMMUV3_EVT_F_WALK_EABT);
+		assert_true((UIO_FEX64(ev[3], EVT3, FETCH_ADDR) << 3) ==
+			    regs + ((VA >> 30) & 511) * 8);
+	}
+
 	/* CD.EPD0 = 1 (T0SZ left 0): TTB0 walks disabled, F_TRANSLATION */
 	td_st(td, cd, UIO_FDP64(UIO_FDP64(td_ld(td, cd), CD0, EPD0, 1), CD0, T0SZ, 0));
 	assert_int_equal(td_cfgi_ste(td, 5), 0);
@@ -840,6 +857,15 @@ static void test_two_level_stream_table(void **state)
 	assert_int_equal(ev_type(ev), UIOMMU_SMMUV3_EVT_F_STE_FETCH);
 	assert_true((UIO_FEX64(ev[3], EVT3, FETCH_ADDR) << 3) ==
 		    UINT64_C(0x7000000000) + (0x4321 & 63) * 64);
+	/* an L2 pointer at the SMMU's own registers: not memory, an abort */
+	td_st(td, td->strtab + (0x4321 >> 6) * 8,
+	      UIO_FDP64(UIO_FDP64(0, L1STD, SPAN, 7), L1STD, L2PTR,
+			TD_SMMU_BASE >> L1STD_L2PTR_SHIFT));
+	assert_int_equal(td_xlate(td, 0x4321, VA, 0, &pa, &f), -EFAULT);
+	assert_int_equal(td_read_event(td, ev), 0);
+	assert_int_equal(ev_type(ev), UIOMMU_SMMUV3_EVT_F_STE_FETCH);
+	assert_true((UIO_FEX64(ev[3], EVT3, FETCH_ADDR) << 3) ==
+		    TD_SMMU_BASE + (0x4321 & 63) * 64);
 	tu_log_release();
 	td_free(td);
 }
@@ -917,6 +943,292 @@ static void test_threads_translate_while_driver_invalidates(void **state)
 	td_free(td);
 }
 
+/*
+ * Configuration fetches and CMD_SYNC (4.7.2): once CFGI + CMD_SYNC
+ * complete, the driver may free the stream-table or CD-table page it
+ * replaced, so no translation may still be reading it.
+ *
+ * The old structure lives in "slow memory": an MMIO page that serves reads
+ * from an array, and whose read of one chosen word (the first word of the
+ * STE or CD) stalls until the page is poisoned, or for STALL_MS.  A device
+ * thread's fetch stalls there; meanwhile the driver writes the new
+ * structure, repoints to it, issues CFGI_STE + CMD_SYNC, then poisons the
+ * old page (zeroes: V = 0).  If the sync does not wait for the fetch, the
+ * stalled read returns the poison (C_BAD_STE / C_BAD_CD); if it does, the
+ * stall times out before the poison and the fetch sees the old structure.
+ */
+#define SLOW_BASE UINT64_C(0x20000000)
+#define STALL_MS 300
+
+struct slow_mem {
+	uint64_t w[512];
+	uint64_t stall_off;	/* offset whose read stalls; UINT64_MAX: none */
+	unsigned int entered, poisoned;
+};
+
+static int slow_read(void *opaque, uint64_t off, unsigned int size,
+		     uint64_t *val, const struct uiommu_memattrs *attrs)
+{
+	struct slow_mem *m = opaque;
+
+	(void)attrs;
+	if (size != 8)
+		return -EFAULT;	/* structures are fetched as whole words */
+	if (off == __atomic_load_n(&m->stall_off, __ATOMIC_ACQUIRE)) {
+		__atomic_store_n(&m->entered, 1, __ATOMIC_RELEASE);
+		for (unsigned int i = 0; i < STALL_MS &&
+		     !__atomic_load_n(&m->poisoned, __ATOMIC_ACQUIRE); i++)
+			nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+	}
+	*val = __atomic_load_n(&m->w[off / 8], __ATOMIC_ACQUIRE);
+	return 0;
+}
+
+static int slow_write(void *opaque, uint64_t off, unsigned int size,
+		      uint64_t val, const struct uiommu_memattrs *attrs)
+{
+	struct slow_mem *m = opaque;
+
+	(void)attrs;
+	if (size != 8)
+		return -EFAULT;
+	__atomic_store_n(&m->w[off / 8], val, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static void slow_add(struct td *td, struct slow_mem *m)
+{
+	static const struct uiommu_mmio_ops ops = { slow_read, slow_write };
+	struct uiommu_mmio_desc d = {
+		.name = "slow", .owner = "test", .size = 4096, .ops = &ops,
+		.opaque = m,
+	};
+
+	memset(m, 0, sizeof(*m));
+	m->stall_off = UINT64_MAX;
+	assert_int_equal(uiommu_physmem_add_mmio(td->pm, SLOW_BASE, &d), 0);
+}
+
+struct fetch_race {
+	struct td *td;
+	uint32_t sid;
+	uint64_t pa;
+	int err;
+	struct uiommu_smmuv3_fault f;
+};
+
+static void *fetch_race_device(void *arg)
+{
+	struct fetch_race *r = arg;
+
+	r->err = td_xlate(r->td, r->sid, VA, 0, &r->pa, &r->f);
+	return NULL;
+}
+
+/*
+ * One race: a device thread fetches @sid's configuration and stalls at
+ * slow-memory offset @stall_off; @swap repoints the stream away from the
+ * slow page (ending with CFGI_STE + CMD_SYNC); the page is then poisoned.
+ * The stalled translation must see the old or the new configuration, the
+ * next one the new, and no configuration error may be recorded.
+ */
+static void fetch_race(struct td *td, struct slow_mem *m, uint32_t sid,
+		       uint64_t stall_off, void (*swap)(struct td *td, void *arg),
+		       void *arg, uint64_t pa_old, uint64_t pa_new)
+{
+	struct fetch_race r = { .td = td, .sid = sid };
+	uint64_t pa, ev[4];
+	pthread_t th;
+
+	assert_int_equal(td_cfgi_ste(td, sid), 0);
+	assert_int_equal(td_sync(td), 0);
+	__atomic_store_n(&m->entered, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&m->poisoned, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&m->stall_off, stall_off, __ATOMIC_RELEASE);
+	assert_int_equal(pthread_create(&th, NULL, fetch_race_device, &r), 0);
+	while (!__atomic_load_n(&m->entered, __ATOMIC_ACQUIRE))
+		sched_yield();
+	swap(td, arg);
+	/* the driver frees the old page: here it scribbles zeroes on it */
+	for (uint64_t off = 0; off < 4096; off += 8)
+		td_st(td, SLOW_BASE + off, 0);
+	__atomic_store_n(&m->poisoned, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	__atomic_store_n(&m->stall_off, UINT64_MAX, __ATOMIC_RELEASE);
+	assert_int_equal(r.err, 0);
+	assert_true(r.pa == pa_old || r.pa == pa_new);
+	assert_int_equal(td_xlate(td, sid, VA, 0, &pa, NULL), 0);
+	assert_true(pa == pa_new);
+	assert_int_equal(td_read_event(td, ev), -ENOENT);
+}
+
+struct swap_ste {
+	uint32_t sid;
+	uint64_t cd_new;
+};
+
+/* New level-2 stream table: the old STE with the new CD, then the L1STD. */
+static void swap_l2_table(struct td *td, void *arg)
+{
+	const struct swap_ste *a = arg;
+	uint64_t l1 = td->strtab + (a->sid >> td->split) * 8;
+	uint64_t l2 = td_alloc(td, 4096), ste[8];
+	uint64_t slot = (a->sid & (UIO_BIT(td->split) - 1)) * 64;
+
+	for (unsigned int i = 0; i < 8; i++)
+		ste[i] = td_ld(td, SLOW_BASE + slot + i * 8);
+	ste[0] = UIO_FDP64(ste[0], STE0, S1CONTEXTPTR,
+			   a->cd_new >> STE0_S1CONTEXTPTR_SHIFT);
+	for (unsigned int i = 0; i < 8; i++)
+		td_st(td, l2 + slot + i * 8, ste[i]);
+	td_st(td, l1, UIO_FDP64(td_ld(td, l1), L1STD, L2PTR,
+				l2 >> L1STD_L2PTR_SHIFT));
+	assert_int_equal(td_cfgi_ste(td, a->sid), 0);
+	assert_int_equal(td_sync(td), 0);
+}
+
+static void test_sync_waits_for_l2_stream_table_fetch(void **state)
+{
+	struct td_config cfg = { .sid_bits = 16, .two_level = true };
+	struct td *td = td_new(&cfg);
+	const uint32_t sid = 0x1234;
+	uint64_t cd_old, slot = (sid & 63) * 64, l1;
+	struct td_pt pt = s1_stream(td, sid, &cd_old), pt2;
+	struct swap_ste a = { .sid = sid, .cd_new = td_alloc(td, 4096) };
+	uint64_t p_old = td_alloc(td, 4096), p_new = td_alloc(td, 4096);
+	struct slow_mem *m = calloc(1, sizeof(*m));
+
+	(void)state;
+	assert_non_null(m);
+	td_map(td, &pt, VA, p_old, TD_R);
+	assert_int_equal(td_pt_init(td, &pt2, false), 0);
+	td_map(td, &pt2, VA, p_new, TD_R);
+	td_write_cd(td, a.cd_new, ASID + 1, pt2.root);
+	/* move the level-2 table that holds the STE into slow memory */
+	slow_add(td, m);
+	l1 = td->strtab + (sid >> td->split) * 8;
+	for (unsigned int i = 0; i < 8; i++)
+		td_st(td, SLOW_BASE + slot + i * 8, td_ld(td, td_ste_addr(td, sid) + i * 8));
+	td_st(td, l1, UIO_FDP64(td_ld(td, l1), L1STD, L2PTR,
+				SLOW_BASE >> L1STD_L2PTR_SHIFT));
+	fetch_race(td, m, sid, slot, swap_l2_table, &a, p_old, p_new);
+	td_free(td);
+	free(m);
+}
+
+struct swap_cd {
+	uint32_t sid;
+	uint64_t cd_new;	/* PA, or IPA when nested */
+	const struct td_pt *s2;	/* nested: the stage 2 tables */
+};
+
+/* New CD table: the STE's S1ContextPtr moves to it. */
+static void swap_cd_table(struct td *td, void *arg)
+{
+	const struct swap_cd *a = arg;
+
+	if (a->s2)
+		td_ste_nested(td, a->sid, a->cd_new, a->s2, VMID);
+	else
+		td_ste_s1(td, a->sid, a->cd_new, 0);
+	assert_int_equal(td_cfgi_ste(td, a->sid), 0);
+	assert_int_equal(td_sync(td), 0);
+}
+
+static void test_sync_waits_for_cd_fetch(void **state)
+{
+	struct td *td = td_new(NULL);
+	struct td_pt pt, pt2;
+	struct swap_cd a = { .sid = 6, .cd_new = td_alloc(td, 4096) };
+	uint64_t p_old = td_alloc(td, 4096), p_new = td_alloc(td, 4096);
+	struct slow_mem *m = calloc(1, sizeof(*m));
+
+	(void)state;
+	assert_non_null(m);
+	slow_add(td, m);
+	assert_int_equal(td_pt_init(td, &pt, false), 0);
+	td_map(td, &pt, VA, p_old, TD_R);
+	assert_int_equal(td_pt_init(td, &pt2, false), 0);
+	td_map(td, &pt2, VA, p_new, TD_R);
+	td_write_cd(td, SLOW_BASE, ASID, pt.root);
+	td_write_cd(td, a.cd_new, ASID + 1, pt2.root);
+	td_ste_s1(td, a.sid, SLOW_BASE, 0);
+	fetch_race(td, m, a.sid, 0, swap_cd_table, &a, p_old, p_new);
+	td_free(td);
+	free(m);
+}
+
+/* Nested: the CD is fetched through a stage 2 walk, inside the section. */
+static void test_sync_waits_for_nested_cd_fetch(void **state)
+{
+	struct td *td = td_new(NULL);
+	struct td_pt s1, s2;
+	uint64_t data = td_alloc(td, 4096), data_ipa = UINT64_C(0x30000000);
+	uint64_t cd_ipa = UINT64_C(0x31000000);
+	struct swap_cd a = { .sid = 4, .s2 = &s2 };
+	struct slow_mem *m = calloc(1, sizeof(*m));
+
+	(void)state;
+	assert_non_null(m);
+	slow_add(td, m);
+	assert_int_equal(td_pt_init(td, &s2, true), 0);
+	assert_int_equal(td_pt_init_arena(td, &s1, IPA_OFF), 0);
+	td_map(td, &s2, s1.root + IPA_OFF, s1.root, TD_R | TD_W | TD_BLOCK);
+	td_map(td, &s2, data_ipa, data, TD_R | TD_W);
+	td_map(td, &s2, cd_ipa, SLOW_BASE, TD_R | TD_W);
+	td_map(td, &s1, VA, data_ipa, TD_R);
+	td_write_cd(td, SLOW_BASE, ASID, s1.root + IPA_OFF);
+	a.cd_new = s1.arena + IPA_OFF;
+	td_write_cd(td, s1.arena, ASID + 1, s1.root + IPA_OFF);
+	s1.arena += 4096;
+	td_ste_nested(td, a.sid, cd_ipa, &s2, VMID);
+	fetch_race(td, m, a.sid, 0, swap_cd_table, &a, data, data);
+	td_free(td);
+	free(m);
+}
+
+/*
+ * An event raised by a configuration fetch reaches a handler that issues
+ * CMD_SYNC from the translating thread: the event is raised after the
+ * fetch section, so the sync does not wait for its own thread.
+ */
+static unsigned int hook_syncs;
+
+static void sync_from_event_irq(struct td *td)
+{
+	assert_int_equal(td_sync(td), 0);
+	hook_syncs++;
+}
+
+static void test_cmd_sync_from_fetch_event_handler(void **state)
+{
+	struct td *td = td_new(NULL);
+	struct td_pt s1, s2;
+	uint64_t pa, ev[4];
+
+	(void)state;
+	hook_syncs = 0;
+	td->event_hook = sync_from_event_irq;
+	tu_log_capture(UIOMMU_LOG_WARN);
+	/* C_BAD_STE */
+	td_ste_simple(td, 3, 1);	/* a reserved Config */
+	assert_int_equal(td_xlate(td, 3, VA, 0, &pa, NULL), -EFAULT);
+	assert_int_equal(td_read_event(td, ev), 0);
+	assert_int_equal(ev_type(ev), UIOMMU_SMMUV3_EVT_C_BAD_STE);
+	/* nested: stage 2 fault fetching the CD (CLASS CD) */
+	assert_int_equal(td_pt_init(td, &s2, true), 0);
+	assert_int_equal(td_pt_init_arena(td, &s1, IPA_OFF), 0);
+	td_ste_nested(td, 4, UINT64_C(0x31000000), &s2, VMID);
+	assert_int_equal(td_xlate(td, 4, VA, 0, &pa, NULL), -EFAULT);
+	assert_int_equal(td_read_event(td, ev), 0);
+	assert_int_equal(ev_type(ev), UIOMMU_SMMUV3_EVT_F_TRANSLATION);
+	assert_int_equal(UIO_FEX64(ev[1], EVT1, CLASS), UIOMMU_SMMUV3_CLASS_CD);
+	assert_int_equal(hook_syncs, 2);
+	tu_log_release();
+	td->event_hook = NULL;
+	td_free(td);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -939,6 +1251,10 @@ int main(void)
 		cmocka_unit_test(test_s2_only_and_tlbi_s2_ipa),
 		cmocka_unit_test(test_two_level_stream_table),
 		cmocka_unit_test(test_threads_translate_while_driver_invalidates),
+		cmocka_unit_test(test_sync_waits_for_l2_stream_table_fetch),
+		cmocka_unit_test(test_sync_waits_for_cd_fetch),
+		cmocka_unit_test(test_sync_waits_for_nested_cd_fetch),
+		cmocka_unit_test(test_cmd_sync_from_fetch_event_handler),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -253,6 +253,24 @@ static void release(struct world *w, struct uiommu_device *dev,
 	assert_int_equal(uiommu_device_destroy(dev), 0);
 }
 
+/* Inspection reads, never changes: model counters and events stay put. */
+static void inspect(struct world *w, uint32_t sid,
+		    struct uiommu_smmuv3_ste_info *in)
+{
+	struct uiommu_smmuv3_stats before, after;
+	unsigned int nevents = w->nevents;
+
+	uiommu_smmuv3_get_stats(w->smmu, &before);
+	tu_log_capture(UIOMMU_LOG_DEBUG);
+	assert_int_equal(uiommu_smmuv3_inspect_ste(w->smmu, sid, in), 0);
+	assert_string_equal(tu_log_text(), "");	/* no guest-error line */
+	tu_log_release();
+	uiommu_smmuv3_get_stats(w->smmu, &after);
+	assert_memory_equal(&before, &after, sizeof(before));
+	assert_int_equal(w->nevents, nevents);
+	assert_int_equal(in->sid, sid);
+}
+
 /* ------------------------------------------------------------------ tests */
 
 static void test_probe(void **state)
@@ -548,7 +566,201 @@ static void test_two_level_strtab(void **state)
 	assert_int_equal(f.event, UIOMMU_SMMUV3_EVT_C_BAD_STREAMID);
 	assert_int_equal(w.ev.type, UIOMMU_SMMUV3_EVT_C_BAD_STREAMID);
 	assert_int_equal(w.ev.sid, 0x1234);
+	/* Inspection walks the 2-level table as the translation did */
+	{
+		struct uiommu_smmuv3_ste_info in;
+
+		inspect(&w, 0xbeef, &in);
+		assert_true(in.ste_fetched && in.valid && !in.fault && in.cached);
+		assert_int_equal(in.config, UIOMMU_SMMUV3_STE_CFG_S1);
+		assert_int_equal(in.ste_addr & 0x3fff, 0xef * STE_SIZE);
+		inspect(&w, 0x1234, &in);
+		assert_true(in.fault && !in.ste_fetched);
+		assert_int_equal(in.event, UIOMMU_SMMUV3_EVT_C_BAD_STREAMID);
+	}
 	release(&w, dev, dom);
+	world_fini(&w);
+}
+
+static void test_inspect_ste(void **state)
+{
+	struct uiommu_smmuv3_ste_info in;
+	struct uiommu_pgtable_info pti;
+	const struct uiommu_pgtable *pt;
+	struct uiommu_smmuv3_fault f;
+	struct uiommu_device *dev;
+	struct uiommu_domain *dom;
+	struct world w;
+	uint64_t pa, ste0, cd0;
+
+	(void)state;
+	dom = world_with_domain(&w, 8, 5, &dev);
+	pt = uiommu_domain_pgtable(dom);
+	assert_non_null(pt);
+	uiommu_pgtable_get_info(pt, &pti);
+
+	/* The S1 STE and CD the driver installed, not yet cached */
+	inspect(&w, 5, &in);
+	assert_true(in.smmu_enabled);
+	assert_true(in.ste_fetched);
+	assert_int_equal(in.ste_addr, linear_ste_pa(&w, 5));
+	assert_true(in.valid);
+	assert_int_equal(in.config, UIOMMU_SMMUV3_STE_CFG_S1);
+	assert_int_equal(in.s1_cdmax, 0);
+	assert_true(in.cd_fetched);
+	assert_int_equal(in.cd_addr, in.s1_context_ptr);
+	assert_true(in.cd_valid);
+	assert_int_equal(in.asid, uio_smmuv3_drv_domain_asid(dom));
+	assert_int_equal(in.ttb0, pti.root);
+	assert_int_equal(in.t0sz, pti.arm_tsz);
+	assert_int_equal(in.tg0, pti.arm_tg);
+	assert_int_equal(in.ips, pti.arm_ps);
+	assert_true(in.epd1 && !in.epd0 && in.cd_r && in.cd_a);
+	assert_int_equal(in.s1_granule, 4096);
+	assert_int_equal(in.s1_ias, 64 - pti.arm_tsz);
+	assert_int_equal(in.s1_levels, pti.walk.levels);
+	assert_false(in.fault);
+	assert_false(in.cached);
+	assert_false(in.stale);
+
+	/* A translation fills the cache; memory and cache agree */
+	assert_int_equal(uiommu_map(dom, 0x100000, BUF_BASE, 0x1000,
+				    UIOMMU_PROT_READ), 0);
+	assert_int_equal(xlate(&w, 5, 0x100000, false, &pa, &f), 0);
+	inspect(&w, 5, &in);
+	assert_true(in.cached);
+	assert_false(in.stale);
+
+	/* A CD rewritten without CFGI_CD: the cached copy is stale */
+	assert_int_equal(uiommu_phys_ld(w.pm, in.cd_addr, 8, &cd0, NULL), 0);
+	assert_int_equal(uiommu_phys_st(w.pm, in.cd_addr, 8,
+					UIO_FDP64(cd0, CD0, ASID, 0x77), NULL), 0);
+	inspect(&w, 5, &in);
+	assert_int_equal(in.asid, 0x77);
+	assert_false(in.fault);
+	assert_true(in.cached && in.stale);
+	/* CD.V = 0: C_BAD_CD */
+	assert_int_equal(uiommu_phys_st(w.pm, in.cd_addr, 8,
+					UIO_FDP64(cd0, CD0, V, 0), NULL), 0);
+	inspect(&w, 5, &in);
+	assert_true(in.fault && in.cd_fetched && !in.cd_valid);
+	assert_int_equal(in.event, UIOMMU_SMMUV3_EVT_C_BAD_CD);
+	assert_string_equal(uiommu_smmuv3_event_name(in.event), "C_BAD_CD");
+	assert_int_equal(uiommu_phys_st(w.pm, in.cd_addr, 8, cd0, NULL), 0);
+
+	/* A reserved STE.Config: C_BAD_STE, with the reason */
+	assert_int_equal(uiommu_phys_ld(w.pm, in.ste_addr, 8, &ste0, NULL), 0);
+	assert_int_equal(uiommu_phys_st(w.pm, in.ste_addr, 8,
+					UIO_FDP64(ste0, STE0, CONFIG, 1), NULL), 0);
+	inspect(&w, 5, &in);
+	assert_true(in.fault && in.valid && !in.cd_fetched);
+	assert_int_equal(in.config, 1);
+	assert_int_equal(in.event, UIOMMU_SMMUV3_EVT_C_BAD_STE);
+	assert_non_null(in.reason);
+	assert_true(in.cached && in.stale);
+	assert_int_equal(uiommu_phys_st(w.pm, in.ste_addr, 8, ste0, NULL), 0);
+	inspect(&w, 5, &in);
+	assert_false(in.fault || in.stale);
+
+	/* A StreamID without a device: the driver's abort STE */
+	inspect(&w, 7, &in);
+	assert_true(in.valid && !in.fault && !in.cached && !in.cd_fetched);
+	assert_int_equal(in.config, UIOMMU_SMMUV3_STE_CFG_ABORT);
+	/* Beyond the stream table: C_BAD_STREAMID (CR2.RECINVSID is set) */
+	inspect(&w, 0x100, &in);
+	assert_true(in.fault && !in.ste_fetched);
+	assert_int_equal(in.event, UIOMMU_SMMUV3_EVT_C_BAD_STREAMID);
+
+	/* Bad arguments */
+	tu_log_capture(UIOMMU_LOG_ERR);
+	assert_int_equal(uiommu_smmuv3_inspect_ste(NULL, 5, &in), -EINVAL);
+	assert_int_equal(uiommu_smmuv3_inspect_ste(w.smmu, 5, NULL), -EINVAL);
+	assert_int_equal(uiommu_smmuv3_inspect_ste(w.smmu, 1u << 24, &in),
+			 -EINVAL);
+	assert_int_equal(uiommu_smmuv3_read_regs(w.smmu, NULL), -EINVAL);
+	assert_int_equal(uiommu_smmuv3_read_regs(NULL, NULL), -EINVAL);
+	tu_log_release();
+	assert_string_equal(uiommu_smmuv3_event_name(0xff), "?");
+	release(&w, dev, dom);
+	world_fini(&w);
+}
+
+static void test_inspect_bypass_regs(void **state)
+{
+	struct uiommu_smmuv3_stats before, after;
+	struct uiommu_smmuv3_ste_info in;
+	struct uiommu_smmuv3_regs r;
+	struct uiommu_domain *ident;
+	struct uiommu_device *dev;
+	struct world w;
+
+	(void)state;
+	world_init(&w, 8);
+	dev = dev_create(&w, 0x30, NULL);
+	/* The default DMA domain has a table; identity has none */
+	assert_non_null(uiommu_domain_pgtable(
+		uiommu_group_domain(uiommu_device_group(dev))));
+	assert_null(uiommu_domain_pgtable(NULL));
+	assert_int_equal(uiommu_domain_alloc(dev, UIOMMU_DOMAIN_IDENTITY,
+					     &ident), 0);
+	assert_null(uiommu_domain_pgtable(ident));
+	assert_int_equal(uiommu_group_attach(uiommu_device_group(dev), ident), 0);
+	inspect(&w, 0x30, &in);
+	assert_true(in.valid && !in.fault && !in.cd_fetched);
+	assert_int_equal(in.config, UIOMMU_SMMUV3_STE_CFG_BYPASS);
+
+	/* The register snapshot matches 32-bit loads and changes nothing */
+	uiommu_smmuv3_get_stats(w.smmu, &before);
+	assert_int_equal(uiommu_smmuv3_read_regs(w.smmu, &r), 0);
+	uiommu_smmuv3_get_stats(w.smmu, &after);
+	assert_memory_equal(&before, &after, sizeof(before));
+	assert_int_equal(r.nregs, UIOMMU_SMMUV3_NREGS);
+	/* decoded as the defaults and the driver set them */
+	assert_true(r.id.s1p && r.id.s2p && r.id.aarch64_tables && r.id.msi);
+	assert_true(r.id.gran4k && r.id.gran16k && r.id.gran64k);
+	assert_true(r.id.little_endian && r.id.strtab_2lvl && r.id.cd_2lvl);
+	assert_int_equal(r.id.sid_bits, 8);
+	assert_int_equal(r.id.ssid_bits, 8);
+	assert_int_equal(r.id.oas_bits, 48);
+	assert_int_equal(r.id.cmdq_log2max, 19);
+	assert_int_equal(r.id.arch_major, 3);
+	assert_int_equal(r.id.implementer, 0x43b);
+	assert_true(r.ctl.smmuen && r.ctl.cmdqen && r.ctl.eventqen);
+	assert_true(r.ctl.recinvsid && !r.ctl.gbpa_abort);
+	assert_false(r.ctl.strtab_2lvl);
+	assert_int_equal(r.ctl.strtab_log2size, 8);
+	assert_int_equal(r.ctl.gerror_active, 0);
+	assert_int_equal(r.ctl.cmdq_err, 0);
+	assert_false(r.ctl.eventq_overflow);
+	assert_int_equal(r.ctl.cmdq_prod, r.ctl.cmdq_cons);
+	assert_true(r.ctl.cmdq_addr && r.ctl.eventq_addr && r.ctl.strtab_addr);
+	assert_true(r.ctl.cmdq_log2size >= 1);
+	assert_int_equal(r.idr[0], reg32(&w, SMMU_IDR0));
+	assert_int_equal(r.idr[1], reg32(&w, SMMU_IDR1));
+	assert_int_equal(r.idr[5], reg32(&w, SMMU_IDR5));
+	assert_int_equal(r.cr0, reg32(&w, SMMU_CR0));
+	assert_int_equal(r.cr0ack, r.cr0);
+	assert_int_equal(r.cmdq_prod, reg32(&w, SMMU_CMDQ_PROD));
+	assert_int_equal(r.cmdq_cons, r.cmdq_prod);
+	assert_int_equal(r.eventq_prod, reg32(&w, SMMU_EVENTQ_PROD));
+	assert_int_equal(r.strtab_base_cfg, reg32(&w, SMMU_STRTAB_BASE_CFG));
+	assert_int_equal(r.strtab_base & ~UINT64_C(0xffffffff),
+			 (uint64_t)reg32(&w, SMMU_STRTAB_BASE + 4) << 32);
+	for (unsigned int i = 0; i < r.nregs; i++) {
+		assert_non_null(r.reg[i].name);
+		if (i)
+			assert_true(r.reg[i].offset > r.reg[i - 1].offset);
+		if (!strcmp(r.reg[i].name, "SMMU_CR0"))
+			assert_int_equal(r.reg[i].value, r.cr0);
+	}
+	assert_int_equal(uiommu_group_detach(uiommu_device_group(dev)), 0);
+	assert_int_equal(uiommu_domain_free(ident), 0);
+	assert_int_equal(uiommu_device_destroy(dev), 0);
+	/* Driver gone, SMMU disabled: reported as such */
+	assert_int_equal(uiommu_smmuv3_drv_remove(w.drv), 0);
+	w.drv = NULL;
+	inspect(&w, 0x30, &in);
+	assert_false(in.smmu_enabled);
 	world_fini(&w);
 }
 
@@ -640,6 +852,21 @@ static void test_nested(void **state)
 			UIO_FDP64(0, CMD1, LEAF, 1)), 0);
 	assert_int_equal(xlate(&w, 0x40, 0x5abc, true, &pa, &f), 0);
 	assert_int_equal(pa, BUF_BASE + 0x20abc);
+	/* Inspection decodes both stages; the CD is fetched through stage 2 */
+	{
+		struct uiommu_smmuv3_ste_info in;
+
+		inspect(&w, 0x40, &in);
+		assert_int_equal(in.config, UIOMMU_SMMUV3_STE_CFG_NESTED);
+		assert_int_equal(in.s2_vmid, 3);
+		assert_int_equal(in.s2_ttb, s2i.root);
+		assert_int_equal(in.s2_t0sz, s2i.arm_tsz);
+		assert_int_equal(in.s1_context_ptr, cd);
+		assert_true(in.cd_fetched && in.cd_valid);
+		assert_int_equal(in.asid, 7);
+		assert_int_equal(in.ttb0, s1i.root);
+		assert_true(in.cached && !in.stale && !in.fault);
+	}
 	/* Stage-2 fault on the output IPA */
 	tu_log_capture(UIOMMU_LOG_WARN);
 	assert_int_equal(xlate(&w, 0x40, 0x6000, false, &pa, &f), -EFAULT);
@@ -1052,6 +1279,8 @@ int main(void)
 		cmocka_unit_test(test_forgotten_tlbi),
 		cmocka_unit_test(test_dma_domain),
 		cmocka_unit_test(test_blocked_identity),
+		cmocka_unit_test(test_inspect_ste),
+		cmocka_unit_test(test_inspect_bypass_regs),
 		cmocka_unit_test(test_two_level_strtab),
 		cmocka_unit_test(test_nested),
 		cmocka_unit_test(test_msi_doorbell),

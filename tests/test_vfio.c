@@ -92,6 +92,27 @@ static void world_close(struct world *w)
 	assert_int_equal(tu_alloc_live_blocks(), 0);
 }
 
+static int ram_end_fn(void *opaque, const struct uiommu_region_info *r)
+{
+	uint64_t *end = opaque;
+
+	if (r->kind == UIOMMU_REGION_RAM && strncmp(r->name, "vfio-dma", 8) &&
+	    r->base + r->size > *end)
+		*end = r->base + r->size;
+	return 0;
+}
+
+/* The end of the machine's own RAM (not counting pinned buffers). */
+static uint64_t ram_end(struct uiommu_machine *m)
+{
+	uint64_t end = 0;
+
+	assert_int_equal(uiommu_physmem_for_each(uiommu_machine_physmem(m),
+						 ram_end_fn, &end), 0);
+	assert_true(end > 0);
+	return end;
+}
+
 static int map(int c, uint64_t iova, void *buf, uint64_t size, uint32_t flags)
 {
 	struct vfio_iommu_type1_dma_map mp = {
@@ -729,6 +750,8 @@ static void test_dma_irq_round_trip(void **state)
 		assert_int_equal(n, 1);
 		assert_int_equal(mp[0].iova, 0x200000);
 		assert_int_equal(mp[0].size, 4 * PG);
+		/* Pinned above the machine's RAM, not in a hole of its map. */
+		assert_true(mp[0].pa >= ram_end(w.m));
 		assert_int_equal(uiommu_vfio_device_func(d, &df), 0);
 		assert_ptr_equal(df, f);
 		assert_int_equal(uiommu_vfio_device_func(w.container, &df), -EBADF);

@@ -30,12 +30,12 @@
 
 #include <uiommu/uiommu.h>
 
+#include "assign.h"
 #include "tool.h"
 
 #define FORMAT_VERSION 1
-#define BUF_SIZE (64ull << 20)
+#define BUF_SIZE ASSIGN_BUF_SIZE
 #define CHUNK UIOMMU_TESTDEV_BUF_BYTES
-#define MAX_RANGES 16
 #define MAX_RESV 32
 #define MAX_CHECKS 24
 #define MAX_EXPOSE 64
@@ -48,8 +48,6 @@ struct demo_opts {
 	uint64_t msi_window;	/* 0: the default sw-msi window */
 	bool allow_unsafe;
 	unsigned int vectors;	/* 0: all */
-	bool json;
-	const char *trace;
 };
 
 struct check {
@@ -66,25 +64,10 @@ struct expose {
 struct demo {
 	struct demo_opts o;
 	struct uiommu_machine *m;
-	struct uiommu_vfio *v;
-	const struct uiommu_machine_func *f;
-	struct uiommu_domain *dom;
-	int container, group, dev;
-	unsigned int group_id;
-	uint64_t bar0, cfg;		/* region offsets */
-	uint8_t *buf;
-	uint64_t iova;
-	unsigned int nvec, irq_count;
-	bool reduced;		/* the MSI controller had fewer */
-	int *efd;
-	unsigned int nefd;	/* eventfds opened (nvec may shrink) */
+	struct tool_assign a;		/* the device, assigned */
 	uint64_t irqs_read;
 	uint64_t dma_bytes;
 	uint64_t dma_cmds;	/* the device's DMA_COUNT register */
-	struct vfio_iova_range ranges[MAX_RANGES];
-	unsigned int nranges;
-	uint64_t dma_avail;
-	bool have_avail;
 	struct uiommu_fault fault;
 	bool faulted;
 	uint64_t fault_iova;
@@ -134,8 +117,6 @@ static int parse_args(int argc, char **argv, struct demo_opts *o)
 			o->machine = argv[++i];
 		} else if (!strcmp(a, "--dtb")) {
 			o->dtb = argv[++i];
-		} else if (!strcmp(a, "--trace")) {
-			o->trace = argv[++i];
 		} else if (!strcmp(a, "--msi-window")) {
 			if (parse_u64(argv[++i], &o->msi_window) || !o->msi_window)
 				goto bad;
@@ -144,11 +125,6 @@ static int parse_args(int argc, char **argv, struct demo_opts *o)
 			    n > UIOMMU_TESTDEV_MAX_VECTORS)
 				goto bad;
 			o->vectors = (unsigned int)n;
-		} else if (!strcmp(a, "-o")) {
-			a = argv[++i];
-			if (strcmp(a, "json") && strcmp(a, "text"))
-				goto bad;
-			o->json = !strcmp(a, "json");
 		} else {
 			goto bad;
 		}
@@ -189,7 +165,7 @@ static bool check(struct demo *d, const char *name, bool ok,
 
 static int reg_write(struct demo *d, unsigned int off, uint64_t val, size_t n)
 {
-	ssize_t r = uiommu_vfio_pwrite(d->dev, &val, n, d->bar0 + off);
+	ssize_t r = uiommu_vfio_pwrite(d->a.dev, &val, n, d->a.bar0 + off);
 
 	return r == (ssize_t)n ? 0 : (r < 0 ? (int)r : -EIO);
 }
@@ -198,7 +174,7 @@ static uint64_t reg_read(struct demo *d, unsigned int off, size_t n)
 {
 	uint64_t val = 0;
 
-	if (uiommu_vfio_pread(d->dev, &val, n, d->bar0 + off) != (ssize_t)n)
+	if (uiommu_vfio_pread(d->a.dev, &val, n, d->a.bar0 + off) != (ssize_t)n)
 		return ~0ull;
 	return val;
 }
@@ -241,274 +217,14 @@ static void on_smmu_event(void *opaque, unsigned int smmu,
 		d->events[d->nevents++] = *ev;
 }
 
-static int open_container(struct demo *d)
-{
-	struct vfio_group_status st = { .argsz = sizeof(st) };
-	struct uiommu_vfio_opts vo = {
-		.allow_unsafe_interrupts = d->o.allow_unsafe,
-	};
-	int ret;
 
-	ret = uiommu_vfio_create(d->m, &vo, &d->v);
-	if (ret)
-		return fail("VFIO layer", ret);
-	ret = uiommu_vfio_open_container(d->v, &d->container);
-	if (ret)
-		return fail("open /dev/vfio/vfio", ret);
-	if (uiommu_vfio_ioctl(d->container, VFIO_GET_API_VERSION, NULL) !=
-	    VFIO_API_VERSION ||
-	    uiommu_vfio_ioctl(d->container, VFIO_CHECK_EXTENSION,
-			      (void *)VFIO_TYPE1v2_IOMMU) != 1)
-		return fail("VFIO API version / TYPE1v2 extension", -ENOTSUP);
-	d->group_id = uiommu_group_id(uiommu_device_group(d->f->iommu_dev));
-	ret = uiommu_vfio_open_group(d->v, d->group_id, &d->group);
-	if (ret)
-		return fail("open the group", ret);
-	ret = uiommu_vfio_ioctl(d->group, VFIO_GROUP_GET_STATUS, &st);
-	if (ret || !(st.flags & VFIO_GROUP_FLAGS_VIABLE))
-		return fail("group not viable", ret ? ret : -EBUSY);
-	ret = uiommu_vfio_ioctl(d->group, VFIO_GROUP_SET_CONTAINER, &d->container);
-	if (ret)
-		return fail("VFIO_GROUP_SET_CONTAINER", ret);
-	ret = uiommu_vfio_ioctl(d->container, VFIO_SET_IOMMU,
-				(void *)VFIO_TYPE1v2_IOMMU);
-	if (ret == -EPERM) {
-		fprintf(stderr,
-			"uiommu demo: VFIO_SET_IOMMU: %s: group %u's MSIs are not "
-			"isolated (%s has no DeviceID side band: any device could "
-			"raise any of its SPIs).\n"
-			"uiommu demo: refusing, as the kernel does; run with "
-			"--allow-unsafe-interrupts to accept the risk.\n",
-			uiommu_strerror(ret), d->group_id,
-			d->f->msi_node ? d->f->msi_node : "the MSI controller");
-		return ret;
-	}
-	if (ret)
-		return fail("VFIO_SET_IOMMU", ret);
-	ret = uiommu_vfio_container_domain(d->container, &d->dom);
-	if (ret)
-		return fail("container domain", ret);
-	uiommu_domain_set_fault_handler(d->dom, on_fault, d);
-	return 0;
-}
 
-/* VFIO_IOMMU_GET_INFO with argsz negotiation, then the capability chain. */
-static int get_iova_info(struct demo *d)
-{
-	struct vfio_iommu_type1_info hdr = { .argsz = sizeof(hdr) };
-	struct vfio_iommu_type1_info *info;
-	int ret;
 
-	ret = uiommu_vfio_ioctl(d->container, VFIO_IOMMU_GET_INFO, &hdr);
-	if (ret)
-		return fail("VFIO_IOMMU_GET_INFO", ret);
-	info = calloc(1, hdr.argsz);
-	if (!info)
-		return fail("VFIO_IOMMU_GET_INFO", -ENOMEM);
-	info->argsz = hdr.argsz;
-	ret = uiommu_vfio_ioctl(d->container, VFIO_IOMMU_GET_INFO, info);
-	if (ret || !(info->flags & VFIO_IOMMU_INFO_CAPS)) {
-		free(info);
-		return fail("VFIO_IOMMU_GET_INFO capabilities", ret ? ret : -ENODATA);
-	}
-	for (uint32_t off = info->cap_offset; off;) {
-		const struct vfio_info_cap_header *h =
-			(const void *)((const char *)info + off);
 
-		if (h->id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE) {
-			const struct vfio_iommu_type1_info_cap_iova_range *r =
-				(const void *)h;
 
-			for (uint32_t i = 0; i < r->nr_iovas && i < MAX_RANGES; i++)
-				d->ranges[d->nranges++] = r->iova_ranges[i];
-		} else if (h->id == VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL) {
-			const struct vfio_iommu_type1_info_dma_avail *a =
-				(const void *)h;
 
-			d->dma_avail = a->avail;
-			d->have_avail = true;
-		}
-		off = h->next;
-	}
-	free(info);
-	return d->nranges ? 0 : fail("no IOVA_RANGE capability", -ENODATA);
-}
 
-/* The first 2 MiB-aligned IOVA of a valid range that holds the buffer, at
- * or above 1 MiB (IOVA 0 is a classic bug catcher). */
-static int pick_iova(struct demo *d)
-{
-	for (unsigned int i = 0; i < d->nranges; i++) {
-		uint64_t s = d->ranges[i].start < (1u << 20) ? (1u << 20) :
-			     d->ranges[i].start;
 
-		s = (s + 0x1fffff) & ~0x1fffffull;
-		if (s > d->ranges[i].start && s - 1 + BUF_SIZE <= d->ranges[i].end) {
-			d->iova = s;
-			return 0;
-		}
-	}
-	return fail("no valid IOVA range holds 64 MiB", -ENOSPC);
-}
-
-static int map_dma(struct demo *d, uint64_t iova, void *va, uint64_t size,
-		   uint32_t flags)
-{
-	struct vfio_iommu_type1_dma_map mp = {
-		.argsz = sizeof(mp), .flags = flags, .vaddr = (uintptr_t)va,
-		.iova = iova, .size = size,
-	};
-
-	return uiommu_vfio_ioctl(d->container, VFIO_IOMMU_MAP_DMA, &mp);
-}
-
-static int map_memory(struct demo *d)
-{
-	int ret;
-
-	if (d->o.msi_window) {
-		ret = map_dma(d, d->o.msi_window, NULL, UIOMMU_SMMUV3_DRV_MSI_SIZE,
-			      VFIO_DMA_MAP_FLAG_MSI_RESERVED_IOVA);
-		if (ret)
-			return fail("MAP_DMA(MSI_RESERVED_IOVA): the MSI window", ret);
-	}
-	ret = get_iova_info(d);
-	if (ret)
-		return ret;
-	d->buf = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (d->buf == MAP_FAILED) {
-		d->buf = NULL;
-		return fail("mmap 64 MiB", -errno);
-	}
-	ret = pick_iova(d);
-	if (ret)
-		return ret;
-	ret = map_dma(d, d->iova, d->buf, BUF_SIZE,
-		      VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE);
-	return ret ? fail("VFIO_IOMMU_MAP_DMA", ret) : 0;
-}
-
-static int region_offset(struct demo *d, unsigned int index, uint64_t *off)
-{
-	struct vfio_region_info ri = { .argsz = sizeof(ri), .index = index };
-	int ret = uiommu_vfio_ioctl(d->dev, VFIO_DEVICE_GET_REGION_INFO, &ri);
-
-	*off = ri.offset;
-	return ret;
-}
-
-static int open_device(struct demo *d)
-{
-	struct vfio_device_info di = { .argsz = sizeof(di) };
-	char name[32];
-	uint16_t cmd = 0;
-	int ret;
-
-	snprintf(name, sizeof(name), "%04x:%02x:%02x.%x", d->f->host,
-		 d->f->bus, d->f->devfn >> 3, d->f->devfn & 7);
-	ret = uiommu_vfio_ioctl(d->group, VFIO_GROUP_GET_DEVICE_FD, name);
-	if (ret < 0)
-		return fail("VFIO_GROUP_GET_DEVICE_FD", ret);
-	d->dev = ret;
-	ret = uiommu_vfio_ioctl(d->dev, VFIO_DEVICE_GET_INFO, &di);
-	if (!ret && !(di.flags & VFIO_DEVICE_FLAGS_PCI))
-		ret = -ENODEV;
-	if (!ret)
-		ret = region_offset(d, VFIO_PCI_CONFIG_REGION_INDEX, &d->cfg);
-	if (!ret)
-		ret = region_offset(d, VFIO_PCI_BAR0_REGION_INDEX, &d->bar0);
-	if (ret)
-		return fail("device info", ret);
-	/* Memory Space + Bus Master Enable, read-modify-write as vfio-pci
-	 * users do. */
-	if (uiommu_vfio_pread(d->dev, &cmd, 2, d->cfg + 0x04) != 2)
-		return fail("config read", -EIO);
-	cmd |= 0x0006;
-	if (uiommu_vfio_pwrite(d->dev, &cmd, 2, d->cfg + 0x04) != 2)
-		return fail("config write", -EIO);
-	check(d, "device ID", reg_read(d, UIOMMU_TESTDEV_ID, 4) == 0x75690001,
-	      "BAR0 ID register 0x%08" PRIx64, reg_read(d, UIOMMU_TESTDEV_ID, 4));
-	return 0;
-}
-
-/* One eventfd per vector: raise RLIMIT_NOFILE (soft) when needed. */
-static int want_fds(unsigned int n)
-{
-	rlim_t need = (rlim_t)n + 64;
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= need)
-		return 0;
-	rl.rlim_cur = rl.rlim_max < need ? rl.rlim_max : need;
-	if (setrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur < need) {
-		fprintf(stderr, "uiommu demo: %u vectors need %llu file "
-			"descriptors but RLIMIT_NOFILE allows %llu: raise it "
-			"(ulimit -n) or use --vectors\n", n,
-			(unsigned long long)need, (unsigned long long)rl.rlim_cur);
-		return -EMFILE;
-	}
-	return 0;
-}
-
-static int enable_msix(struct demo *d)
-{
-	struct vfio_irq_info ii = { .argsz = sizeof(ii),
-				    .index = VFIO_PCI_MSIX_IRQ_INDEX };
-	struct vfio_irq_set *s;
-	size_t sz;
-	int ret;
-
-	ret = uiommu_vfio_ioctl(d->dev, VFIO_DEVICE_GET_IRQ_INFO, &ii);
-	if (ret || !ii.count || !(ii.flags & VFIO_IRQ_INFO_EVENTFD))
-		return fail("VFIO_DEVICE_GET_IRQ_INFO(MSI-X)", ret ? ret : -ENODEV);
-	d->irq_count = ii.count;
-	d->nvec = d->o.vectors && d->o.vectors < ii.count ? d->o.vectors : ii.count;
-	ret = want_fds(d->nvec);
-	if (ret)
-		return ret;
-	d->efd = calloc(d->nvec, sizeof(int));
-	if (!d->efd)
-		return fail("vectors", -ENOMEM);
-	d->nefd = d->nvec;
-	for (unsigned int i = 0; i < d->nefd; i++)
-		d->efd[i] = -1;
-	sz = sizeof(*s) + d->nvec * sizeof(int32_t);
-	s = calloc(1, sz);
-	if (!s)
-		return fail("vectors", -ENOMEM);
-	for (unsigned int i = 0; i < d->nvec; i++) {
-		d->efd[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		if (d->efd[i] < 0) {
-			fprintf(stderr, "uiommu demo: eventfd: %s\n", strerror(errno));
-			free(s);
-			return -EMFILE;
-		}
-	}
-	/*
-	 * All of the device's vectors, unless the MSI controller has fewer
-	 * (a GICv2m frame has a few dozen SPIs): then the largest power of
-	 * two it can give, as a driver asking pci_alloc_irq_vectors() for a
-	 * range would settle for.  An explicit --vectors is not reduced.
-	 */
-	s->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
-	s->index = VFIO_PCI_MSIX_IRQ_INDEX;
-	tool_log_errors(false);	/* the refused attempts are expected */
-	for (;;) {
-		s->argsz = (uint32_t)(sizeof(*s) + d->nvec * sizeof(int32_t));
-		s->count = d->nvec;
-		memcpy(s->data, d->efd, d->nvec * sizeof(int32_t));
-		ret = uiommu_vfio_ioctl(d->dev, VFIO_DEVICE_SET_IRQS, s);
-		if (ret != -ENOSPC || d->o.vectors || d->nvec == 1)
-			break;
-		d->nvec = d->nvec & (d->nvec - 1) ? 1u << (31 - __builtin_clz(d->nvec))
-						    : d->nvec / 2;
-		d->reduced = true;
-	}
-	tool_log_errors(true);
-	free(s);
-	return ret ? fail("VFIO_DEVICE_SET_IRQS(MSI-X, eventfds)", ret) : 0;
-}
 
 /* -------------------------------------------------------------- the work */
 
@@ -532,28 +248,28 @@ static void dma_both_ways(struct demo *d)
 	uint64_t bad_read = 0, bad_write = 0, errors = 0;
 
 	for (uint64_t i = 0; i < half; i++)
-		d->buf[i] = pattern(i);
-	memset(d->buf + half, 0, half);
+		d->a.buf[i] = pattern(i);
+	memset(d->a.buf + half, 0, half);
 	for (uint64_t off = 0; off < half; off += CHUNK) {
 		uint32_t st;
 
-		(void)reg_write(d, UIOMMU_TESTDEV_SRC, d->iova + off, 8);
+		(void)reg_write(d, UIOMMU_TESTDEV_SRC, d->a.iova + off, 8);
 		(void)reg_write(d, UIOMMU_TESTDEV_LEN, CHUNK, 4);
 		(void)reg_write(d, UIOMMU_TESTDEV_BUF_OFF, 0, 4);
 		st = run_cmd(d, UIOMMU_TESTDEV_OP_READ);
 		errors += !!(st & UIOMMU_TESTDEV_ST_ERROR);
-		if (uiommu_vfio_pread(d->dev, back, CHUNK,
-				      d->bar0 + UIOMMU_TESTDEV_BUF) != CHUNK ||
-		    memcmp(back, d->buf + off, CHUNK))
+		if (uiommu_vfio_pread(d->a.dev, back, CHUNK,
+				      d->a.bar0 + UIOMMU_TESTDEV_BUF) != CHUNK ||
+		    memcmp(back, d->a.buf + off, CHUNK))
 			bad_read++;
-		(void)reg_write(d, UIOMMU_TESTDEV_DST, d->iova + half + off, 8);
+		(void)reg_write(d, UIOMMU_TESTDEV_DST, d->a.iova + half + off, 8);
 		st = run_cmd(d, UIOMMU_TESTDEV_OP_WRITE);
 		errors += !!(st & UIOMMU_TESTDEV_ST_ERROR);
 		d->dma_bytes += 2 * CHUNK;
 	}
 	d->dma_cmds = reg_read(d, UIOMMU_TESTDEV_DMA_COUNT, 4);
 	for (uint64_t i = 0; i < half; i++)
-		bad_write += d->buf[half + i] != d->buf[i];
+		bad_write += d->a.buf[half + i] != d->a.buf[i];
 	check(d, "DMA memory -> device", !bad_read && !errors,
 	      "%" PRIu64 " MiB in %u-byte reads, %" PRIu64 " chunks differ",
 	      half >> 20, CHUNK, bad_read);
@@ -566,21 +282,21 @@ static void raise_all(struct demo *d)
 {
 	unsigned int refused = 0, wrong = 0;
 
-	for (unsigned int v = 0; v < d->nvec; v++) {
+	for (unsigned int v = 0; v < d->a.nvec; v++) {
 		(void)reg_write(d, UIOMMU_TESTDEV_IRQ_RAISE, v, 4);
 		refused += reg_read(d, UIOMMU_TESTDEV_IRQ_STATUS, 4) != 0;
 	}
-	for (unsigned int v = 0; v < d->nvec; v++) {
+	for (unsigned int v = 0; v < d->a.nvec; v++) {
 		uint64_t n = 0;
 
-		if (read(d->efd[v], &n, sizeof(n)) != sizeof(n))
+		if (read(d->a.efd[v], &n, sizeof(n)) != sizeof(n))
 			n = 0;
 		wrong += n != 1;
 		d->irqs_read += n;
 	}
 	check(d, "interrupts", !refused && !wrong,
 	      "%u vectors raised, %" PRIu64 " eventfd counts read, %u wrong",
-	      d->nvec, d->irqs_read, wrong);
+	      d->a.nvec, d->irqs_read, wrong);
 }
 
 /* DMA to an IOVA nothing maps: the device sees an abort, the SMMU records
@@ -589,7 +305,7 @@ static void deliberate_fault(struct demo *d)
 {
 	uint32_t err;
 
-	d->fault_iova = d->iova + BUF_SIZE + 0x10000;
+	d->fault_iova = d->a.iova + BUF_SIZE + 0x10000;
 	(void)reg_write(d, UIOMMU_TESTDEV_DST, d->fault_iova, 8);
 	(void)reg_write(d, UIOMMU_TESTDEV_LEN, 64, 4);
 	(void)reg_write(d, UIOMMU_TESTDEV_BUF_OFF, 0, 4);
@@ -625,27 +341,6 @@ static const char *fault_reason(enum uiommu_fault_reason r)
 		return "bad address";
 	}
 	return "?";
-}
-
-static const char *event_name(uint8_t type)
-{
-	switch (type) {
-	case UIOMMU_SMMUV3_EVT_F_TRANSLATION:
-		return "F_TRANSLATION";
-	case UIOMMU_SMMUV3_EVT_F_ADDR_SIZE:
-		return "F_ADDR_SIZE";
-	case UIOMMU_SMMUV3_EVT_F_ACCESS:
-		return "F_ACCESS";
-	case UIOMMU_SMMUV3_EVT_F_PERMISSION:
-		return "F_PERMISSION";
-	case UIOMMU_SMMUV3_EVT_C_BAD_STE:
-		return "C_BAD_STE";
-	case UIOMMU_SMMUV3_EVT_C_BAD_STREAMID:
-		return "C_BAD_STREAMID";
-	case UIOMMU_SMMUV3_EVT_F_STREAM_DISABLED:
-		return "F_STREAM_DISABLED";
-	}
-	return "event";
 }
 
 static const char *class_name(uint8_t cls)
@@ -692,7 +387,7 @@ static int collect_expose(void *opaque, const struct uiommu_exposure_page *p,
 /* Vectors shown: the first MSIX_SHOWN and the last. */
 static bool vector_shown(const struct demo *d, unsigned int v)
 {
-	return v < MSIX_SHOWN || v + 1 == d->nvec;
+	return v < MSIX_SHOWN || v + 1 == d->a.nvec;
 }
 
 struct report {
@@ -716,38 +411,38 @@ static void check_vectors(struct demo *d, struct report *r)
 {
 	unsigned int bad = 0;
 
-	for (unsigned int v = 0; v < d->nvec; v++) {
+	for (unsigned int v = 0; v < d->a.nvec; v++) {
 		struct uiommu_msi_vector_info vi;
 
-		if (uiommu_msi_get_vector(d->f->msi_dev, v, &vi) ||
+		if (uiommu_msi_get_vector(d->a.f->msi_dev, v, &vi) ||
 		    vi.address < r->win.start || vi.address > r->win.last ||
 		    (r->mi.nits && vi.data != vi.eventid))
 			bad++;
 	}
 	check(d, "MSI-X vectors in the window", r->win.present && !bad,
 	      "%u programmed with IOVAs in [0x%" PRIx64 ", 0x%" PRIx64 "], %u not",
-	      d->nvec - bad, r->win.start, r->win.last, bad);
+	      d->a.nvec - bad, r->win.start, r->win.last, bad);
 }
 
 static void gather(struct demo *d, struct report *r)
 {
 	uiommu_machine_get_info(d->m, &r->mi);
-	r->g = uiommu_device_group(d->f->iommu_dev);
+	r->g = uiommu_device_group(d->a.f->iommu_dev);
 	uiommu_group_resv_regions(r->g, r->resv, MAX_RESV, &r->nresv);
 	if (r->nresv > MAX_RESV)
 		r->nresv = MAX_RESV;
-	if (uiommu_vfio_container_mappings(d->container, r->maps, 8, &r->nmaps))
+	if (uiommu_vfio_container_mappings(d->a.container, r->maps, 8, &r->nmaps))
 		r->nmaps = 0;
 	if (r->nmaps > 8)
 		r->nmaps = 8;
-	uiommu_domain_get_msi_window(d->dom, &r->win);
-	(void)uiommu_domain_for_each_exposure(d->dom, collect_expose, &r->ex);
+	uiommu_domain_get_msi_window(d->a.dom, &r->win);
+	(void)uiommu_domain_for_each_exposure(d->a.dom, collect_expose, &r->ex);
 	uiommu_group_msi_isolation(r->g, &r->isolated, r->reason,
 				   sizeof(r->reason));
-	for (unsigned int v = 0; v < d->nvec; v++) {
+	for (unsigned int v = 0; v < d->a.nvec; v++) {
 		struct uiommu_msi_vector_info vi;
 
-		if (!uiommu_msi_get_vector(d->f->msi_dev, v, &vi))
+		if (!uiommu_msi_get_vector(d->a.f->msi_dev, v, &vi))
 			r->delivered += vi.count;
 	}
 	check_vectors(d, r);
@@ -757,12 +452,12 @@ static void gather(struct demo *d, struct report *r)
 	      d->smmu.events_written == d->smmu_before.events_written + 1 &&
 	      d->nevents == 1 &&
 	      d->events[0].type == UIOMMU_SMMUV3_EVT_F_TRANSLATION &&
-	      d->events[0].sid == d->f->sid && !d->events[0].rnw &&
+	      d->events[0].sid == d->a.f->sid && !d->events[0].rnw &&
 	      d->events[0].input_addr == d->fault_iova,
 	      "%" PRIu64 " record written, %u consumed: %s",
 	      d->smmu.events_written - d->smmu_before.events_written,
-	      d->nevents, d->nevents ? event_name(d->events[0].type) : "none");
-	check(d, "invariants", !uiommu_vfio_check(d->v) &&
+	      d->nevents, d->nevents ? uiommu_smmuv3_event_name(d->events[0].type) : "none");
+	check(d, "invariants", !uiommu_vfio_check(d->a.v) &&
 	      !uiommu_machine_check(d->m), "VFIO layer and machine checks");
 	r->pass = true;
 	for (unsigned int i = 0; i < d->nchecks; i++)
@@ -771,7 +466,7 @@ static void gather(struct demo *d, struct report *r)
 
 static void text_report(struct demo *d, struct report *r)
 {
-	const struct uiommu_machine_func *f = d->f;
+	const struct uiommu_machine_func *f = d->a.f;
 	char resv[1024];
 	size_t need = 0;
 
@@ -786,22 +481,22 @@ static void text_report(struct demo *d, struct report *r)
 	if (f->has_devid)
 		printf("  DeviceID 0x%04" PRIx32, f->devid);
 	printf("\n  VFIO          group %u, container TYPE1v2, %u MSI-X vectors "
-	       "(of %u%s) with eventfds\n", d->group_id, d->nvec, d->irq_count,
-	       d->reduced ? "; the MSI controller has fewer" : "");
+	       "(of %u%s) with eventfds\n", d->a.group_id, d->a.nvec, d->a.irq_count,
+	       d->a.reduced ? "; the MSI controller has fewer" : "");
 
-	printf("\nreserved regions of group %u (sysfs format)\n", d->group_id);
+	printf("\nreserved regions of group %u (sysfs format)\n", d->a.group_id);
 	if (!uiommu_group_resv_print(r->g, 0, resv, sizeof(resv), &need)) {
 		for (char *line = strtok(resv, "\n"); line; line = strtok(NULL, "\n"))
 			printf("  %s\n", line);
 	}
 
 	printf("\nvalid IOVA ranges (VFIO_IOMMU_GET_INFO, IOVA_RANGE)\n");
-	for (unsigned int i = 0; i < d->nranges; i++)
+	for (unsigned int i = 0; i < d->a.nranges; i++)
 		printf("  0x%016llx-0x%016llx\n",
-		       (unsigned long long)d->ranges[i].start,
-		       (unsigned long long)d->ranges[i].end);
-	if (d->have_avail)
-		printf("  DMA mappings available: %" PRIu64 "\n", d->dma_avail);
+		       (unsigned long long)d->a.ranges[i].start,
+		       (unsigned long long)d->a.ranges[i].end);
+	if (d->a.have_avail)
+		printf("  DMA mappings available: %" PRIu64 "\n", d->a.dma_avail);
 
 	printf("\nmappings\n");
 	for (size_t i = 0; i < r->nmaps; i++)
@@ -823,12 +518,12 @@ static void text_report(struct demo *d, struct report *r)
 	printf("\nMSI-X table as programmed\n");
 	printf("  %-7s %-18s %-10s %-8s %s\n", "vector", "address", "data",
 	       "hwirq", "doorbell PA");
-	for (unsigned int v = 0; v < d->nvec; v++) {
+	for (unsigned int v = 0; v < d->a.nvec; v++) {
 		struct uiommu_msi_vector_info vi;
 
 		if (!vector_shown(d, v))
 			continue;
-		if (v + 1 == d->nvec && v > MSIX_SHOWN)
+		if (v + 1 == d->a.nvec && v > MSIX_SHOWN)
 			printf("  ...\n");
 		if (uiommu_msi_get_vector(f->msi_dev, v, &vi))
 			continue;
@@ -868,7 +563,7 @@ static void text_report(struct demo *d, struct report *r)
 
 		printf("  event 0x%02x %-13s StreamID 0x%04" PRIx32 "  %s  "
 		       "CLASS %s  S2 %u  InputAddr 0x%" PRIx64 "\n", ev->type,
-		       event_name(ev->type), ev->sid, ev->rnw ? "read " : "write",
+		       uiommu_smmuv3_event_name(ev->type), ev->sid, ev->rnw ? "read " : "write",
 		       class_name(ev->cls), ev->s2, ev->input_addr);
 		printf("    record 0x%016" PRIx64 " 0x%016" PRIx64 " 0x%016" PRIx64
 		       " 0x%016" PRIx64 "\n", ev->raw[0], ev->raw[1], ev->raw[2],
@@ -889,7 +584,7 @@ static void text_report(struct demo *d, struct report *r)
 	       " device commands)\n", d->dma_bytes, d->dma_bytes >> 20,
 	       d->dma_cmds);
 	printf("  interrupts           %" PRIu64 " delivered, %" PRIu64
-	       " read from %u eventfds\n", r->delivered, d->irqs_read, d->nvec);
+	       " read from %u eventfds\n", r->delivered, d->irqs_read, d->a.nvec);
 	printf("  SMMU translations    %" PRIu64 " (%" PRIu64 " faults)\n",
 	       d->smmu.translations, d->smmu.faults);
 	printf("  SMMU TLB             %" PRIu64 " hits, %" PRIu64 " misses\n",
@@ -910,7 +605,7 @@ static void text_report(struct demo *d, struct report *r)
 
 static void json_report(struct demo *d, struct report *r)
 {
-	const struct uiommu_machine_func *f = d->f;
+	const struct uiommu_machine_func *f = d->a.f;
 	bool first = true;
 
 	printf("{\"format_version\": %d, \"machine\": ", FORMAT_VERSION);
@@ -920,17 +615,17 @@ static void json_report(struct demo *d, struct report *r)
 	printf(",\n \"device\": {\"bdf\": \"%04x:%02x:%02x.%u\", \"rid\": \"0x%04x\", "
 	       "\"stream_id\": \"0x%" PRIx32 "\", \"group\": %u, \"vectors\": %u, "
 	       "\"irq_count\": %u},\n", f->host, f->bus, f->devfn >> 3,
-	       f->devfn & 7, f->rid, f->sid, d->group_id, d->nvec, d->irq_count);
+	       f->devfn & 7, f->rid, f->sid, d->a.group_id, d->a.nvec, d->a.irq_count);
 	printf(" \"reserved_regions\": [");
 	for (size_t i = 0; i < r->nresv; i++)
 		printf("%s{\"start\": \"0x%" PRIx64 "\", \"last\": \"0x%" PRIx64
 		       "\", \"type\": \"%s\"}", i ? ", " : "", r->resv[i].start,
 		       r->resv[i].last, uiommu_resv_type_name(r->resv[i].type));
 	printf("],\n \"iova_ranges\": [");
-	for (unsigned int i = 0; i < d->nranges; i++)
+	for (unsigned int i = 0; i < d->a.nranges; i++)
 		printf("%s{\"start\": \"0x%llx\", \"end\": \"0x%llx\"}", i ? ", " : "",
-		       (unsigned long long)d->ranges[i].start,
-		       (unsigned long long)d->ranges[i].end);
+		       (unsigned long long)d->a.ranges[i].start,
+		       (unsigned long long)d->a.ranges[i].end);
 	printf("],\n \"mappings\": [");
 	for (size_t i = 0; i < r->nmaps; i++)
 		printf("%s{\"iova\": \"0x%" PRIx64 "\", \"size\": \"0x%" PRIx64
@@ -941,7 +636,7 @@ static void json_report(struct demo *d, struct report *r)
 	       r->win.start, r->win.last, r->win.explicit_window ? "true" : "false",
 	       r->win.pages_used, r->win.vectors);
 	printf(" \"msix\": [");
-	for (unsigned int v = 0; v < d->nvec; v++) {
+	for (unsigned int v = 0; v < d->a.nvec; v++) {
 		struct uiommu_msi_vector_info vi;
 
 		if (!vector_shown(d, v) || uiommu_msi_get_vector(f->msi_dev, v, &vi))
@@ -978,7 +673,7 @@ static void json_report(struct demo *d, struct report *r)
 		       PRIx32 "\", \"rnw\": %s, \"class\": \"%s\", \"s2\": %s, "
 		       "\"input_addr\": \"0x%" PRIx64 "\", \"raw\": [\"0x%" PRIx64
 		       "\", \"0x%" PRIx64 "\", \"0x%" PRIx64 "\", \"0x%" PRIx64 "\"]}",
-		       i ? ", " : "", ev->type, event_name(ev->type), ev->sid,
+		       i ? ", " : "", ev->type, uiommu_smmuv3_event_name(ev->type), ev->sid,
 		       ev->rnw ? "true" : "false", class_name(ev->cls),
 		       ev->s2 ? "true" : "false", ev->input_addr, ev->raw[0],
 		       ev->raw[1], ev->raw[2], ev->raw[3]);
@@ -1012,45 +707,24 @@ static void json_report(struct demo *d, struct report *r)
 
 /* ------------------------------------------------------------ lifecycle */
 
-static void teardown(struct demo *d)
-{
-	if (d->dev > 0 && uiommu_vfio_close(d->dev))
-		fprintf(stderr, "uiommu demo: closing the device failed\n");
-	for (unsigned int i = 0; i < d->nefd; i++)
-		if (d->efd[i] >= 0)
-			close(d->efd[i]);
-	free(d->efd);
-	uiommu_vfio_destroy(d->v);	/* closes group and container */
-	uiommu_machine_destroy(d->m);
-	if (d->buf)
-		munmap(d->buf, BUF_SIZE);
-}
-
 static int run(struct demo *d)
 {
 	struct report *r;
 	int ret;
 
-	d->f = uiommu_machine_find_function(d->m, 0, 0, UIOMMU_PCI_DEVFN(1, 0));
-	if (!d->f)
-		return fail("no test device at 0000:00:01.0", -ENODEV);
-	if (!d->f->iommu_dev) {
-		fprintf(stderr, "uiommu demo: %s: no IOMMU translates the test "
-			"device's DMA, so it has no group to assign through VFIO "
-			"type1 (the kernel's no-IOMMU mode is not modelled)\n",
-			tool_source_name(d->o.machine, d->o.dtb));
-		return -ENODEV;
-	}
+	d->a.o = (struct tool_assign_opts){
+		.who = "demo", .source = tool_source_name(d->o.machine, d->o.dtb),
+		.msi_window = d->o.msi_window, .allow_unsafe = d->o.allow_unsafe,
+		.vectors = d->o.vectors,
+	};
+	d->a.m = d->m;
 	uiommu_machine_set_smmu_event_handler(d->m, on_smmu_event, d);
-	ret = open_container(d);
-	if (!ret)
-		ret = map_memory(d);
-	if (!ret)
-		ret = open_device(d);
-	if (!ret)
-		ret = enable_msix(d);
+	ret = tool_assign(&d->a);
 	if (ret)
 		return ret;
+	uiommu_domain_set_fault_handler(d->a.dom, on_fault, d);
+	check(d, "device ID", reg_read(d, UIOMMU_TESTDEV_ID, 4) == 0x75690001,
+	      "BAR0 ID register 0x%08" PRIx64, reg_read(d, UIOMMU_TESTDEV_ID, 4));
 	dma_both_ways(d);
 	raise_all(d);
 	uiommu_smmuv3_get_stats(uiommu_machine_smmu(d->m, 0), &d->smmu_before);
@@ -1059,7 +733,7 @@ static int run(struct demo *d)
 	if (!r)
 		return fail("report", -ENOMEM);
 	gather(d, r);
-	if (d->o.json)
+	if (tool_output_json())
 		json_report(d, r);
 	else
 		text_report(d, r);
@@ -1078,22 +752,14 @@ int cmd_demo(int argc, char **argv)
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
-	d->dev = -1;
 	ret = parse_args(argc, argv, &d->o);
-	if (!ret && d->o.trace) {
-		ret = uiommu_trace_enable(d->o.trace);
-		if (ret < 0)
-			fprintf(stderr, "uiommu demo: --trace %s: %s\n", d->o.trace,
-				uiommu_strerror(ret));
-		else
-			ret = 0;
-	}
 	if (!ret)
 		ret = tool_make_machine(d->o.machine, d->o.dtb, &d->m);
 	if (!ret) {
 		tool_log_errors(true);
 		ret = run(d);
-		teardown(d);
+		tool_assign_release(&d->a);
+		uiommu_machine_destroy(d->m);
 	}
 	free(d);
 	return ret;

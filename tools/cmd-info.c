@@ -1,17 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
- * uiommu info mtree | groups [--machine NAME | --dtb FILE] [-o text|json]
+ * uiommu info VIEW [--machine NAME | --dtb FILE]
+ *                  [--assign [--vectors N] [--msi-window IOVA]
+ *                            [--allow-unsafe-interrupts]]
  *
- * mtree:  the machine's physical address map, shaped like QEMU's
- *         `info mtree`: one line per RAM or MMIO region, address range in
- *         hex with the end inclusive, kind, region name, owner.
- * groups: per PCI function: BDF, requester ID, StreamID (iommu-map),
- *         ITS DeviceID (msi-map), IOMMU group, default domain type and the
- *         group's reserved regions (as /sys/kernel/iommu_groups/N/
- *         reserved_regions prints them).
- *
- * The text form is for people; the JSON form (-o json) is the stable
- * interface and carries "format_version".  Public API only.
+ * Builds the machine, optionally assigns the test device through VFIO as
+ * the demo does (so that page tables, ITS tables and MSI bindings have
+ * something in them), then prints one view of it.  Each view lives in its
+ * own tools/info-*.c; they share struct info_ctx and the JSON head.  The
+ * text form is for people; the JSON form (-o json) is the stable interface
+ * and carries "format_version".  Public API only.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -21,354 +19,178 @@
 
 #include <uiommu/uiommu.h>
 
+#include "assign.h"
 #include "tool.h"
 
-#define FORMAT_VERSION 1
-#define MAX_RESV 32
+static const struct info_view {
+	const char *name;
+	int (*fn)(const struct info_ctx *c);
+	const char *help;
+} views[] = {
+	{ "mtree", info_mtree, "the physical address map (RAM, MMIO, doorbells)" },
+	{ "groups", info_groups, "PCI functions: IDs, IOMMU groups, reserved regions" },
+	{ "iova", info_iova, "each group's IOVA space: reserved, allocated or mapped, free" },
+	{ "pgtable", info_pgtable, "each group's I/O page table: format, registers, leaves" },
+	{ "smmu", info_smmu, "SMMUv3 registers, features, queues, STE/CD per StreamID" },
+	{ "its", info_its, "ITS registers, tables and translations; GICv2m frames" },
+	{ "msi", info_msi, "MSI domains: vectors as programmed, doorbell bindings" },
+};
 
 struct info_opts {
-	const char *what;
+	const struct info_view *view;
 	const char *machine;	/* built-in name */
 	const char *dtb;	/* file */
-	int json;
+	bool assign;
+	struct tool_assign_opts ao;
 };
 
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: uiommu info mtree|groups [--machine virt|virt-gicv2m|virt-noiommu]\n"
-		"                                [--dtb FILE] [-o text|json]\n");
+		"usage: uiommu info VIEW [--machine virt|virt-gicv2m|virt-noiommu] [--dtb FILE]\n"
+		"                        [--assign [--vectors N] [--msi-window IOVA]\n"
+		"                                  [--allow-unsafe-interrupts]]\n"
+		"                        [-o text|json] [--trace GLOB]\n"
+		"views:\n");
+	for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++)
+		fprintf(stderr, "  %-8s %s\n", views[i].name, views[i].help);
+	fprintf(stderr,
+		"--assign: first assign 0000:00:01.0 through VFIO as `uiommu demo`\n"
+		"          does (64 MiB mapped, MSI-X vectors enabled with eventfds)\n");
+}
+
+static const struct info_view *find_view(const char *name)
+{
+	for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++)
+		if (!strcmp(views[i].name, name))
+			return &views[i];
+	return NULL;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(s, &end, 0);
+	return errno || !*s || *end ? -EINVAL : 0;
 }
 
 static int parse_args(int argc, char **argv, struct info_opts *o)
 {
+	bool assign_only = false;
+
 	memset(o, 0, sizeof(*o));
 	o->machine = "virt";
-	if (argc < 2) {
-		usage();
-		return -EINVAL;
+	if (argc < 2)
+		goto bad;
+	o->view = find_view(argv[1]);
+	if (!o->view) {
+		fprintf(stderr, "uiommu info: unknown view '%s'\n", argv[1]);
+		goto bad;
 	}
-	o->what = argv[1];
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i];
+		uint64_t n;
 
-		if (i + 1 >= argc) {
-			usage();
-			return -EINVAL;
+		if (!strcmp(a, "--assign")) {
+			o->assign = true;
+			continue;
 		}
+		if (!strcmp(a, "--allow-unsafe-interrupts")) {
+			o->ao.allow_unsafe = assign_only = true;
+			continue;
+		}
+		if (i + 1 >= argc)
+			goto bad;
 		if (!strcmp(a, "--machine")) {
 			o->machine = argv[++i];
 		} else if (!strcmp(a, "--dtb")) {
 			o->dtb = argv[++i];
-		} else if (!strcmp(a, "-o")) {
-			const char *f = argv[++i];
-
-			if (strcmp(f, "json") && strcmp(f, "text")) {
-				usage();
-				return -EINVAL;
-			}
-			o->json = !strcmp(f, "json");
+		} else if (!strcmp(a, "--msi-window")) {
+			if (parse_u64(argv[++i], &o->ao.msi_window) ||
+			    !o->ao.msi_window)
+				goto bad;
+			assign_only = true;
+		} else if (!strcmp(a, "--vectors")) {
+			if (parse_u64(argv[++i], &n) || !n ||
+			    n > UIOMMU_TESTDEV_MAX_VECTORS)
+				goto bad;
+			o->ao.vectors = (unsigned int)n;
+			assign_only = true;
 		} else {
-			usage();
-			return -EINVAL;
+			goto bad;
 		}
 	}
+	if (assign_only && !o->assign) {
+		fprintf(stderr, "uiommu info: --vectors, --msi-window and "
+			"--allow-unsafe-interrupts go with --assign\n");
+		return -EINVAL;
+	}
 	return 0;
+bad:
+	usage();
+	return -EINVAL;
 }
 
-/* ---------------------------------------------------------------- mtree */
-
-struct regions {
-	struct uiommu_region_info r[256];
-	size_t n;
-};
-
-static int collect_region(void *opaque, const struct uiommu_region_info *info)
-{
-	struct regions *rs = opaque;
-
-	if (rs->n == sizeof(rs->r) / sizeof(rs->r[0]))
-		return -ENOSPC;
-	rs->r[rs->n++] = *info;
-	return 0;
-}
-
-static const char *kind_name(const struct uiommu_region_info *r)
-{
-	return r->kind == UIOMMU_REGION_RAM ? "ram" : "i/o";
-}
-
-static void mtree_text(const struct info_opts *o, struct uiommu_machine *m,
-		       const struct regions *rs)
+void info_json_head(const struct info_ctx *c, const char *view)
 {
 	struct uiommu_machine_info mi;
-	struct uiommu_phys_pool_stats ps;
-	int wname = 4;
 
-	uiommu_machine_get_info(m, &mi);
-	uiommu_phys_pool_get_stats(uiommu_machine_pool(m), &ps);
-	for (size_t i = 0; i < rs->n; i++) {
-		int l = (int)strlen(rs->r[i].name);
-
-		wname = l > wname ? l : wname;
-	}
-	printf("address-space: %s (%s)\n", tool_source_name(o->machine, o->dtb), mi.model);
-	for (size_t i = 0; i < rs->n; i++) {
-		const struct uiommu_region_info *r = &rs->r[i];
-
-		printf("  %016" PRIx64 "-%016" PRIx64 " (%s): %-*s  owner %s%s\n",
-		       r->base, r->base + r->size - 1, kind_name(r), wname,
-		       r->name, r->owner ? r->owner : "-",
-		       r->doorbell ? "  [doorbell]" : "");
-		if (r->kind == UIOMMU_REGION_RAM && ps.base >= r->base &&
-		    ps.base + ps.size <= r->base + r->size)
-			printf("    %016" PRIx64 "-%016" PRIx64
-			       " (pool): page pool for in-RAM structures\n",
-			       ps.base, ps.base + ps.size - 1);
-	}
-}
-
-static void mtree_json(const struct info_opts *o, struct uiommu_machine *m,
-		       const struct regions *rs)
-{
-	struct uiommu_machine_info mi;
-	struct uiommu_phys_pool_stats ps;
-
-	uiommu_machine_get_info(m, &mi);
-	uiommu_phys_pool_get_stats(uiommu_machine_pool(m), &ps);
-	printf("{\"format_version\": %d, \"machine\": ", FORMAT_VERSION);
-	tool_json_str(tool_source_name(o->machine, o->dtb));
+	uiommu_machine_get_info(c->m, &mi);
+	printf("{\"format_version\": %d, \"view\": ", TOOL_FORMAT_VERSION);
+	tool_json_str(view);
+	printf(", \"machine\": ");
+	tool_json_str(c->source);
 	printf(", \"model\": ");
 	tool_json_str(mi.model);
-	printf(",\n \"regions\": [");
-	for (size_t i = 0; i < rs->n; i++) {
-		const struct uiommu_region_info *r = &rs->r[i];
-
-		printf("%s\n  {\"start\": \"0x%" PRIx64 "\", \"last\": \"0x%" PRIx64
-		       "\", \"kind\": \"%s\", \"name\": ", i ? "," : "",
-		       r->base, r->base + r->size - 1,
-		       r->kind == UIOMMU_REGION_RAM ? "ram" : "mmio");
-		tool_json_str(r->name);
-		printf(", \"owner\": ");
-		tool_json_str(r->owner ? r->owner : "");
-		printf(", \"doorbell\": %s}", r->doorbell ? "true" : "false");
-	}
-	printf("],\n \"pool\": {\"start\": \"0x%" PRIx64 "\", \"last\": \"0x%"
-	       PRIx64 "\"}}\n", ps.base, ps.base + ps.size - 1);
-}
-
-/* --------------------------------------------------------------- groups */
-
-static const char *domain_type_name(enum uiommu_domain_type t)
-{
-	switch (t) {
-	case UIOMMU_DOMAIN_BLOCKED:
-		return "blocked";
-	case UIOMMU_DOMAIN_IDENTITY:
-		return "identity";
-	case UIOMMU_DOMAIN_DMA:
-		return "DMA";
-	case UIOMMU_DOMAIN_UNMANAGED:
-		return "unmanaged";
-	}
-	return "?";
-}
-
-/* What the IOMMU core knows of a function; group < 0 when nothing. */
-struct core_view {
-	int group;
-	const char *domain;
-	struct uiommu_resv_region resv[MAX_RESV];
-	size_t nresv;
-	bool msi_isolated;
-	char msi_reason[160];
-	const char *why;	/* when group < 0 */
-};
-
-static void core_view(const struct uiommu_machine_func *f,
-		      struct core_view *v)
-{
-	struct uiommu_group *g;
-	struct uiommu_domain *d;
-
-	memset(v, 0, sizeof(*v));
-	v->group = -1;
-	if (!f->has_sid) {
-		v->why = "no IOMMU";
-		return;
-	}
-	if (!f->iommu_dev) {
-		v->why = "no IOMMU driver";
-		return;
-	}
-	g = uiommu_device_group(f->iommu_dev);
-	v->group = (int)uiommu_group_id(g);
-	d = uiommu_group_domain(g);
-	if (d) {
-		struct uiommu_domain_info di;
-
-		uiommu_domain_get_info(d, &di);
-		v->domain = domain_type_name(di.type);
-	}
-	uiommu_group_resv_regions(g, v->resv, MAX_RESV, &v->nresv);
-	uiommu_group_msi_isolation(g, &v->msi_isolated, v->msi_reason,
-				   sizeof(v->msi_reason));
-	if (v->nresv > MAX_RESV)
-		v->nresv = MAX_RESV;
-}
-
-static int group_text(void *opaque, const struct uiommu_machine_func *f)
-{
-	struct core_view v;
-
-	(void)opaque;
-	core_view(f, &v);
-	printf("%04x:%02x:%02x.%u %s\n", f->host, f->bus, f->devfn >> 3,
-	       f->devfn & 7, f->name);
-	printf("  RID       0x%04x\n", f->rid);
-	if (f->has_sid)
-		printf("  StreamID  0x%04" PRIx32 " (%s, %s)\n", f->sid,
-		       f->iommu_node,
-		       f->sid_matched ? "iommu-map" : "iommu-map: passed through");
-	else
-		printf("  StreamID  - (no iommu-map: DMA addresses are physical)\n");
-	if (f->has_devid)
-		printf("  DeviceID  0x%04" PRIx32 " (%s, %s, %s)\n", f->devid,
-		       f->msi_node,
-		       f->msi_parent ? "msi-parent" :
-		       f->devid_matched ? "msi-map" : "msi-map: passed through",
-		       f->msi_isolating ? "isolating" : "NOT isolating");
-	else
-		printf("  DeviceID  - (no MSI controller)\n");
-	if (v.group < 0) {
-		printf("  group     - (%s)\n", v.why);
-		return 0;
-	}
-	printf("  group     %d\n", v.group);
-	printf("  domain    %s\n", v.domain ? v.domain : "-");
-	printf("  MSI       %s (%s)\n",
-	       v.msi_isolated ? "isolated" : "NOT isolated", v.msi_reason);
-	printf("  reserved regions:%s\n", v.nresv ? "" : " none");
-	for (size_t i = 0; i < v.nresv; i++)
-		printf("    0x%016" PRIx64 " 0x%016" PRIx64 " %s%s\n",
-		       v.resv[i].start, v.resv[i].last,
-		       uiommu_resv_type_name(v.resv[i].type),
-		       v.resv[i].flags & UIOMMU_RESV_F_DMA_ONLY ?
-		       " (DMA domains only)" : "");
-	return 0;
-}
-
-struct json_walk {
-	int n;
-};
-
-static int group_json(void *opaque, const struct uiommu_machine_func *f)
-{
-	struct json_walk *w = opaque;
-	struct core_view v;
-
-	core_view(f, &v);
-	printf("%s\n  {\"bdf\": \"%04x:%02x:%02x.%u\", \"name\": ",
-	       w->n++ ? "," : "", f->host, f->bus, f->devfn >> 3, f->devfn & 7);
-	tool_json_str(f->name);
-	printf(", \"rid\": \"0x%04x\",\n   \"stream_id\": ", f->rid);
-	if (f->has_sid) {
-		printf("{\"value\": \"0x%" PRIx32 "\", \"iommu\": ", f->sid);
-		tool_json_str(f->iommu_node);
-		printf(", \"matched\": %s}", f->sid_matched ? "true" : "false");
-	} else {
-		printf("null");
-	}
-	printf(",\n   \"device_id\": ");
-	if (f->has_devid) {
-		printf("{\"value\": \"0x%" PRIx32 "\", \"msi_controller\": ",
-		       f->devid);
-		tool_json_str(f->msi_node);
-		printf(", \"matched\": %s, \"msi_parent\": %s, \"isolating\": %s}",
-		       f->devid_matched ? "true" : "false",
-		       f->msi_parent ? "true" : "false",
-		       f->msi_isolating ? "true" : "false");
-	} else {
-		printf("null");
-	}
-	printf(",\n   \"iommu_driver\": %s", v.group >= 0 ? "true" : "false");
-	if (v.group < 0) {
-		printf(", \"group\": null, \"domain\": null, \"reserved_regions\": null, \"note\": ");
-		tool_json_str(v.why);
-		printf("}");
-		return 0;
-	}
-	printf(", \"group\": %d, \"domain\": ", v.group);
-	if (v.domain)
-		tool_json_str(v.domain);
-	else
-		printf("null");
-	printf(", \"msi_isolated\": %s, \"msi_isolation_reason\": ",
-	       v.msi_isolated ? "true" : "false");
-	tool_json_str(v.msi_reason);
-	printf(",\n   \"reserved_regions\": [");
-	for (size_t i = 0; i < v.nresv; i++)
-		printf("%s{\"start\": \"0x%" PRIx64 "\", \"last\": \"0x%" PRIx64
-		       "\", \"type\": \"%s\", \"dma_only\": %s}", i ? ", " : "",
-		       v.resv[i].start, v.resv[i].last,
-		       uiommu_resv_type_name(v.resv[i].type),
-		       v.resv[i].flags & UIOMMU_RESV_F_DMA_ONLY ? "true" : "false");
-	printf("]}");
-	return 0;
-}
-
-static int groups(const struct info_opts *o, struct uiommu_machine *m)
-{
-	struct uiommu_machine_info mi;
-	struct json_walk w = { 0 };
-	int ret;
-
-	uiommu_machine_get_info(m, &mi);
-	if (!o->json) {
-		printf("machine: %s (%s)\n", tool_source_name(o->machine, o->dtb), mi.model);
-		return uiommu_machine_for_each_function(m, group_text, NULL);
-	}
-	printf("{\"format_version\": %d, \"machine\": ", FORMAT_VERSION);
-	tool_json_str(tool_source_name(o->machine, o->dtb));
-	printf(", \"model\": ");
-	tool_json_str(mi.model);
-	printf(",\n \"functions\": [");
-	ret = uiommu_machine_for_each_function(m, group_json, &w);
-	printf("]}\n");
-	return ret;
+	printf(", \"assigned\": %s", c->assign ? "true" : "false");
 }
 
 int cmd_info(int argc, char **argv)
 {
-	struct uiommu_machine *m;
+	struct tool_assign *a = NULL;
+	struct info_ctx c = { 0 };
 	struct info_opts o;
 	int ret;
 
+	if (argc == 2 && !strcmp(argv[1], "help")) {
+		usage();
+		return 0;
+	}
 	ret = parse_args(argc, argv, &o);
 	if (ret)
 		return ret;
-	if (strcmp(o.what, "mtree") && strcmp(o.what, "groups")) {
-		usage();
-		return -EINVAL;
-	}
-	ret = tool_make_machine(o.machine, o.dtb, &m);
+	c.source = tool_source_name(o.machine, o.dtb);
+	c.json = tool_output_json();
+	ret = tool_make_machine(o.machine, o.dtb, &c.m);
 	if (ret)
 		return ret;
-	if (!strcmp(o.what, "mtree")) {
-		struct regions *rs = calloc(1, sizeof(*rs));
-
-		ret = rs ? uiommu_machine_for_each_region(m, collect_region, rs)
-			 : -ENOMEM;
-		if (!ret && o.json)
-			mtree_json(&o, m, rs);
-		else if (!ret)
-			mtree_text(&o, m, rs);
-		free(rs);
-	} else {
-		ret = groups(&o, m);
+	if (o.assign) {
+		a = calloc(1, sizeof(*a));
+		if (!a) {
+			ret = -ENOMEM;
+			goto out_machine;
+		}
+		a->o = o.ao;
+		a->o.who = "info";
+		a->o.source = c.source;
+		a->m = c.m;
+		tool_log_errors(true);
+		ret = tool_assign(a);
+		if (ret)
+			goto out_assign;
+		c.assign = a;
 	}
-	uiommu_machine_destroy(m);
+	ret = o.view->fn(&c);
 	if (ret)
-		fprintf(stderr, "uiommu info: %s\n", uiommu_strerror(ret));
+		fprintf(stderr, "uiommu info %s: %s\n", o.view->name,
+			uiommu_strerror(ret));
+out_assign:
+	if (a)
+		tool_assign_release(a);
+	free(a);
+out_machine:
+	uiommu_machine_destroy(c.m);
 	return ret;
 }

@@ -4,6 +4,7 @@
  * a DTB file, naming it in output, JSON strings, the log handler.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,4 +100,90 @@ void tool_json_str(const char *s)
 		putchar(*s);
 	}
 	putchar('"');
+}
+
+const char *tool_domain_type_name(enum uiommu_domain_type t)
+{
+	switch (t) {
+	case UIOMMU_DOMAIN_BLOCKED:
+		return "blocked";
+	case UIOMMU_DOMAIN_IDENTITY:
+		return "identity";
+	case UIOMMU_DOMAIN_DMA:
+		return "DMA";
+	case UIOMMU_DOMAIN_UNMANAGED:
+		return "unmanaged";
+	}
+	return "?";
+}
+
+void tool_bdf(const struct uiommu_machine_func *f, char *buf)
+{
+	snprintf(buf, TOOL_BDF_LEN, "%04x:%02x:%02x.%u", f->host, f->bus,
+		 f->devfn >> 3, f->devfn & 7);
+}
+
+/* ------------------------------------------------------- group walks */
+
+#define MAX_GROUPS 64
+
+struct group_walk {
+	const struct info_ctx *c;
+	info_group_fn fn;
+	struct uiommu_group *seen[MAX_GROUPS];
+	unsigned int nseen;
+};
+
+static int group_visit(void *opaque, const struct uiommu_machine_func *f)
+{
+	struct group_walk *w = opaque;
+	struct uiommu_group *g;
+
+	if (!f->iommu_dev)
+		return 0;
+	g = uiommu_device_group(f->iommu_dev);
+	for (unsigned int i = 0; i < w->nseen; i++)
+		if (w->seen[i] == g)
+			return 0;	/* a group shows once, at its first function */
+	if (w->nseen == MAX_GROUPS)
+		return -E2BIG;
+	w->seen[w->nseen++] = g;
+	return w->fn(w->c, g, f, w->nseen - 1);
+}
+
+int info_for_each_group(const struct info_ctx *c, const char *view,
+			info_group_fn fn)
+{
+	struct group_walk w = { .c = c, .fn = fn };
+	struct uiommu_machine_info mi;
+	int ret;
+
+	uiommu_machine_get_info(c->m, &mi);
+	if (c->json) {
+		info_json_head(c, view);
+		printf(",\n \"groups\": [");
+	} else {
+		printf("machine: %s (%s)\n", c->source, mi.model);
+	}
+	ret = uiommu_machine_for_each_function(c->m, group_visit, &w);
+	if (c->json)
+		printf("]}\n");
+	else if (!ret && !w.nseen)
+		printf("\nno IOMMU group: no function's DMA is translated "
+		       "(DMA addresses are physical)\n");
+	return ret;
+}
+
+/* "4K", "2M", "64K": a size in its largest exact unit (KiB and up). */
+void tool_size_name(char *buf, size_t len, uint64_t bytes)
+{
+	static const char unit[] = "KMGT";
+	unsigned int u = 0;
+
+	bytes >>= 10;
+	while (bytes >= 1024 && !(bytes & 1023) && u < 3) {
+		bytes >>= 10;
+		u++;
+	}
+	snprintf(buf, len, "%" PRIu64 "%c", bytes, unit[u]);
 }

@@ -211,6 +211,188 @@ UIOMMU_API bool uiommu_gic_its_isolating(const struct uiommu_gic_its *its);
 UIOMMU_API UIOMMU_MUST_CHECK int
 uiommu_gic_its_check(struct uiommu_gic_its *its);
 
+/* ------------------------------------------------------ ITS inspection */
+
+/*
+ * What a debugger of the ITS needs, read without side effects: no command
+ * runs, no counter moves, no LPI configuration is cached.  The tables are
+ * read the way the ITS reads them when it translates (same decoders, same
+ * errors); a table entry the ITS would refuse is reported, not trusted.
+ */
+
+/* GITS_BASER<n>.Type (IHI 0069H.b, GITS_BASER<n>). */
+#define UIOMMU_GITS_BASER_TYPE_NONE		0u
+#define UIOMMU_GITS_BASER_TYPE_DEVICES		1u
+#define UIOMMU_GITS_BASER_TYPE_VPES		2u
+#define UIOMMU_GITS_BASER_TYPE_COLLECTIONS	4u
+#define UIOMMU_GITS_NR_BASER			8u
+
+/* Register offsets in the control frame, for uiommu_gic_its_for_each_field(). */
+#define UIOMMU_GITS_CTLR	0x0000u
+#define UIOMMU_GITS_IIDR	0x0004u
+#define UIOMMU_GITS_TYPER	0x0008u
+#define UIOMMU_GITS_CBASER	0x0080u
+#define UIOMMU_GITS_CWRITER	0x0088u
+#define UIOMMU_GITS_CREADR	0x0090u
+#define UIOMMU_GITS_BASER(n)	(0x0100u + 8u * (n))
+
+/**
+ * struct uiommu_gic_its_table - one GITS_BASER<n>, decoded as the ITS uses it
+ * @type:       GITS_BASER<n>.Type (UIOMMU_GITS_BASER_TYPE_*)
+ * @type_name:  "Devices", "Collections", "vPEs" or "none"
+ * @valid:      GITS_BASER<n>.Valid
+ * @indirect:   GITS_BASER<n>.Indirect: a level 1 table of 8-byte entries
+ *              each pointing at one page of entries
+ * @base:       physical address of the (level 1) table
+ * @page_size:  bytes per page (4K, 16K or 64K)
+ * @pages:      pages of the (level 1) table, GITS_BASER<n>.Size + 1
+ * @entry_size: bytes per entry, GITS_BASER<n>.Entry_Size + 1
+ * @max_ids:    how many IDs the table can hold as sized, at most as many
+ *              as GITS_TYPER's ID width allows (0 if not valid)
+ *
+ * An unimplemented GITS_BASER<n> (Type 0, RAZ/WI) has every other member 0.
+ */
+struct uiommu_gic_its_table {
+	unsigned int type;
+	const char *type_name;
+	bool valid;
+	bool indirect;
+	uint64_t base;
+	uint64_t page_size;
+	unsigned int pages;
+	unsigned int entry_size;
+	uint64_t max_ids;
+};
+
+/**
+ * struct uiommu_gic_its_regs - a snapshot of the control frame
+ * @base:     physical base of the ITS (the control frame)
+ * @nr_cpus:  redistributors, i.e. valid collection targets
+ * @nr_lpis:  LPIs the redistributors implement (INTID 8192 up)
+ * @ctlr, @iidr, @typer, @cbaser, @cwriter, @creadr, @baser: the registers,
+ *            as a read of them would return
+ * @table:    each GITS_BASER<n> decoded
+ */
+struct uiommu_gic_its_regs {
+	uint64_t base;
+	unsigned int nr_cpus;
+	uint32_t nr_lpis;
+	uint32_t ctlr;
+	uint32_t iidr;
+	uint64_t typer;
+	uint64_t cbaser;
+	uint64_t cwriter;
+	uint64_t creadr;
+	uint64_t baser[UIOMMU_GITS_NR_BASER];
+	struct uiommu_gic_its_table table[UIOMMU_GITS_NR_BASER];
+};
+
+/**
+ * uiommu_gic_its_get_regs() - read every register of the control frame
+ * @its:  the ITS
+ * @regs: filled with one consistent snapshot
+ *
+ * Unlike MMIO reads through the physical address space, this is not a bus
+ * access: nothing is traced or counted.
+ *
+ * Return: 0; -EINVAL for a NULL argument.
+ */
+UIOMMU_API UIOMMU_MUST_CHECK int
+uiommu_gic_its_get_regs(struct uiommu_gic_its *its,
+			struct uiommu_gic_its_regs *regs);
+
+/**
+ * struct uiommu_gic_field - one architectural field of a register
+ * @name:  the field's name in IHI 0069 ("Enabled", "Devbits", ...)
+ * @lsb:   its lowest bit
+ * @width: its width in bits
+ * @value: its value, shifted down
+ */
+struct uiommu_gic_field {
+	const char *name;
+	unsigned int lsb;
+	unsigned int width;
+	uint64_t value;
+};
+
+/**
+ * uiommu_gic_its_for_each_field() - decode an ITS register into its fields
+ * @offset: the register (UIOMMU_GITS_CTLR ... UIOMMU_GITS_BASER(7))
+ * @value:  its value
+ * @fn:     called once per field, lowest bit first; a non-zero return
+ *          stops the walk
+ * @opaque: passed to @fn
+ *
+ * Uses the model's own field table: the names and positions are those the
+ * model implements.
+ *
+ * Return: 0, or @fn's non-zero value; -EINVAL for a NULL @fn or an
+ * @offset that is not one of those registers.
+ */
+UIOMMU_API UIOMMU_MUST_CHECK int
+uiommu_gic_its_for_each_field(unsigned int offset, uint64_t value,
+			      int (*fn)(void *opaque,
+					const struct uiommu_gic_field *f),
+			      void *opaque);
+
+/**
+ * struct uiommu_gic_its_translation - one (DeviceID, EventID) in the tables
+ * @devid:        the DeviceID
+ * @itt_addr:     physical address of the device's ITT (device table entry)
+ * @eventid_bits: the ITT's size in EventID bits (device table entry)
+ * @eventid:      the EventID
+ * @intid:        the LPI of the ITT entry (pINTID)
+ * @icid:         its collection
+ * @target:       the collection's target redistributor (CPU)
+ * @pending:      the LPI is pending now (not yet taken by a CPU)
+ * @ok:           a GITS_TRANSLATER write of @eventid from @devid would
+ *                raise @intid at @target
+ * @why:          when !@ok, the reason the ITS would drop it:
+ *                UIOMMU_GIC_DROP_TABLE_FAULT (an ITT or level 2 page not in
+ *                RAM: @eventid, and for a level 2 page @itt_addr, are 0),
+ *                UIOMMU_GIC_DROP_EVENT_UNMAPPED (an ITT entry that holds no
+ *                LPI: @intid is its raw value),
+ *                UIOMMU_GIC_DROP_COLLECTION_UNMAPPED (the collection is not
+ *                mapped or names no redistributor: @target is 0)
+ */
+struct uiommu_gic_its_translation {
+	uint32_t devid;
+	uint64_t itt_addr;
+	unsigned int eventid_bits;
+	uint32_t eventid;
+	uint32_t intid;
+	uint32_t icid;
+	unsigned int target;
+	bool pending;
+	bool ok;
+	enum uiommu_gic_drop_reason why;
+};
+
+/**
+ * uiommu_gic_its_for_each_translation() - walk the ITS's translation state
+ * @its:    the ITS
+ * @fn:     called once per valid ITT entry of each valid device table
+ *          entry, by DeviceID then EventID, and once per malformed entry
+ *          met (@t->ok false); a non-zero return stops the walk
+ * @opaque: passed to @fn
+ *
+ * Reads the device table (flat or two-level), each ITT and the collection
+ * table from RAM with the decoders the ITS uses to translate, and nothing
+ * else: no command runs, no counter moves.  A malformed entry is also
+ * logged as the guest error the ITS would log.  @fn runs without the ITS's
+ * lock held, so it may use the ITS; the walk is then not atomic with
+ * respect to commands run meanwhile (each entry is consistent as read).
+ * Without valid GITS_BASER<n> tables there is nothing to walk.
+ *
+ * Return: 0 after the whole walk, or @fn's non-zero value; -EINVAL for a
+ * NULL @its or @fn.
+ */
+UIOMMU_API UIOMMU_MUST_CHECK int
+uiommu_gic_its_for_each_translation(
+	struct uiommu_gic_its *its,
+	int (*fn)(void *opaque, const struct uiommu_gic_its_translation *t),
+	void *opaque);
+
 /* ---------------------------------------------------------------- GICv2m */
 
 /**
@@ -291,6 +473,34 @@ UIOMMU_API bool uiommu_gicv2m_isolating(const struct uiommu_gicv2m *v2m);
  * Return: 0, or -EUCLEAN with a log line.
  */
 UIOMMU_API UIOMMU_MUST_CHECK int uiommu_gicv2m_check(struct uiommu_gicv2m *v2m);
+
+/**
+ * struct uiommu_gicv2m_info - what a GICv2m frame reports
+ * @base:      physical base of the frame
+ * @doorbell:  physical address of MSI_SETSPI_NS
+ * @msi_typer: MSI_TYPER as a read returns it
+ * @msi_iidr:  MSI_IIDR as a read returns it
+ * @spi_base:  first SPI (MSI_TYPER.BASE)
+ * @nr_spis:   number of SPIs (MSI_TYPER.NUMBER)
+ */
+struct uiommu_gicv2m_info {
+	uint64_t base;
+	uint64_t doorbell;
+	uint32_t msi_typer;
+	uint32_t msi_iidr;
+	uint32_t spi_base;
+	uint32_t nr_spis;
+};
+
+/**
+ * uiommu_gicv2m_get_info() - read the frame's identification, without a
+ * bus access
+ *
+ * Return: 0; -EINVAL for a NULL argument.
+ */
+UIOMMU_API UIOMMU_MUST_CHECK int
+uiommu_gicv2m_get_info(const struct uiommu_gicv2m *v2m,
+		       struct uiommu_gicv2m_info *info);
 
 #ifdef __cplusplus
 }

@@ -82,6 +82,8 @@ enum uiommu_cap {
  * @flush_iotlb_all: invalidate every IOTLB entry of the domain
  * @iotlb_sync:  invalidate what @gather collected
  * @free:        release the domain's tables and private data
+ * @pgtable:     optional: the domain's table if it is one of the pgtable
+ *               library's (for inspection), else NULL
  *
  * Blocked and identity domains need only @attach_dev and @free.  The core
  * serialises map, unmap and sync of one domain; @attach_dev is called with
@@ -101,6 +103,7 @@ struct uiommu_domain_ops {
 	void (*iotlb_sync)(struct uiommu_domain *dom,
 			   struct uiommu_iotlb_gather *gather);
 	void (*free)(struct uiommu_domain *dom);
+	const struct uiommu_pgtable *(*pgtable)(struct uiommu_domain *dom);
 };
 
 /**

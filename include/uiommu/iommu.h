@@ -44,6 +44,8 @@ struct uiommu_iommu;
 struct uiommu_device;
 struct uiommu_group;
 struct uiommu_domain;
+struct uiommu_pgtable;
+struct uiommu_iova_domain;
 
 enum uiommu_domain_type {
 	UIOMMU_DOMAIN_BLOCKED,	 /* every DMA faults */
@@ -170,6 +172,34 @@ struct uiommu_domain_info {
  */
 UIOMMU_API void uiommu_domain_get_info(struct uiommu_domain *dom,
 				       struct uiommu_domain_info *info);
+
+/**
+ * uiommu_domain_pgtable() - the domain's I/O page table, for inspection
+ * @dom: the domain
+ *
+ * For uiommu_pgtable_get_info(), uiommu_pgtable_for_each_leaf() and
+ * uiommu_pgtable_dump_lines().  The table changes with every map and unmap
+ * of the domain: the caller keeps them from running while it reads.
+ *
+ * Return: the table; NULL (not an error) for a NULL @dom, a blocked or
+ * identity domain, or a driver whose tables are not the pgtable library's.
+ */
+UIOMMU_API const struct uiommu_pgtable *
+uiommu_domain_pgtable(struct uiommu_domain *dom);
+
+/**
+ * uiommu_domain_iova_domain() - the IOVA allocator of a DMA domain
+ * @dom: a domain
+ *
+ * For inspection (uiommu_iova_for_each(), uiommu_iova_get_stats()): the
+ * DMA API allocates from it, with the group's reserved regions reserved
+ * in it; a caller that allocates or frees in it corrupts the domain.
+ *
+ * Return: the allocator; NULL for a NULL @dom or a domain that is not of
+ * type UIOMMU_DOMAIN_DMA.
+ */
+UIOMMU_API struct uiommu_iova_domain *
+uiommu_domain_iova_domain(struct uiommu_domain *dom);
 
 /**
  * uiommu_group_attach() - attach a group (every device in it) to a domain

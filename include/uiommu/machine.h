@@ -55,6 +55,9 @@ struct uiommu_smmuv3;
 struct uiommu_smmuv3_drv;
 struct uiommu_smmuv3_drv_event;
 struct uiommu_msi_dev;
+struct uiommu_msi_domain;
+struct uiommu_gic_its;
+struct uiommu_gicv2m;
 
 /**
  * struct uiommu_machine_opts - what machine to build
@@ -212,6 +215,30 @@ UIOMMU_API void
 uiommu_machine_set_smmu_event_handler(struct uiommu_machine *m,
 				      uiommu_machine_smmu_event_fn fn,
 				      void *opaque);
+
+/**
+ * uiommu_machine_its() - GICv3 ITS model @idx (DT order, 0 .. nits - 1),
+ * or NULL for a bad @idx or a NULL @m
+ */
+UIOMMU_API struct uiommu_gic_its *uiommu_machine_its(struct uiommu_machine *m,
+						     unsigned int idx);
+
+/**
+ * uiommu_machine_gicv2m() - GICv2m frame model @idx (DT order,
+ * 0 .. nv2m - 1), or NULL for a bad @idx or a NULL @m
+ */
+UIOMMU_API struct uiommu_gicv2m *
+uiommu_machine_gicv2m(struct uiommu_machine *m, unsigned int idx);
+
+/**
+ * uiommu_machine_msi_domain() - MSI domain @idx, or NULL for a bad @idx or
+ * a NULL @m
+ * @idx: 0 .. nits - 1 are the domains of the ITSes, nits .. nits + nv2m - 1
+ *       those of the GICv2m frames, each in DT order (struct
+ *       uiommu_machine_info)
+ */
+UIOMMU_API struct uiommu_msi_domain *
+uiommu_machine_msi_domain(struct uiommu_machine *m, unsigned int idx);
 
 /**
  * uiommu_machine_pci_host() - host bridge @idx, or NULL

@@ -169,6 +169,38 @@ UIOMMU_API void uiommu_msi_domain_get_stats(struct uiommu_msi_domain *dom,
 					    struct uiommu_msi_domain_stats *st);
 
 /**
+ * struct uiommu_msi_domain_info - what an MSI domain is
+ * @name:        the controller's name as given at creation ("its@8080000")
+ * @its:         a GICv3 ITS domain (else GICv2m)
+ * @controller:  "GICv3 ITS" or "GICv2m"
+ * @doorbell_pa: physical address of the doorbell register
+ * @isolating:   the doorbell tells requesters apart (ITS: DeviceID side
+ *               band), as registered with the IOMMU core
+ * @nr_cpus:     CPUs vectors can be routed to (1 for GICv2m)
+ * @gic_its:     the ITS model (NULL for GICv2m)
+ * @gicv2m:      the GICv2m frame model (NULL for an ITS)
+ */
+struct uiommu_msi_domain_info {
+	const char *name;
+	bool its;
+	const char *controller;
+	uint64_t doorbell_pa;
+	bool isolating;
+	unsigned int nr_cpus;
+	struct uiommu_gic_its *gic_its;
+	struct uiommu_gicv2m *gicv2m;
+};
+
+/**
+ * uiommu_msi_domain_get_info() - describe a domain (valid while it lives)
+ *
+ * Return: 0; -EINVAL for a NULL argument.
+ */
+UIOMMU_API UIOMMU_MUST_CHECK int
+uiommu_msi_domain_get_info(const struct uiommu_msi_domain *dom,
+			   struct uiommu_msi_domain_info *info);
+
+/**
  * uiommu_msi_domain_check() - verify the domain's invariants (hardware
  * interrupts owned by one vector each, counters, per-device descriptors)
  *
@@ -321,6 +353,39 @@ struct uiommu_msi_vector_info {
 UIOMMU_API UIOMMU_MUST_CHECK int
 uiommu_msi_get_vector(struct uiommu_msi_dev *md, unsigned int vector,
 		      struct uiommu_msi_vector_info *info);
+
+/**
+ * struct uiommu_msi_dev_info - the MSI state of one function
+ * @domain:    where its MSIs go
+ * @fn:        the PCI function
+ * @iommu_dev: its IOMMU-core device, or NULL
+ * @rid:       requester ID
+ * @devid:     ITS DeviceID (meaningless for GICv2m)
+ * @nvec:      vectors allocated (0: none)
+ * @msix:      they are MSI-X vectors (else MSI)
+ * @hw_first:  first hardware interrupt (LPI or SPI) allocated
+ * @nr_hw:     hardware interrupts allocated (MSI: a power of two >= @nvec)
+ */
+struct uiommu_msi_dev_info {
+	struct uiommu_msi_domain *domain;
+	struct uiommu_pci_func *fn;
+	struct uiommu_device *iommu_dev;
+	uint16_t rid;
+	uint32_t devid;
+	unsigned int nvec;
+	bool msix;
+	uint32_t hw_first;
+	uint32_t nr_hw;
+};
+
+/**
+ * uiommu_msi_dev_get_info() - describe an MSI device
+ *
+ * Return: 0; -EINVAL for a NULL argument.
+ */
+UIOMMU_API UIOMMU_MUST_CHECK int
+uiommu_msi_dev_get_info(struct uiommu_msi_dev *md,
+			struct uiommu_msi_dev_info *info);
 
 /**
  * uiommu_msi_dev_nvec() - the number of vectors allocated (0 for none)

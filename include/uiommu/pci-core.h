@@ -250,6 +250,25 @@ uiommu_pci_irq_write_msg(struct uiommu_pci_func *fn, unsigned int vector,
 			 const struct uiommu_pci_msi_msg *msg);
 
 /**
+ * uiommu_pci_irq_read_msg() - read one vector's message back from the
+ * function (MSI-X table entry; MSI capability, data + @vector for multiple
+ * message), as the device would send it
+ * @fn:     the function
+ * @vector: an allocated vector
+ * @msg:    receives address and data
+ * @masked: receives the vector's mask bit (MSI-X Vector Control; MSI
+ *          per-vector mask, false without one); may be NULL
+ *
+ * Configuration and MSI-X table reads have no side effect on the function.
+ *
+ * Return: 0; -EINVAL for a NULL @fn or @msg or a vector not allocated;
+ * an access error (nothing filled).
+ */
+UIOMMU_API UIOMMU_MUST_CHECK int
+uiommu_pci_irq_read_msg(struct uiommu_pci_func *fn, unsigned int vector,
+			struct uiommu_pci_msi_msg *msg, bool *masked);
+
+/**
  * uiommu_pci_core_check() - verify the core's invariants (functions
  * sorted and unique, assigned BARs inside windows, aligned, disjoint)
  *

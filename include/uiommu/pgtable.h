@@ -83,6 +83,13 @@ enum uiommu_pt_format {
 #define UIOMMU_PT_WALK_VTD_EXEC   (1u << 1) /* VT-d: X bit implemented (execute requests) */
 #define UIOMMU_PT_WALK_VTD_SP2M   (1u << 2) /* VT-d: 2 MiB superpages (CAP.SLLPS bit 0) */
 #define UIOMMU_PT_WALK_VTD_SP1G   (1u << 3) /* VT-d: 1 GiB superpages (CAP.SLLPS bit 1) */
+/*
+ * Descriptors come from RAM only: a table address in an MMIO region is an
+ * external abort instead of a device read.  For walkers that must not
+ * call into device models while they walk (an SMMU whose tables point at
+ * its own registers would wait for itself).
+ */
+#define UIOMMU_PT_WALK_RAM_ONLY   (1u << 4)
 
 struct uiommu_pt_fault;
 
@@ -508,6 +515,46 @@ typedef int (*uiommu_pt_line_fn)(void *opaque, const char *line);
 UIOMMU_API UIOMMU_MUST_CHECK int
 uiommu_pgtable_dump_lines(const struct uiommu_pgtable *pt,
 			  uiommu_pt_line_fn fn, void *opaque);
+
+/**
+ * struct uiommu_pt_leaf - one live leaf (page or block) of a table
+ * @iova:  first input address it translates
+ * @pa:    output address of @iova
+ * @size:  bytes it translates
+ * @prot:  UIOMMU_PT_PROT_* it encodes
+ * @level: architectural level of the descriptor (Arm 0..3, VT-d 1..5)
+ * @desc:  the raw descriptor
+ */
+struct uiommu_pt_leaf {
+	uint64_t iova;
+	uint64_t pa;
+	uint64_t size;
+	uint32_t prot;
+	int level;
+	uint64_t desc;
+};
+
+/**
+ * typedef uiommu_pt_leaf_fn - receives one leaf
+ * Return: 0 to continue; non-zero stops the walk and is returned.
+ */
+typedef int (*uiommu_pt_leaf_fn)(void *opaque, const struct uiommu_pt_leaf *leaf);
+
+/**
+ * uiommu_pgtable_for_each_leaf() - visit the live mappings in IOVA order
+ * @pt:     the table
+ * @fn:     called for each leaf
+ * @opaque: passed to @fn
+ *
+ * The same walk as uiommu_pgtable_dump_lines(), decoded.  The table must
+ * not change during the walk (hold the lock that serialises its maps).
+ *
+ * Return: 0 after the whole walk; @fn's non-zero value; -EINVAL for a NULL
+ * @pt or @fn.
+ */
+UIOMMU_API UIOMMU_MUST_CHECK int
+uiommu_pgtable_for_each_leaf(const struct uiommu_pgtable *pt,
+			     uiommu_pt_leaf_fn fn, void *opaque);
 
 /**
  * uiommu_pgtable_dump() - uiommu_pgtable_dump_lines() to a stream

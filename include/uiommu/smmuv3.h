@@ -265,6 +265,215 @@ UIOMMU_API void uiommu_smmuv3_get_stats(struct uiommu_smmuv3 *smmu,
  */
 UIOMMU_API uint64_t uiommu_smmuv3_base(const struct uiommu_smmuv3 *smmu);
 
+/* ------------------------------------------------------------ inspection */
+
+/* Number of registers in a snapshot (struct uiommu_smmuv3_regs.reg). */
+#define UIOMMU_SMMUV3_NREGS 33
+
+/**
+ * struct uiommu_smmuv3_regs - the programming interface's registers
+ * @idr:        SMMU_IDR0..5
+ * @iidr, @aidr: SMMU_IIDR, SMMU_AIDR
+ * @cr0, @cr0ack, @cr1, @cr2: control registers
+ * @gbpa:       SMMU_GBPA (Update reads as 0)
+ * @irq_ctrl, @irq_ctrlack: interrupt enables
+ * @gerror, @gerrorn: an error is active while their bits differ
+ * @gerror_irq_cfg0..2, @eventq_irq_cfg0..2: MSI configuration
+ * @strtab_base, @strtab_base_cfg: stream table
+ * @cmdq_base, @cmdq_prod, @cmdq_cons: command queue
+ * @eventq_base, @eventq_prod, @eventq_cons: event queue (page 1)
+ * @id:         the ID registers decoded (6.3.1-6.3.8): stages, AArch64
+ *              tables, coherent walks, HTTU, ATS, PRI, 16-bit ASID/VMID,
+ *              MSI, SEV, 2-level CD tables and stream table, little-endian
+ *              tables, stall model, widths (StreamID, SubstreamID, OAS in
+ *              bits), largest queues (log2 entries), granules, the
+ *              architecture version and IIDR implementer/product
+ * @ctl:        the control state decoded: CR0 enables, CR2 bits,
+ *              GBPA.ABORT, interrupt enables, active global errors
+ *              (GERROR ^ GERRORN), stream table base/format/size/split,
+ *              queue bases, sizes (log2 entries, as the model clamps them),
+ *              index registers, CMDQ_CONS.ERR and the event queue overflow
+ *              flag (EVENTQ_PROD.OVFLG != EVENTQ_CONS.OVACKFLG)
+ * @nregs:      entries in @reg
+ * @reg:        every register of the model's register map in offset order:
+ *              @name ("SMMU_CR0", a static string), @offset from page 0,
+ *              @size in bytes (4 or 8) and @value
+ *
+ * Filled by uiommu_smmuv3_read_regs(): each value is what a 32- or 64-bit
+ * load of the register would return.
+ */
+struct uiommu_smmuv3_regs {
+	uint32_t idr[6], iidr, aidr;
+	uint32_t cr0, cr0ack, cr1, cr2, gbpa, irq_ctrl, irq_ctrlack;
+	uint32_t gerror, gerrorn;
+	uint64_t gerror_irq_cfg0;
+	uint32_t gerror_irq_cfg1, gerror_irq_cfg2;
+	uint64_t strtab_base;
+	uint32_t strtab_base_cfg;
+	uint64_t cmdq_base;
+	uint32_t cmdq_prod, cmdq_cons;
+	uint64_t eventq_base;
+	uint32_t eventq_prod, eventq_cons;
+	uint64_t eventq_irq_cfg0;
+	uint32_t eventq_irq_cfg1, eventq_irq_cfg2;
+	struct {
+		bool s1p, s2p, aarch64_tables, coherent, httu, ats, pri;
+		bool asid16, vmid16, msi, sev, cd_2lvl, strtab_2lvl, little_endian;
+		unsigned int stall_model;
+		unsigned int sid_bits, ssid_bits, oas_bits;
+		unsigned int cmdq_log2max, eventq_log2max;
+		bool gran4k, gran16k, gran64k;
+		unsigned int arch_major, arch_minor;
+		unsigned int implementer, product;
+	} id;
+	struct {
+		bool smmuen, cmdqen, eventqen, recinvsid, ptm, e2h;
+		bool gbpa_abort, gerror_irqen, eventq_irqen;
+		uint32_t gerror_active;
+		uint64_t strtab_addr;
+		bool strtab_2lvl;
+		unsigned int strtab_log2size, strtab_split;
+		uint64_t cmdq_addr, eventq_addr;
+		unsigned int cmdq_log2size, eventq_log2size;
+		uint32_t cmdq_prod, cmdq_cons, eventq_prod, eventq_cons;
+		unsigned int cmdq_err;
+		bool eventq_overflow;
+	} ctl;
+	unsigned int nregs;
+	struct {
+		const char *name;
+		uint32_t offset;
+		uint32_t size;
+		uint64_t value;
+	} reg[UIOMMU_SMMUV3_NREGS];
+};
+
+/**
+ * uiommu_smmuv3_read_regs() - snapshot every register
+ * @smmu: the model
+ * @regs: filled in
+ *
+ * Reads the registers as a driver's loads would, through the model's
+ * register map, but without the side effects of an access (no trace line,
+ * no counter); taken under the register lock, so the snapshot is
+ * consistent with respect to command processing.
+ *
+ * Return: 0; -EINVAL for a NULL argument.
+ */
+UIOMMU_API UIOMMU_MUST_CHECK int
+uiommu_smmuv3_read_regs(struct uiommu_smmuv3 *smmu,
+			struct uiommu_smmuv3_regs *regs);
+
+/* STE.Config encodings (IHI 0070 G.b, 5.2), struct uiommu_smmuv3_ste_info. */
+#define UIOMMU_SMMUV3_STE_CFG_ABORT  0
+#define UIOMMU_SMMUV3_STE_CFG_BYPASS 4
+#define UIOMMU_SMMUV3_STE_CFG_S1     5
+#define UIOMMU_SMMUV3_STE_CFG_S2     6
+#define UIOMMU_SMMUV3_STE_CFG_NESTED 7
+
+/**
+ * struct uiommu_smmuv3_ste_info - one stream's configuration as in memory
+ * @sid:          the StreamID inspected
+ * @smmu_enabled: CR0.SMMUEN; when clear, GBPA decides and the stream table
+ *                is not used (it is decoded anyway)
+ * @ste_fetched:  the STE was read; the STE fields below are meaningful
+ * @ste_addr:     its physical address (linear or 2-level table)
+ * @ste:          its eight dwords
+ * @valid:        STE.V
+ * @config:       STE.Config (UIOMMU_SMMUV3_STE_CFG_*; others are reserved)
+ * @s1_fmt, @s1_cdmax, @s1_dss: STE.S1Fmt, S1CDMax, S1DSS
+ * @s1_context_ptr: STE.S1ContextPtr (a PA, or an IPA when nested)
+ * @s2_vmid, @s2_t0sz, @s2_sl0, @s2_tg, @s2_ps: STE.S2VMID, S2T0SZ, S2SL0,
+ *                S2TG, S2PS (encodings)
+ * @s2_ttb:       STE.S2TTB
+ * @cd_fetched:   stage 1 is in use and the CD of SubstreamID 0 was read;
+ *                the CD fields below are meaningful
+ * @cd_addr:      its address (an IPA when nested)
+ * @cd:           its eight dwords
+ * @cd_valid:     CD.V
+ * @asid:         CD.ASID
+ * @ttb0:         CD.TTB0
+ * @t0sz, @tg0, @ips, @epd0, @epd1: CD.T0SZ, TG0, IPS, EPD0, EPD1
+ * @cd_r, @cd_a:  CD.R (record faults), CD.A (abort faulting accesses)
+ * @s1_granule, @s1_ias, @s1_oas, @s1_levels: the stage-1 walk those CD
+ *                fields give (granule in bytes, input and output bits,
+ *                lookup levels); 0 when they are invalid
+ * @s2_granule, @s2_ias, @s2_oas, @s2_levels: the same for the STE's stage 2
+ * @mair:         CD.MAIR0/MAIR1
+ * @fault:        the configuration is not usable: a transaction without
+ *                SubstreamID would fail before its address is looked at
+ * @event:        then the event the SMMU records (UIOMMU_SMMUV3_EVT_C_BAD_STE,
+ *                C_BAD_CD, F_STE_FETCH, C_BAD_STREAMID, ...), or
+ *                UIOMMU_SMMUV3_EVT_NONE for a silent abort (StreamID out of
+ *                range with CR2.RECINVSID clear)
+ * @reason:       a static string saying why, or NULL
+ * @fetch_addr:   F_STE_FETCH / F_CD_FETCH: the address that aborted
+ * @cached:       the configuration cache holds this StreamID (no
+ *                SubstreamID)
+ * @stale:        the cached copy differs from what memory says now (a
+ *                missing CFGI_STE / CFGI_CD)
+ */
+struct uiommu_smmuv3_ste_info {
+	uint32_t sid;
+	bool smmu_enabled;
+	bool ste_fetched;
+	uint64_t ste_addr;
+	uint64_t ste[8];
+	bool valid;
+	uint8_t config;
+	uint8_t s1_fmt, s1_cdmax, s1_dss;
+	uint64_t s1_context_ptr;
+	uint16_t s2_vmid;
+	uint8_t s2_t0sz, s2_sl0, s2_tg, s2_ps;
+	uint64_t s2_ttb;
+	bool cd_fetched;
+	uint64_t cd_addr;
+	uint64_t cd[8];
+	bool cd_valid;
+	uint16_t asid;
+	uint64_t ttb0;
+	uint8_t t0sz, tg0, ips, epd0, epd1;
+	bool cd_r, cd_a;
+	uint64_t mair;
+	uint64_t s1_granule, s2_granule;
+	uint8_t s1_ias, s1_oas, s1_levels, s2_ias, s2_oas, s2_levels;
+	bool fault;
+	uint8_t event;
+	const char *reason;
+	uint64_t fetch_addr;
+	bool cached;
+	bool stale;
+};
+
+/**
+ * uiommu_smmuv3_inspect_ste() - fetch and decode a stream's STE and CD
+ * @smmu: the model
+ * @sid:  StreamID
+ * @info: filled in
+ *
+ * Locates the STE (linear or 2-level stream table) and, when stage 1 is
+ * in use, the CD of SubstreamID 0 exactly as a transaction without
+ * SubstreamID would, with the same decoder and validity checks.  Nothing
+ * changes: no configuration cache or TLB fill, no event record, no
+ * counter, and no guest-error line of the SMMU (the page-table layer may
+ * still log which translation-table field is out of range).
+ *
+ * Return: 0 (a malformed configuration is reported in @info, not as an
+ * error); -EINVAL for a NULL argument or a @sid of 2^24 or more.
+ */
+UIOMMU_API UIOMMU_MUST_CHECK int
+uiommu_smmuv3_inspect_ste(struct uiommu_smmuv3 *smmu, uint32_t sid,
+			  struct uiommu_smmuv3_ste_info *info);
+
+/**
+ * uiommu_smmuv3_event_name() - "C_BAD_STE" for UIOMMU_SMMUV3_EVT_C_BAD_STE
+ * @event: an event number
+ *
+ * Return: a static string; "NONE" for UIOMMU_SMMUV3_EVT_NONE, "?" for a
+ * number the model does not produce.
+ */
+UIOMMU_API const char *uiommu_smmuv3_event_name(unsigned int event);
+
 /**
  * uiommu_smmuv3_check() - verify the model's invariants
  * @smmu: the model

@@ -360,6 +360,24 @@ UIOMMU_API void uiommu_msi_domain_get_stats(struct uiommu_msi_domain *dom,
 	uio_unlock(&dom->lock);
 }
 
+UIOMMU_API int
+uiommu_msi_domain_get_info(const struct uiommu_msi_domain *dom,
+			   struct uiommu_msi_domain_info *info)
+{
+	if (!dom || !info)
+		return uio_fail(-EINVAL, SUBSYS, "domain_get_info: NULL %s",
+				!dom ? "domain" : "info");
+	/* all of it fixed at creation */
+	*info = (struct uiommu_msi_domain_info){
+		.name = dom->name, .its = dom->kind == MSI_ITS,
+		.controller = dom->kind == MSI_ITS ? "GICv3 ITS" : "GICv2m",
+		.doorbell_pa = dom->doorbell, .isolating = dom->kind == MSI_ITS,
+		.nr_cpus = dom->kind == MSI_ITS ? dom->nr_cpus : 1,
+		.gic_its = dom->its, .gicv2m = dom->v2m,
+	};
+	return 0;
+}
+
 /* ------------------------------------------------------------- devices */
 
 UIOMMU_API int uiommu_msi_dev_create(const struct uiommu_msi_dev_desc *desc,
@@ -425,6 +443,22 @@ UIOMMU_API int uiommu_msi_dev_destroy(struct uiommu_msi_dev *md)
 	uio_unlock(&md->lock);
 	uio_mutex_destroy(&md->lock);
 	uio_delete(md);
+	return 0;
+}
+
+UIOMMU_API int uiommu_msi_dev_get_info(struct uiommu_msi_dev *md,
+				       struct uiommu_msi_dev_info *info)
+{
+	if (!md || !info)
+		return uio_fail(-EINVAL, SUBSYS, "dev_get_info: NULL %s",
+				!md ? "device" : "info");
+	uio_lock(&md->lock);
+	*info = (struct uiommu_msi_dev_info){
+		.domain = md->dom, .fn = md->fn, .iommu_dev = md->iommu_dev,
+		.rid = md->rid, .devid = md->devid, .nvec = md->nvec,
+		.msix = md->msix, .hw_first = md->hw_first, .nr_hw = md->nhw,
+	};
+	uio_unlock(&md->lock);
 	return 0;
 }
 

@@ -890,6 +890,77 @@ UIOMMU_API int uiommu_pci_irq_write_msg(struct uiommu_pci_func *fn,
 	return ret;
 }
 
+/* The message of MSI vector @vector as the capability holds it. */
+static int msi_read_msg(struct uiommu_pci_func *fn, unsigned int vector,
+			struct uiommu_pci_msi_msg *m, bool *masked)
+{
+	unsigned int c = fn->info.msi_cap;
+	uint32_t lo, hi = 0, data, mask = 0;
+	int ret;
+
+	ret = rd(fn, c + PCI_MSI_ADDR_LO, 4, &lo);
+	if (!ret && fn->msi_64)
+		ret = rd(fn, c + PCI_MSI_ADDR_HI, 4, &hi);
+	if (!ret)
+		ret = rd(fn, msi_reg(fn, PCI_MSI_DATA_32, PCI_MSI_DATA_64), 2,
+			 &data);
+	if (!ret && fn->msi_pvm)
+		ret = rd(fn, msi_reg(fn, PCI_MSI_MASK_32, PCI_MSI_MASK_64), 4,
+			 &mask);
+	if (ret)
+		return ret;
+	/* multiple message: vector i sends the base data + i */
+	m->address = (uint64_t)hi << 32 | lo;
+	m->data = (data & 0xffff) + vector;
+	*masked = mask >> vector & 1;
+	return 0;
+}
+
+static int msix_read_msg(struct uiommu_pci_func *fn, unsigned int vector,
+			 struct uiommu_pci_msi_msg *m, bool *masked)
+{
+	uint32_t lo, hi, data, ctrl;
+	int ret;
+
+	ret = msix_rd(fn, vector, PCI_MSIX_ENTRY_ADDR_LO, &lo);
+	if (!ret)
+		ret = msix_rd(fn, vector, PCI_MSIX_ENTRY_ADDR_HI, &hi);
+	if (!ret)
+		ret = msix_rd(fn, vector, PCI_MSIX_ENTRY_DATA, &data);
+	if (!ret)
+		ret = msix_rd(fn, vector, PCI_MSIX_ENTRY_CTRL, &ctrl);
+	if (ret)
+		return ret;
+	m->address = (uint64_t)hi << 32 | lo;
+	m->data = data;
+	*masked = UIO_FEX32(ctrl, PCI_MSIX_VCTL, MASK);
+	return 0;
+}
+
+UIOMMU_API int uiommu_pci_irq_read_msg(struct uiommu_pci_func *fn,
+				       unsigned int vector,
+				       struct uiommu_pci_msi_msg *msg,
+				       bool *masked)
+{
+	bool mask = false;
+	int ret;
+
+	if (!fn || !msg)
+		return uio_fail(-EINVAL, SUBSYS, "read_msg: NULL");
+	uio_lock(&fn->core->lock);
+	if (vector >= fn->info.nvec)
+		ret = uio_fail(-EINVAL, SUBSYS, "%04x: vector %u not allocated",
+			       fn->info.rid, vector);
+	else if (fn->info.irq_mode == UIOMMU_PCI_IRQ_MSIX)
+		ret = msix_read_msg(fn, vector, msg, &mask);
+	else
+		ret = msi_read_msg(fn, vector, msg, &mask);
+	uio_unlock(&fn->core->lock);
+	if (!ret && masked)
+		*masked = mask;
+	return ret;
+}
+
 /* -------------------------------------------------------------- check */
 
 static bool in_window(uint64_t a, uint64_t s, uint64_t base, uint64_t size)

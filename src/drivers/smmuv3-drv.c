@@ -719,6 +719,11 @@ static void sd_free(struct uiommu_domain *dom)
 	uio_delete(d);
 }
 
+static const struct uiommu_pgtable *sd_pgtable(struct uiommu_domain *dom)
+{
+	return to_sd(dom)->pt;	/* NULL for identity and blocked domains */
+}
+
 static const struct uiommu_domain_ops sd_ops = {
 	.attach_dev = sd_attach_dev,
 	.map_pages = sd_map_pages,
@@ -727,6 +732,7 @@ static const struct uiommu_domain_ops sd_ops = {
 	.flush_iotlb_all = sd_flush_all,
 	.iotlb_sync = sd_iotlb_sync,
 	.free = sd_free,
+	.pgtable = sd_pgtable,
 };
 
 /* Write the domain's CD (5.4): dwords 1..3 first, dword 0 with V last. */

@@ -1497,3 +1497,327 @@ UIOMMU_API int uiommu_gic_its_check(struct uiommu_gic_its *its)
 	uio_unlock(&its->lock);
 	return ret;
 }
+
+/* ----------------------------------------------------------- inspection */
+
+_Static_assert(UIOMMU_GITS_CTLR == GITS_CTLR && UIOMMU_GITS_IIDR == GITS_IIDR &&
+	       UIOMMU_GITS_TYPER == GITS_TYPER &&
+	       UIOMMU_GITS_CBASER == GITS_CBASER &&
+	       UIOMMU_GITS_CWRITER == GITS_CWRITER &&
+	       UIOMMU_GITS_CREADR == GITS_CREADR &&
+	       UIOMMU_GITS_BASER(0) == GITS_BASER0 &&
+	       UIOMMU_GITS_NR_BASER == GITS_NR_BASER &&
+	       UIOMMU_GITS_BASER_TYPE_DEVICES == GITS_BASER_TYPE_DEVICE &&
+	       UIOMMU_GITS_BASER_TYPE_VPES == GITS_BASER_TYPE_VPE &&
+	       UIOMMU_GITS_BASER_TYPE_COLLECTIONS == GITS_BASER_TYPE_COLLECTION,
+	       "public ITS constants follow gic-its.h");
+
+/* A field of the UIO_FIELD tables in gic-its.h, with its name in IHI 0069. */
+struct field_desc {
+	const char *name;
+	unsigned int lsb, width;
+};
+#define FD(reg, field, name) \
+	{ name, reg##_##field##_SHIFT, reg##_##field##_LEN }
+
+static const struct field_desc ctlr_fields[] = {
+	FD(GITS_CTLR, ENABLED, "Enabled"),
+	FD(GITS_CTLR, QUIESCENT, "Quiescent"),
+};
+static const struct field_desc iidr_fields[] = {
+	FD(GITS_IIDR, IMPLEMENTER, "Implementer"),
+	FD(GITS_IIDR, REVISION, "Revision"),
+	FD(GITS_IIDR, VARIANT, "Variant"),
+	FD(GITS_IIDR, PRODUCTID, "ProductID"),
+};
+static const struct field_desc typer_fields[] = {
+	FD(GITS_TYPER, PHYSICAL, "Physical"),
+	FD(GITS_TYPER, VIRTUAL, "Virtual"),
+	FD(GITS_TYPER, CCT, "CCT"),
+	FD(GITS_TYPER, ITT_ENTRY_SIZE, "ITT_entry_size"),
+	FD(GITS_TYPER, IDBITS, "ID_bits"),
+	FD(GITS_TYPER, DEVBITS, "Devbits"),
+	FD(GITS_TYPER, SEIS, "SEIS"),
+	FD(GITS_TYPER, PTA, "PTA"),
+	FD(GITS_TYPER, HCC, "HCC"),
+	FD(GITS_TYPER, CIDBITS, "CIDbits"),
+	FD(GITS_TYPER, CIL, "CIL"),
+};
+static const struct field_desc cbaser_fields[] = {
+	FD(GITS_CBASER, SIZE, "Size"),
+	FD(GITS_CBASER, SHAREABILITY, "Shareability"),
+	FD(GITS_CBASER, PA, "Physical_Address"),
+	FD(GITS_CBASER, OUTERCACHE, "OuterCache"),
+	FD(GITS_CBASER, INNERCACHE, "InnerCache"),
+	FD(GITS_CBASER, VALID, "Valid"),
+};
+static const struct field_desc cwriter_fields[] = {
+	FD(GITS_CWRITER, RETRY, "Retry"),
+	FD(GITS_CWRITER, OFFSET, "Offset"),
+};
+static const struct field_desc creadr_fields[] = {
+	FD(GITS_CREADR, STALLED, "Stalled"),
+	FD(GITS_CREADR, OFFSET, "Offset"),
+};
+static const struct field_desc baser_fields[] = {
+	FD(GITS_BASER, SIZE, "Size"),
+	FD(GITS_BASER, PAGE_SIZE, "Page_Size"),
+	FD(GITS_BASER, SHAREABILITY, "Shareability"),
+	FD(GITS_BASER, PA, "Physical_Address"),
+	FD(GITS_BASER, ENTRY_SIZE, "Entry_Size"),
+	FD(GITS_BASER, OUTERCACHE, "OuterCache"),
+	FD(GITS_BASER, TYPE, "Type"),
+	FD(GITS_BASER, INNERCACHE, "InnerCache"),
+	FD(GITS_BASER, INDIRECT, "Indirect"),
+	FD(GITS_BASER, VALID, "Valid"),
+};
+#undef FD
+
+UIOMMU_API int
+uiommu_gic_its_for_each_field(unsigned int offset, uint64_t value,
+			      int (*fn)(void *opaque,
+					const struct uiommu_gic_field *f),
+			      void *opaque)
+{
+	const struct field_desc *t;
+	size_t n;
+
+	switch (offset) {
+	case GITS_CTLR: t = ctlr_fields; n = UIO_ARRAY_SIZE(ctlr_fields); break;
+	case GITS_IIDR: t = iidr_fields; n = UIO_ARRAY_SIZE(iidr_fields); break;
+	case GITS_TYPER: t = typer_fields; n = UIO_ARRAY_SIZE(typer_fields); break;
+	case GITS_CBASER: t = cbaser_fields; n = UIO_ARRAY_SIZE(cbaser_fields); break;
+	case GITS_CWRITER: t = cwriter_fields; n = UIO_ARRAY_SIZE(cwriter_fields); break;
+	case GITS_CREADR: t = creadr_fields; n = UIO_ARRAY_SIZE(creadr_fields); break;
+	default:
+		if (offset < GITS_BASER0 || offset >= GITS_BASER0 + 8 * GITS_NR_BASER ||
+		    offset % 8)
+			return uio_fail(-EINVAL, SUBSYS, "no ITS register with "
+					"fields at offset 0x%x", offset);
+		t = baser_fields;
+		n = UIO_ARRAY_SIZE(baser_fields);
+		break;
+	}
+	if (!fn)
+		return uio_fail(-EINVAL, SUBSYS, "for_each_field: NULL fn");
+	for (size_t i = 0; i < n; i++) {
+		struct uiommu_gic_field f = {
+			.name = t[i].name, .lsb = t[i].lsb, .width = t[i].width,
+			.value = uio_extract64(value, t[i].lsb, t[i].width),
+		};
+		int ret = fn(opaque, &f);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static const char *baser_type_name(unsigned int type)
+{
+	switch (type) {
+	case GITS_BASER_TYPE_NONE: return "none";
+	case GITS_BASER_TYPE_DEVICE: return "Devices";
+	case GITS_BASER_TYPE_VPE: return "vPEs";
+	case GITS_BASER_TYPE_COLLECTION: return "Collections";
+	default: return "reserved";
+	}
+}
+
+/* IDs the table of a decoded GITS_BASER<n> can hold (table_entry()'s
+ * bounds). */
+static uint64_t table_max_ids(const struct its_table *t)
+{
+	if (!t->valid)
+		return 0;
+	if (!t->indirect)
+		return t->size / t->esz;
+	return t->size / GITS_L1E_SIZE * (t->page_size / t->esz);
+}
+
+UIOMMU_API int uiommu_gic_its_get_regs(struct uiommu_gic_its *its,
+				       struct uiommu_gic_its_regs *regs)
+{
+	if (!its || !regs)
+		return uio_fail(-EINVAL, SUBSYS, "get_regs: NULL %s",
+				!its ? "its" : "regs");
+	memset(regs, 0, sizeof(*regs));
+	regs->base = its->cfg.base;
+	regs->nr_cpus = its->cfg.nr_cpus;
+	regs->nr_lpis = its->nr_lpis;
+	uio_lock(&its->lock);
+	regs->ctlr = (uint32_t)ctrl_read_word(its, GITS_CTLR);
+	regs->iidr = (uint32_t)(ctrl_read_word(its, GITS_CTLR) >> 32);
+	regs->typer = ctrl_read_word(its, GITS_TYPER);
+	regs->cbaser = ctrl_read_word(its, GITS_CBASER);
+	regs->cwriter = ctrl_read_word(its, GITS_CWRITER);
+	regs->creadr = ctrl_read_word(its, GITS_CREADR);
+	for (unsigned int n = 0; n < GITS_NR_BASER; n++)
+		regs->baser[n] = ctrl_read_word(its, GITS_BASER0 + 8 * n);
+	uio_unlock(&its->lock);
+	for (unsigned int n = 0; n < GITS_NR_BASER; n++) {
+		struct uiommu_gic_its_table *o = &regs->table[n];
+		struct its_table t;
+
+		o->type = (unsigned int)UIO_FEX64(regs->baser[n], GITS_BASER, TYPE);
+		o->type_name = baser_type_name(o->type);
+		if (o->type == GITS_BASER_TYPE_NONE)
+			continue;	/* unimplemented: RAZ/WI, nothing to decode */
+		baser_decode(regs->baser[n], &t);
+		o->valid = t.valid;
+		o->indirect = t.indirect;
+		o->base = t.base;
+		o->page_size = t.page_size;
+		o->pages = (unsigned int)UIO_FEX64(regs->baser[n], GITS_BASER, SIZE) + 1;
+		o->entry_size = t.esz;
+		o->max_ids = table_max_ids(&t);
+		/* no more IDs than GITS_TYPER lets commands name */
+		if (o->type == GITS_BASER_TYPE_DEVICE &&
+		    its->cfg.devid_bits < 64 &&
+		    o->max_ids > UINT64_C(1) << its->cfg.devid_bits)
+			o->max_ids = UINT64_C(1) << its->cfg.devid_bits;
+		if (o->type == GITS_BASER_TYPE_COLLECTION &&
+		    o->max_ids > UINT64_C(1) << its->cfg.cid_bits)
+			o->max_ids = UINT64_C(1) << its->cfg.cid_bits;
+	}
+	return 0;
+}
+
+/* Walk state of uiommu_gic_its_for_each_translation(). */
+struct its_walk {
+	struct uiommu_gic_its *its;
+	int (*fn)(void *opaque, const struct uiommu_gic_its_translation *t);
+	void *opaque;
+};
+
+/* Call the user's function without the ITS lock. */
+static int walk_emit(struct its_walk *w, struct uiommu_gic_its_translation *t)
+{
+	int ret;
+
+	uio_unlock(&w->its->lock);
+	ret = w->fn(w->opaque, t);
+	uio_lock(&w->its->lock);
+	return ret;
+}
+
+static int walk_fault(struct its_walk *w, uint32_t devid, uint64_t itt,
+		      unsigned int bits, const char *what, uint64_t pa)
+{
+	struct uiommu_gic_its_translation t = {
+		.devid = devid, .itt_addr = itt, .eventid_bits = bits,
+		.why = UIOMMU_GIC_DROP_TABLE_FAULT,
+	};
+
+	uio_guest_error(SUBSYS, "%s: DeviceID 0x%x: %s at 0x%" PRIx64
+			" is not RAM", w->its->name, devid, what, pa);
+	return walk_emit(w, &t);
+}
+
+/* The events of one mapped device (@dte valid). */
+static int walk_device(struct its_walk *w, uint32_t devid, uint64_t dte)
+{
+	struct uiommu_gic_its *its = w->its;
+	unsigned int bits = (unsigned int)UIO_FEX64(dte, GITS_DTE, SIZE) + 1;
+	uint64_t itt = UIO_FEX64(dte, GITS_DTE, ITT_ADDR) << GITS_DTE_ITT_ADDR_SHIFT;
+	uint64_t nev, ite;
+	int ret;
+
+	/* a table entry MAPD would not have written: walk what the ITS
+	 * could ever be asked for */
+	if (bits > its->cfg.eventid_bits) {
+		uio_guest_error(SUBSYS, "%s: DeviceID 0x%x: device table entry "
+				"0x%016" PRIx64 " has a %u-bit ITT, GITS_TYPER "
+				"says %u", its->name, devid, dte, bits,
+				its->cfg.eventid_bits);
+		bits = its->cfg.eventid_bits;
+	}
+	nev = UINT64_C(1) << bits;
+	for (uint64_t e = 0; e < nev; e++) {
+		struct uiommu_gic_its_translation t = {
+			.devid = devid, .itt_addr = itt, .eventid_bits = bits,
+			.eventid = (uint32_t)e,
+		};
+		struct its_event ev;
+		enum its_status st;
+
+		/* one fault per ITT, not one per entry */
+		if (ram_ld64(its, itt + e * GITS_ITE_SIZE, &ite))
+			return walk_fault(w, devid, itt, bits, "ITT",
+					  itt + e * GITS_ITE_SIZE);
+		if (!UIO_FEX64(ite, GITS_ITE, VALID))
+			continue;
+		st = lookup_event(its, devid, (uint32_t)e, &ev);
+		if (st == ST_EVENT_UNMAPPED) {
+			t.intid = (uint32_t)UIO_FEX64(ite, GITS_ITE, PINTID);
+			t.icid = (uint32_t)UIO_FEX64(ite, GITS_ITE, ICID);
+		} else if (st == ST_OK) {
+			t.intid = ev.intid;
+			t.icid = ev.icid;
+			t.pending = lpi_state(its, ev.intid)->flags & LPI_PENDING;
+			st = lookup_collection(its, ev.icid, &t.target);
+		} else {
+			/* the device entry changed under us: re-read later */
+			continue;
+		}
+		t.ok = st == ST_OK;
+		if (!t.ok)
+			t.why = drop_reason(st);
+		ret = walk_emit(w, &t);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+UIOMMU_API int uiommu_gic_its_for_each_translation(
+	struct uiommu_gic_its *its,
+	int (*fn)(void *opaque, const struct uiommu_gic_its_translation *t),
+	void *opaque)
+{
+	struct its_walk w = { its, fn, opaque };
+	struct its_table dt;
+	uint64_t nids, per_page, pa, dte;
+	int ret = 0;
+
+	if (!its || !fn)
+		return uio_fail(-EINVAL, SUBSYS, "for_each_translation: NULL %s",
+				!its ? "its" : "fn");
+	uio_lock(&its->lock);
+	baser_decode(its->baser[BASER_DEVICE], &dt);
+	nids = table_max_ids(&dt);
+	if (its->cfg.devid_bits < 64 && nids > UINT64_C(1) << its->cfg.devid_bits)
+		nids = UINT64_C(1) << its->cfg.devid_bits;
+	per_page = dt.page_size / dt.esz;
+	for (uint64_t id = 0; id < nids && !ret; id++) {
+		int err = table_entry(its, BASER_DEVICE, id, &pa);
+
+		if (err == -ERANGE)	/* GITS_BASER0 changed meanwhile */
+			break;
+		if (err == -ENOENT) {
+			/* invalid level 1 entry: skip the page it stands for */
+			id = uio_align_down(id, per_page) + per_page - 1;
+			continue;
+		}
+		if (err == -EFAULT) {
+			ret = walk_fault(&w, (uint32_t)id, 0, 0,
+					 "device table level 1 entry",
+					 dt.base + id / per_page * GITS_L1E_SIZE);
+			id = uio_align_down(id, per_page) + per_page - 1;
+			continue;
+		}
+		if (ram_ld64(its, pa, &dte)) {
+			ret = walk_fault(&w, (uint32_t)id, 0, 0, dt.indirect ?
+					 "device table level 2 page" :
+					 "device table", pa);
+			/* skip what the unreadable page holds */
+			id = dt.indirect ? uio_align_down(id, per_page) +
+					   per_page - 1 : nids;
+			continue;
+		}
+		if (UIO_FEX64(dte, GITS_DTE, VALID))
+			ret = walk_device(&w, (uint32_t)id, dte);
+	}
+	uio_unlock(&its->lock);
+	return ret;
+}

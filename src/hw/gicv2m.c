@@ -252,3 +252,21 @@ UIOMMU_API int uiommu_gicv2m_check(struct uiommu_gicv2m *v2m)
 	uio_unlock(&v2m->lock);
 	return 0;
 }
+
+UIOMMU_API int uiommu_gicv2m_get_info(const struct uiommu_gicv2m *v2m,
+				      struct uiommu_gicv2m_info *info)
+{
+	if (!v2m || !info)
+		return uio_fail(-EINVAL, SUBSYS, "get_info: NULL %s",
+				!v2m ? "v2m" : "info");
+	/* everything reported is fixed at creation: no lock needed */
+	*info = (struct uiommu_gicv2m_info){
+		.base = v2m->cfg.base,
+		.doorbell = v2m->cfg.base + V2M_MSI_SETSPI_NS,
+		.msi_typer = v2m->typer,
+		.msi_iidr = (uint32_t)V2M_IIDR_VALUE,
+		.spi_base = (uint32_t)UIO_FEX64(v2m->typer, V2M_MSI_TYPER, BASE),
+		.nr_spis = (uint32_t)UIO_FEX64(v2m->typer, V2M_MSI_TYPER, NUMBER),
+	};
+	return 0;
+}

@@ -70,7 +70,8 @@ struct smmu_walk_fault {
 	uint64_t fetch_addr;	/* F_WALK_EABT: descriptor PA */
 };
 
-/* CMD_SYNC: wait until every table walk that began before it has ended. */
+/* CMD_SYNC: wait until every table walk and STE/CD fetch that began before
+ * it has ended. */
 void uio_smmu_sync_walks(struct uiommu_smmuv3 *s);
 
 int uio_smmu_walk(struct uiommu_physmem *pm, const struct smmu_walk_cfg *cfg,
@@ -170,9 +171,11 @@ struct smmu_tlb_slot {
 #define SMMU_NSHARDS 64
 struct smmu_counters {
 	/*
-	 * Table walks in flight on this shard's threads: CMD_SYNC waits for
-	 * each shard to be seen at zero, so no walk that began before it can
-	 * still read a table page the driver frees once the sync completes.
+	 * Table walks and configuration fetches in flight on this shard's
+	 * threads: CMD_SYNC waits for each shard to be seen at zero, so no
+	 * walk or STE/CD fetch that began before it can still read a page
+	 * table, stream table or CD table page that the driver frees once the
+	 * sync completes.
 	 */
 	uint64_t walking;
 	uint64_t translations, faults;

@@ -54,10 +54,16 @@ static inline struct smmu_counters *counters(struct uiommu_smmuv3 *s)
 
 /*
  * A table walk reads page-table pages that the driver frees after
- * TLBI + CMD_SYNC (4.7.2: the sync completes only when invalidations, and
- * the translations that could still use the old tables, have completed).
- * Walks run between walk_begin() and walk_end() on the calling thread's
- * shard; events, which may call back into the driver, are raised outside.
+ * TLBI + CMD_SYNC, and a configuration fetch reads stream-table and CD-table
+ * pages that it frees after CFGI_* + CMD_SYNC (4.7.2: the sync completes
+ * only when invalidations, and the translations that could still use the
+ * old structures, have completed).  Both run between walk_begin() and
+ * walk_end() on the calling thread's shard; a fetch section contains the
+ * stage-2 walks of a nested CD fetch (sections nest: the shard's count is
+ * balanced).  Only misses enter a section: cache hits copy decoded entries
+ * and read no table memory.  Events and guest-error lines, which may call
+ * back into a driver that issues CMD_SYNC from this very thread, are raised
+ * outside the section (see fetch_cfg_synced()).
  */
 static void walk_begin(struct uiommu_smmuv3 *s)
 {
@@ -350,7 +356,12 @@ struct xlate {
 	struct uiommu_smmuv3 *s;
 	const struct uiommu_smmuv3_txn *txn;
 	struct uiommu_smmuv3_fault *fault;
-	bool quiet;		/* prefetch: no events */
+	bool quiet;		/* prefetch, inspection: no events, no log */
+	/* uiommu_smmuv3_inspect_ste(): where the STE and CD are captured */
+	struct uiommu_smmuv3_ste_info *insp;
+	const char *why;	/* of the last configuration error */
+	/* inside a fetch section: a fault is noted here, raised after it */
+	bool deferring, pending, pending_record;
 };
 
 /* 7.3: the event record of a fault. */
@@ -408,6 +419,11 @@ static int fault_record(struct xlate *x, bool record)
 {
 	uint64_t ev[4];
 
+	if (x->deferring) {
+		x->pending = true;
+		x->pending_record = record;
+		return -EFAULT;
+	}
 	trace_smmuv3_fault(x->fault->event, x->txn->sid, x->txn->iova,
 			   x->fault->stage, x->fault->level);
 	if (!record || x->quiet)
@@ -423,7 +439,8 @@ static int cfg_error(struct xlate *x, uint8_t event, uint64_t fetch_addr,
 {
 	fault_init(x, event);
 	x->fault->fetch_addr = fetch_addr;
-	if (!x->quiet && why)
+	x->why = why;
+	if (!x->quiet && why && !x->deferring)
 		uio_guest_error(SMMU_SUBSYS, "%s: sid 0x%x: %s", x->s->name,
 				x->txn->sid, why);
 	return fault_record(x, true);
@@ -466,6 +483,21 @@ static uint64_t ld64(const uint64_t *p)
 	return le64toh(*p);
 }
 
+/*
+ * Read a configuration structure (L1STD, STE, L1CD, CD) at PA @pa.  The
+ * SMMU's own register pages are not memory to it: such a fetch aborts, as
+ * the CMD_SYNC MSI does.  (Reading them takes smmu->lock inside a fetch
+ * section, and a CMD_SYNC holding that lock waits for the section.)
+ */
+static int cfg_read(struct xlate *x, uint64_t pa, void *buf, size_t len)
+{
+	/* structures are at most 64 bytes: checking both ends is enough */
+	if (uio_smmu_addr_is_self(x->s, pa) ||
+	    uio_smmu_addr_is_self(x->s, pa + len - 1))
+		return -EFAULT;
+	return uiommu_phys_read(x->s->pm, pa, buf, len, NULL) ? -EFAULT : 0;
+}
+
 /* 3.3 Stream table lookup: the PA of the STE of @sid, or a fault. */
 static int ste_addr(struct xlate *x, uint64_t *addr)
 {
@@ -482,7 +514,7 @@ static int ste_addr(struct xlate *x, uint64_t *addr)
 
 	if (log2 > s->opts.sid_bits)
 		log2 = s->opts.sid_bits;
-	if (fmt > STRTAB_FMT_2LVL || (fmt == STRTAB_FMT_2LVL && !two))
+	if (!x->quiet && (fmt > STRTAB_FMT_2LVL || (fmt == STRTAB_FMT_2LVL && !two)))
 		uio_guest_error(SMMU_SUBSYS, "%s: STRTAB_BASE_CFG.FMT %u unsupported,"
 				" using a linear table", s->name, fmt);
 	if (log2 < 32 && (sid >> log2)) {
@@ -510,9 +542,10 @@ static int ste_addr(struct xlate *x, uint64_t *addr)
 		l1 = uio_align_down(tbase, log2 - split >= 3 ?
 				    UINT64_C(8) << (log2 - split) : 64) +
 		     (uint64_t)(sid >> split) * 8;
-		if (uiommu_phys_ld(s->pm, l1, 8, &desc, NULL))
+		if (cfg_read(x, l1, &desc, 8))
 			return cfg_error(x, UIOMMU_SMMUV3_EVT_F_STE_FETCH, l1,
 					 "L1STD fetch aborted");
+		desc = ld64(&desc);
 		span = UIO_FEX64(desc, L1STD, SPAN);
 		/* 7.3.3: Span 0, reserved, > SPLIT + 1, or StreamID past it */
 		if (span == 0 || span > 12 || span > split + 1 ||
@@ -531,6 +564,13 @@ static int ste_addr(struct xlate *x, uint64_t *addr)
 	}
 }
 
+/*
+ * Table walks read RAM only: a descriptor in an MMIO region (the SMMU's own
+ * register pages above all, whose handler takes the lock a CMD_SYNC holds
+ * while it waits for walks in flight) is an external abort, F_WALK_EABT.
+ */
+#define SMMU_WALK_FLAGS UIOMMU_PT_WALK_RAM_ONLY
+
 /* Stage 2 walk configuration of a decoded (already validated) STE. */
 static void s2_walk_cfg(const struct uiommu_smmuv3 *s, const struct smmu_cfg *c,
 			struct smmu_walk_cfg *w)
@@ -540,7 +580,8 @@ static void s2_walk_cfg(const struct uiommu_smmuv3 *s, const struct smmu_cfg *c,
 	memset(w, 0, sizeof(*w));
 	err = uiommu_pt_walk_cfg_arm_s2(&w->pt, c->s2t0sz, c->s2sl0, c->s2tg,
 					c->s2ps, s->opts.oas_bits,
-					c->s2_affd ? UIOMMU_PT_WALK_AF_NOFAULT : 0);
+					SMMU_WALK_FLAGS |
+					(c->s2_affd ? UIOMMU_PT_WALK_AF_NOFAULT : 0));
 	assert(!err);
 	(void)err;
 	w->ttb = c->s2ttb;
@@ -669,7 +710,7 @@ static int s1_struct_read(struct xlate *x, const struct smmu_cfg *c,
 		}
 		pa = o.oa + (addr & (UIO_BIT(o.shift) - 1));
 	}
-	if (uiommu_phys_read(x->s->pm, pa, buf, len, NULL))
+	if (cfg_read(x, pa, buf, len))
 		return cfg_error(x, UIOMMU_SMMUV3_EVT_F_CD_FETCH, pa,
 				 "CD fetch aborted");
 	return 0;
@@ -709,6 +750,11 @@ static int fetch_cd(struct xlate *x, const uint64_t ste[8], uint32_t ssid,
 		return err;
 	for (unsigned int i = 0; i < 8; i++)
 		cd[i] = ld64(&cd[i]);
+	if (x->insp) {
+		x->insp->cd_fetched = true;
+		x->insp->cd_addr = cdaddr;
+		memcpy(x->insp->cd, cd, sizeof(cd));
+	}
 	why = decode_cd(s, cd, c);
 	if (why)
 		return cfg_error(x, UIOMMU_SMMUV3_EVT_C_BAD_CD, 0, why);
@@ -789,11 +835,16 @@ static int fetch_cfg(struct xlate *x, struct smmu_cfg *c)
 	err = ste_addr(x, &addr);
 	if (err)
 		return err;
-	if (uiommu_phys_read(s->pm, addr, ste, sizeof(ste), NULL))
+	if (cfg_read(x, addr, ste, sizeof(ste)))
 		return cfg_error(x, UIOMMU_SMMUV3_EVT_F_STE_FETCH, addr,
 				 "STE fetch aborted");
 	for (unsigned int i = 0; i < 8; i++)
 		ste[i] = ld64(&ste[i]);
+	if (x->insp) {
+		x->insp->ste_fetched = true;
+		x->insp->ste_addr = addr;
+		memcpy(x->insp->ste, ste, sizeof(ste));
+	}
 	if (!UIO_FEX64(ste[0], STE0, V))
 		return cfg_error(x, UIOMMU_SMMUV3_EVT_C_BAD_STE, 0, "STE.V = 0");
 	config = (unsigned int)UIO_FEX64(ste[0], STE0, CONFIG);
@@ -811,7 +862,9 @@ static int fetch_cfg(struct xlate *x, struct smmu_cfg *c)
 				 "reserved STE.Config");
 	}
 	if (UIO_FEX64(ste[1], STE1, STRW) != 0) {
-		uio_unimp(SMMU_SUBSYS, "%s: STE.STRW other than NS-EL1", s->name);
+		if (!x->quiet)
+			uio_unimp(SMMU_SUBSYS, "%s: STE.STRW other than NS-EL1",
+				  s->name);
 		return cfg_error(x, UIOMMU_SMMUV3_EVT_C_BAD_STE, 0, "STE.STRW");
 	}
 	if ((config & 1) && !UIO_FEX64(s->idr[0], IDR0, S1P))
@@ -844,6 +897,33 @@ static int fetch_cfg(struct xlate *x, struct smmu_cfg *c)
 	return 0;
 }
 
+/*
+ * fetch_cfg() inside a counted section (see walk_begin()): a CMD_SYNC
+ * waits for it, so once CFGI_* + CMD_SYNC complete no fetch still reads
+ * the stream-table or CD-table pages the driver replaced.  Its fault is
+ * raised after the section ends: the event may reach a handler that issues
+ * CMD_SYNC from this thread, which would otherwise wait for itself.
+ */
+static int fetch_cfg_synced(struct xlate *x, struct smmu_cfg *c)
+{
+	int err;
+
+	x->why = NULL;
+	x->pending = false;
+	x->deferring = true;
+	walk_begin(x->s);
+	err = fetch_cfg(x, c);
+	walk_end(x->s);
+	x->deferring = false;
+	if (!x->pending)
+		return err;
+	assert(err == -EFAULT);
+	if (!x->quiet && x->why)
+		uio_guest_error(SMMU_SUBSYS, "%s: sid 0x%x: %s", x->s->name,
+				x->txn->sid, x->why);
+	return fault_record(x, x->pending_record);
+}
+
 /* ------------------------------------------------------------ the walk */
 
 /* Stage 1 of a transaction: pick TTB0/TTB1 (3.4.1) and walk. */
@@ -873,7 +953,8 @@ static int walk_s1(struct xlate *x, const struct smmu_cfg *c, uint64_t iova,
 	memset(&w, 0, sizeof(w));
 	err = uiommu_pt_walk_cfg_arm_s1(&w.pt, tsz, hi ? c->tg1_as_tg0 : c->tg0,
 					c->ips, x->s->opts.oas_bits,
-					c->s1_affd ? UIOMMU_PT_WALK_AF_NOFAULT : 0);
+					SMMU_WALK_FLAGS |
+					(c->s1_affd ? UIOMMU_PT_WALK_AF_NOFAULT : 0));
 	assert(!err);
 	(void)err;
 	w.ttb = hi ? c->ttb1 : c->ttb0;
@@ -978,7 +1059,7 @@ static int lookup_cfg(struct xlate *x, struct smmu_counters *ctr,
 	if (ctr)
 		CTR_INC(ctr, cfg_misses);
 	gen = __atomic_load_n(&s->cfg_gen, __ATOMIC_ACQUIRE);
-	err = fetch_cfg(x, &cu->c);
+	err = fetch_cfg_synced(x, &cu->c);
 	if (err)
 		return err;
 	trace_smmuv3_cfg_fill(sid, sskey, cu->c.kind);
@@ -991,7 +1072,7 @@ void uio_smmu_prefetch_cfg(struct uiommu_smmuv3 *s, uint32_t sid, bool ssv,
 {
 	struct uiommu_smmuv3_txn txn = { .sid = sid, .ssid = ssid, .ssv = ssv };
 	struct uiommu_smmuv3_fault fault;
-	struct xlate x = { s, &txn, &fault, true };
+	struct xlate x = { s, &txn, &fault, true, NULL, NULL };
 	union smmu_cfg_words cu;
 
 	if (ssv && ssid >= UIO_BIT(20))
@@ -1154,9 +1235,119 @@ UIOMMU_API int uiommu_smmuv3_translate(struct uiommu_smmuv3 *s,
 	x.txn = txn;
 	x.fault = fault ? fault : &local;
 	x.quiet = false;
+	x.insp = NULL;
+	x.why = NULL;
+	x.deferring = false;
 	CTR_INC(ctr, translations);
 	err = translate(&x, ctr, pa);
 	if (uio_unlikely(err))
 		CTR_INC(ctr, faults);
 	return err;
+}
+
+/* ------------------------------------------------------------ inspection */
+
+/* The raw STE and CD fields (5.2, 5.4), decoded whatever their validity. */
+static void inspect_decode(struct uiommu_smmuv3_ste_info *in, unsigned int oas)
+{
+	const uint64_t *ste = in->ste, *cd = in->cd;
+	struct uiommu_pt_walk_cfg wc;
+
+	if (in->ste_fetched) {
+		in->valid = UIO_FEX64(ste[0], STE0, V);
+		in->config = (uint8_t)UIO_FEX64(ste[0], STE0, CONFIG);
+		in->s1_fmt = (uint8_t)UIO_FEX64(ste[0], STE0, S1FMT);
+		in->s1_cdmax = (uint8_t)UIO_FEX64(ste[0], STE0, S1CDMAX);
+		in->s1_dss = (uint8_t)UIO_FEX64(ste[1], STE1, S1DSS);
+		in->s1_context_ptr = UIO_FEX64(ste[0], STE0, S1CONTEXTPTR) <<
+				     STE0_S1CONTEXTPTR_SHIFT;
+		in->s2_vmid = (uint16_t)UIO_FEX64(ste[2], STE2, S2VMID);
+		in->s2_t0sz = (uint8_t)UIO_FEX64(ste[2], STE2, S2T0SZ);
+		in->s2_sl0 = (uint8_t)UIO_FEX64(ste[2], STE2, S2SL0);
+		in->s2_tg = (uint8_t)UIO_FEX64(ste[2], STE2, S2TG);
+		in->s2_ps = (uint8_t)UIO_FEX64(ste[2], STE2, S2PS);
+		in->s2_ttb = UIO_FEX64(ste[3], STE3, S2TTB) << STE3_S2TTB_SHIFT;
+		/* validated fields only: the helper logs invalid ones */
+		if (!in->fault && (in->config == STE_CFG_S2 ||
+				   in->config == STE_CFG_NESTED) &&
+		    !uiommu_pt_walk_cfg_arm_s2(&wc, in->s2_t0sz, in->s2_sl0,
+					       in->s2_tg, in->s2_ps, oas, 0)) {
+			in->s2_granule = UIO_BIT(wc.granule_shift);
+			in->s2_ias = wc.ias;
+			in->s2_oas = wc.oas;
+			in->s2_levels = wc.levels;
+		}
+	}
+	if (in->cd_fetched) {
+		in->cd_valid = UIO_FEX64(cd[0], CD0, V);
+		in->asid = (uint16_t)UIO_FEX64(cd[0], CD0, ASID);
+		in->ttb0 = UIO_FEX64(cd[1], CD1, TTB0) << CD1_TTB0_SHIFT;
+		in->t0sz = (uint8_t)UIO_FEX64(cd[0], CD0, T0SZ);
+		in->tg0 = (uint8_t)UIO_FEX64(cd[0], CD0, TG0);
+		in->ips = (uint8_t)UIO_FEX64(cd[0], CD0, IPS);
+		in->epd0 = (uint8_t)UIO_FEX64(cd[0], CD0, EPD0);
+		in->epd1 = (uint8_t)UIO_FEX64(cd[0], CD0, EPD1);
+		in->cd_r = UIO_FEX64(cd[0], CD0, R);
+		in->cd_a = UIO_FEX64(cd[0], CD0, A);
+		in->mair = cd[3];
+		if (!in->fault && !in->epd0 &&
+		    !uiommu_pt_walk_cfg_arm_s1(&wc, in->t0sz, in->tg0, in->ips,
+					       oas, 0)) {
+			in->s1_granule = UIO_BIT(wc.granule_shift);
+			in->s1_ias = wc.ias;
+			in->s1_oas = wc.oas;
+			in->s1_levels = wc.levels;
+		}
+	}
+}
+
+/* Read the cached configuration of (@sid, no SubstreamID), if any. */
+static bool cached_cfg(struct uiommu_smmuv3 *s, uint32_t sid,
+		       union smmu_cfg_words *cu)
+{
+	const struct smmu_cfg_slot *slot = &s->cfg[cfg_index(s, sid, 0)];
+
+	/* A writer holds a slot for a few stores: wait it out. */
+	while (!slot_read(&slot->seq, slot->u.w, cu->w, SMMU_CFG_WORDS))
+		sched_yield();
+	return cu->c.kind != SMMU_CFG_INVALID && cu->c.sid == sid &&
+	       cu->c.sskey == 0;
+}
+
+UIOMMU_API int uiommu_smmuv3_inspect_ste(struct uiommu_smmuv3 *s, uint32_t sid,
+					 struct uiommu_smmuv3_ste_info *info)
+{
+	struct uiommu_smmuv3_txn txn = { .sid = sid, .size = 1 };
+	struct uiommu_smmuv3_fault fault;
+	struct xlate x = { s, &txn, &fault, true, info, NULL };
+	union smmu_cfg_words now, cached;
+	int err;
+
+	if (!s || !info)
+		return uio_fail(-EINVAL, SMMU_SUBSYS, "inspect_ste: NULL argument");
+	if (sid >= UIO_BIT(24))
+		return uio_fail(-EINVAL, SMMU_SUBSYS,
+				"inspect_ste: sid 0x%x wider than 24 bits", sid);
+	memset(info, 0, sizeof(*info));
+	info->sid = sid;
+	info->smmu_enabled = UIO_FEX64(__atomic_load_n(&s->cr0, __ATOMIC_ACQUIRE),
+				       CR0, SMMUEN);
+	/* The decoder a transaction uses, in quiet mode: x.insp captures the
+	 * structures it reads, nothing is inserted in the caches.  Counted as
+	 * a transaction's fetch is, so that a driver freeing a table after
+	 * CFGI + CMD_SYNC does not pull it from under an inspection running
+	 * on another thread; quiet mode calls nothing out of the section. */
+	err = fetch_cfg_synced(&x, &now.c);
+	if (err) {
+		info->fault = true;
+		info->event = fault.event;
+		info->reason = x.why;
+		info->fetch_addr = fault.fetch_addr;
+	}
+	inspect_decode(info, s->opts.oas_bits);
+	info->cached = cached_cfg(s, sid, &cached);
+	/* fetch_cfg() zeroes the whole struct first, as a cache fill does */
+	info->stale = info->cached &&
+		      (err || memcmp(cached.w, now.w, sizeof(now.w)) != 0);
+	return 0;
 }

@@ -11,6 +11,8 @@
  * with a guest-error log line.
  */
 #include <inttypes.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -85,13 +87,14 @@ UIOMMU_API void uiommu_smmuv3_default_options(struct uiommu_smmuv3_options *o)
 	o->cfg_entries = 256;
 }
 
-/* 6.3.6 IDR5.OAS encoding of an address width; -1 if not encodable. */
+/* 6.3.6 IDR5.OAS encodings this model implements. */
+static const unsigned char oas_widths[] = { 32, 36, 40, 42, 44, 48 };
+
+/* IDR5.OAS encoding of an address width; -1 if not encodable. */
 static int oas_encode(unsigned int bits)
 {
-	static const unsigned char widths[] = { 32, 36, 40, 42, 44, 48 };
-
-	for (unsigned int i = 0; i < UIO_ARRAY_SIZE(widths); i++)
-		if (widths[i] == bits)
+	for (unsigned int i = 0; i < UIO_ARRAY_SIZE(oas_widths); i++)
+		if (oas_widths[i] == bits)
 			return (int)i;
 	return -1;
 }
@@ -712,6 +715,151 @@ UIOMMU_API void uiommu_smmuv3_get_stats(struct uiommu_smmuv3 *s,
 	st->tlb_invalidated = s->tlb_invalidated;
 	st->cfg_invalidated = s->cfg_invalidated;
 	uio_unlock(&s->lock);
+}
+
+/* Where each register of smmu_regs[] goes in a snapshot (same order). */
+static const size_t snap_field[] = {
+#define F(f) offsetof(struct uiommu_smmuv3_regs, f)
+	F(idr[0]), F(idr[1]), F(idr[2]), F(idr[3]), F(idr[4]), F(idr[5]),
+	F(iidr), F(aidr), F(cr0), F(cr0ack), F(cr1), F(cr2),
+	SIZE_MAX /* STATUSR */, F(gbpa), SIZE_MAX /* AGBPA */,
+	F(irq_ctrl), F(irq_ctrlack), F(gerror), F(gerrorn),
+	F(gerror_irq_cfg0), F(gerror_irq_cfg1), F(gerror_irq_cfg2),
+	F(strtab_base), F(strtab_base_cfg),
+	F(cmdq_base), F(cmdq_prod), F(cmdq_cons),
+	F(eventq_base), F(eventq_irq_cfg0), F(eventq_irq_cfg1),
+	F(eventq_irq_cfg2), F(eventq_prod), F(eventq_cons),
+#undef F
+};
+_Static_assert(UIO_ARRAY_SIZE(snap_field) == UIO_ARRAY_SIZE(smmu_regs) &&
+	       UIO_ARRAY_SIZE(smmu_regs) == UIOMMU_SMMUV3_NREGS,
+	       "one snapshot field per register");
+
+/* 6.3.1-6.3.8: what the ID registers say. */
+static void decode_id(struct uiommu_smmuv3_regs *r)
+{
+	uint64_t oas = UIO_FEX64(r->idr[5], IDR5, OAS);
+
+	r->id.s1p = UIO_FEX64(r->idr[0], IDR0, S1P);
+	r->id.s2p = UIO_FEX64(r->idr[0], IDR0, S2P);
+	r->id.aarch64_tables = UIO_FEX64(r->idr[0], IDR0, TTF) & IDR0_TTF_AARCH64;
+	r->id.coherent = UIO_FEX64(r->idr[0], IDR0, COHACC);
+	r->id.httu = UIO_FEX64(r->idr[0], IDR0, HTTU) != 0;
+	r->id.ats = UIO_FEX64(r->idr[0], IDR0, ATS);
+	r->id.pri = UIO_FEX64(r->idr[0], IDR0, PRI);
+	r->id.asid16 = UIO_FEX64(r->idr[0], IDR0, ASID16);
+	r->id.vmid16 = UIO_FEX64(r->idr[0], IDR0, VMID16);
+	r->id.msi = UIO_FEX64(r->idr[0], IDR0, MSI);
+	r->id.sev = UIO_FEX64(r->idr[0], IDR0, SEV);
+	r->id.cd_2lvl = UIO_FEX64(r->idr[0], IDR0, CD2L);
+	r->id.strtab_2lvl = UIO_FEX64(r->idr[0], IDR0, ST_LEVEL) != 0;
+	r->id.little_endian = UIO_FEX64(r->idr[0], IDR0, TTENDIAN) != 3;
+	r->id.stall_model = (unsigned int)UIO_FEX64(r->idr[0], IDR0, STALL_MODEL);
+	r->id.sid_bits = (unsigned int)UIO_FEX64(r->idr[1], IDR1, SIDSIZE);
+	r->id.ssid_bits = (unsigned int)UIO_FEX64(r->idr[1], IDR1, SSIDSIZE);
+	r->id.cmdq_log2max = (unsigned int)UIO_FEX64(r->idr[1], IDR1, CMDQS);
+	r->id.eventq_log2max = (unsigned int)UIO_FEX64(r->idr[1], IDR1, EVENTQS);
+	r->id.oas_bits = oas < UIO_ARRAY_SIZE(oas_widths) ? oas_widths[oas] : 52;
+	r->id.gran4k = UIO_FEX64(r->idr[5], IDR5, GRAN4K);
+	r->id.gran16k = UIO_FEX64(r->idr[5], IDR5, GRAN16K);
+	r->id.gran64k = UIO_FEX64(r->idr[5], IDR5, GRAN64K);
+	r->id.arch_major = 3 + (unsigned int)UIO_FEX64(r->aidr, AIDR, MAJOR);
+	r->id.arch_minor = (unsigned int)UIO_FEX64(r->aidr, AIDR, MINOR);
+	r->id.implementer = (unsigned int)UIO_FEX64(r->iidr, IIDR, IMPLEMENTER);
+	r->id.product = (unsigned int)UIO_FEX64(r->iidr, IIDR, PRODUCTID);
+}
+
+/* 6.3.9-6.3.33: what the control registers say. */
+static void decode_ctl(const struct uiommu_smmuv3 *s,
+		       struct uiommu_smmuv3_regs *r)
+{
+	r->ctl.smmuen = UIO_FEX64(r->cr0, CR0, SMMUEN);
+	r->ctl.cmdqen = UIO_FEX64(r->cr0, CR0, CMDQEN);
+	r->ctl.eventqen = UIO_FEX64(r->cr0, CR0, EVENTQEN);
+	r->ctl.recinvsid = UIO_FEX64(r->cr2, CR2, RECINVSID);
+	r->ctl.ptm = UIO_FEX64(r->cr2, CR2, PTM);
+	r->ctl.e2h = UIO_FEX64(r->cr2, CR2, E2H);
+	r->ctl.gbpa_abort = UIO_FEX64(r->gbpa, GBPA, ABORT);
+	r->ctl.gerror_irqen = UIO_FEX64(r->irq_ctrl, IRQ_CTRL, GERROR_IRQEN);
+	r->ctl.eventq_irqen = UIO_FEX64(r->irq_ctrl, IRQ_CTRL, EVENTQ_IRQEN);
+	r->ctl.gerror_active = r->gerror ^ r->gerrorn;
+	r->ctl.strtab_addr = UIO_FEX64(r->strtab_base, STRTAB_BASE, ADDR) <<
+			     STRTAB_BASE_ADDR_SHIFT;
+	r->ctl.strtab_2lvl = UIO_FEX64(r->strtab_base_cfg, STRTAB_BASE_CFG, FMT) ==
+			     STRTAB_FMT_2LVL;
+	r->ctl.strtab_log2size =
+		(unsigned int)UIO_FEX64(r->strtab_base_cfg, STRTAB_BASE_CFG, LOG2SIZE);
+	r->ctl.strtab_split =
+		(unsigned int)UIO_FEX64(r->strtab_base_cfg, STRTAB_BASE_CFG, SPLIT);
+	r->ctl.cmdq_addr = UIO_FEX64(r->cmdq_base, Q_BASE, ADDR) << Q_BASE_ADDR_SHIFT;
+	r->ctl.eventq_addr = UIO_FEX64(r->eventq_base, Q_BASE, ADDR) <<
+			     Q_BASE_ADDR_SHIFT;
+	r->ctl.cmdq_log2size = uio_smmu_q_log2(r->cmdq_base, s->opts.cmdq_log2max);
+	r->ctl.eventq_log2size = uio_smmu_q_log2(r->eventq_base,
+						 s->opts.eventq_log2max);
+	r->ctl.cmdq_prod = (uint32_t)UIO_FEX64(r->cmdq_prod, Q_IDX, WR);
+	r->ctl.cmdq_cons = (uint32_t)UIO_FEX64(r->cmdq_cons, Q_IDX, WR);
+	r->ctl.eventq_prod = (uint32_t)UIO_FEX64(r->eventq_prod, Q_IDX, WR);
+	r->ctl.eventq_cons = (uint32_t)UIO_FEX64(r->eventq_cons, Q_IDX, WR);
+	r->ctl.cmdq_err = (unsigned int)UIO_FEX64(r->cmdq_cons, CMDQ_CONS, ERR);
+	r->ctl.eventq_overflow = UIO_FEX64(r->eventq_prod, EVENTQ_PROD, OVFLG) !=
+				 UIO_FEX64(r->eventq_cons, EVENTQ_CONS, OVACKFLG);
+}
+
+UIOMMU_API int uiommu_smmuv3_read_regs(struct uiommu_smmuv3 *s,
+				       struct uiommu_smmuv3_regs *regs)
+{
+	if (!s || !regs)
+		return uio_fail(-EINVAL, SMMU_SUBSYS, "read_regs: NULL argument");
+	memset(regs, 0, sizeof(*regs));
+	regs->nregs = UIOMMU_SMMUV3_NREGS;
+	uio_lock(&s->lock);
+	for (size_t i = 0; i < UIO_ARRAY_SIZE(smmu_regs); i++) {
+		const struct uiommu_reg_desc *r = &smmu_regs[i];
+		uint64_t v = reg_read_locked(s, r->offset);
+		char *field = (char *)regs + snap_field[i];
+
+		if (r->size == 4)
+			v = (uint32_t)v;
+		regs->reg[i].name = r->name;
+		regs->reg[i].offset = (uint32_t)r->offset;
+		regs->reg[i].size = r->size;
+		regs->reg[i].value = v;
+		if (snap_field[i] == SIZE_MAX)
+			continue;
+		if (r->size == 8) {
+			memcpy(field, &v, sizeof(v));
+		} else {
+			uint32_t v32 = (uint32_t)v;
+
+			memcpy(field, &v32, sizeof(v32));
+		}
+	}
+	uio_unlock(&s->lock);
+	decode_id(regs);
+	decode_ctl(s, regs);
+	return 0;
+}
+
+UIOMMU_API const char *uiommu_smmuv3_event_name(unsigned int event)
+{
+	switch (event) {
+	case UIOMMU_SMMUV3_EVT_NONE: return "NONE";
+	case UIOMMU_SMMUV3_EVT_F_UUT: return "F_UUT";
+	case UIOMMU_SMMUV3_EVT_C_BAD_STREAMID: return "C_BAD_STREAMID";
+	case UIOMMU_SMMUV3_EVT_F_STE_FETCH: return "F_STE_FETCH";
+	case UIOMMU_SMMUV3_EVT_C_BAD_STE: return "C_BAD_STE";
+	case UIOMMU_SMMUV3_EVT_F_STREAM_DISABLED: return "F_STREAM_DISABLED";
+	case UIOMMU_SMMUV3_EVT_C_BAD_SUBSTREAMID: return "C_BAD_SUBSTREAMID";
+	case UIOMMU_SMMUV3_EVT_F_CD_FETCH: return "F_CD_FETCH";
+	case UIOMMU_SMMUV3_EVT_C_BAD_CD: return "C_BAD_CD";
+	case UIOMMU_SMMUV3_EVT_F_WALK_EABT: return "F_WALK_EABT";
+	case UIOMMU_SMMUV3_EVT_F_TRANSLATION: return "F_TRANSLATION";
+	case UIOMMU_SMMUV3_EVT_F_ADDR_SIZE: return "F_ADDR_SIZE";
+	case UIOMMU_SMMUV3_EVT_F_ACCESS: return "F_ACCESS";
+	case UIOMMU_SMMUV3_EVT_F_PERMISSION: return "F_PERMISSION";
+	}
+	return "?";
 }
 
 /* Queue index registers hold only their architected fields (masked on

@@ -549,6 +549,21 @@ UIOMMU_API void uiommu_domain_get_info(struct uiommu_domain *dom,
 	uio_unlock(&dom->lock);
 }
 
+UIOMMU_API const struct uiommu_pgtable *
+uiommu_domain_pgtable(struct uiommu_domain *dom)
+{
+	if (!dom || !domain_translates(dom) || !dom->hw.ops->pgtable)
+		return NULL;
+	return dom->hw.ops->pgtable(dom);
+}
+
+UIOMMU_API struct uiommu_iova_domain *
+uiommu_domain_iova_domain(struct uiommu_domain *dom)
+{
+	/* Set once when a DMA domain is allocated, never changed after. */
+	return dom && dom->type == UIOMMU_DOMAIN_DMA ? dom->iovad : NULL;
+}
+
 UIOMMU_API void *uiommu_domain_driver_data(const struct uiommu_domain *dom)
 {
 	return dom->hw.priv;

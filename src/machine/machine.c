@@ -1146,6 +1146,28 @@ struct uiommu_msi_domain *uio_machine_msi_domain(struct uiommu_machine *m,
 	return idx < m->dt.nv2m ? m->v2m[idx].msi : NULL;
 }
 
+UIOMMU_API struct uiommu_gic_its *uiommu_machine_its(struct uiommu_machine *m,
+						     unsigned int idx)
+{
+	return m ? uio_machine_its(m, idx) : NULL;
+}
+
+UIOMMU_API struct uiommu_gicv2m *
+uiommu_machine_gicv2m(struct uiommu_machine *m, unsigned int idx)
+{
+	return m ? uio_machine_v2m(m, idx) : NULL;
+}
+
+UIOMMU_API struct uiommu_msi_domain *
+uiommu_machine_msi_domain(struct uiommu_machine *m, unsigned int idx)
+{
+	if (!m)
+		return NULL;
+	if (idx < m->dt.nits)
+		return uio_machine_msi_domain(m, true, idx);
+	return uio_machine_msi_domain(m, false, idx - m->dt.nits);
+}
+
 struct uiommu_smmuv3_drv *uio_machine_smmu_drv(struct uiommu_machine *m,
 					       unsigned int idx)
 {

@@ -899,9 +899,12 @@ UIOMMU_API int uiommu_pgtable_iova_to_phys(const struct uiommu_pgtable *pt,
 
 /* ------------------------------------------------------------ dump */
 
+/* One walk over the live leaves serves the dump and the leaf iterator. */
 struct dump_state {
 	const struct uiommu_pgtable *pt;
+	int (*leaf)(struct dump_state *s, uint64_t iova, unsigned int hleaf);
 	uiommu_pt_line_fn fn;
+	uiommu_pt_leaf_fn leaf_fn;
 	void *opaque;
 	uint64_t path[6];	/* descriptor per height along the walk */
 };
@@ -961,7 +964,7 @@ static int dump_table(struct dump_state *s, uint64_t tpa, unsigned int h,
 			continue;
 		s->path[h] = d;
 		if (h == 0 || !pt_is_table(f, d))
-			ret = dump_leaf(s, iova, h);
+			ret = s->leaf(s, iova, h);
 		else
 			ret = dump_table(s, lv_table(pt, d),
 					 h - 1, iova);
@@ -974,7 +977,8 @@ static int dump_table(struct dump_state *s, uint64_t tpa, unsigned int h,
 UIOMMU_API int uiommu_pgtable_dump_lines(const struct uiommu_pgtable *pt,
 					 uiommu_pt_line_fn fn, void *opaque)
 {
-	struct dump_state s = { .pt = pt, .fn = fn, .opaque = opaque };
+	struct dump_state s = { .pt = pt, .leaf = dump_leaf, .fn = fn,
+				.opaque = opaque };
 	char line[160];
 	int n, h, ret;
 
@@ -986,6 +990,35 @@ UIOMMU_API int uiommu_pgtable_dump_lines(const struct uiommu_pgtable *pt,
 	ret = fn(opaque, line);
 	if (ret)
 		return ret;
+	return dump_table(&s, pt->root, pt->wc.levels - 1u, 0);
+}
+
+static int visit_leaf(struct dump_state *s, uint64_t iova, unsigned int hleaf)
+{
+	const struct uiommu_pgtable *pt = s->pt;
+	enum uiommu_pt_format f = pt->wc.format;
+	unsigned int shift = lv_shift(pt, hleaf);
+	uint64_t d = s->path[hleaf];
+	struct uiommu_pt_leaf l = {
+		.iova = iova,
+		.pa = pt_addr(f, shift, d),
+		.size = UINT64_C(1) << shift,
+		.prot = pt_attrs_prot(f, pt->flags, d),
+		.level = pt_arch_level(f, hleaf),
+		.desc = d,
+	};
+
+	return s->leaf_fn(s->opaque, &l);
+}
+
+UIOMMU_API int uiommu_pgtable_for_each_leaf(const struct uiommu_pgtable *pt,
+					    uiommu_pt_leaf_fn fn, void *opaque)
+{
+	struct dump_state s = { .pt = pt, .leaf = visit_leaf, .leaf_fn = fn,
+				.opaque = opaque };
+
+	if (!pt || !fn)
+		return uio_fail(-EINVAL, SUBSYS, "for_each_leaf: NULL argument");
 	return dump_table(&s, pt->root, pt->wc.levels - 1u, 0);
 }
 

@@ -136,7 +136,7 @@ UIOMMU_API int uiommu_pt_walk_cfg_arm_s1(struct uiommu_pt_walk_cfg *wc,
 	wc->ias = (uint8_t)ias;
 	wc->oas = (uint8_t)oas;
 	wc->levels = (uint8_t)((ias - g + (g - 3) - 1) / (g - 3));
-	wc->flags = flags & UIOMMU_PT_WALK_AF_NOFAULT;
+	wc->flags = flags & (UIOMMU_PT_WALK_AF_NOFAULT | UIOMMU_PT_WALK_RAM_ONLY);
 	return 0;
 }
 
@@ -175,7 +175,7 @@ UIOMMU_API int uiommu_pt_walk_cfg_arm_s2(struct uiommu_pt_walk_cfg *wc,
 	wc->oas = (uint8_t)oas;
 	wc->levels = (uint8_t)(4 - start);
 	wc->concat_log2 = (uint8_t)(top > bpl ? top - bpl : 0);
-	wc->flags = flags & UIOMMU_PT_WALK_AF_NOFAULT;
+	wc->flags = flags & (UIOMMU_PT_WALK_AF_NOFAULT | UIOMMU_PT_WALK_RAM_ONLY);
 	return 0;
 }
 
@@ -197,6 +197,7 @@ UIOMMU_API int uiommu_pt_walk_cfg_vtd_ss(struct uiommu_pt_walk_cfg *wc,
 	wc->oas = (uint8_t)haw;
 	wc->levels = (uint8_t)(aw + 2);
 	wc->flags = flags & (UIOMMU_PT_WALK_VTD_EXEC | UIOMMU_PT_WALK_VTD_SP2M |
+			     UIOMMU_PT_WALK_RAM_ONLY |
 			     UIOMMU_PT_WALK_VTD_SP1G);
 	return 0;
 }
@@ -238,11 +239,12 @@ struct walk_win {
  * Slow path of fetch_desc(): find the host memory behind @pa and remember
  * it for the next levels.  First the 2 MiB block around @pa (one cheap
  * query; the tables of a walk usually sit close together in one page
- * pool), else the whole RAM region.  MMIO or a hole is a bus access.
+ * pool), else the whole RAM region.  MMIO is a bus access, or an
+ * abort for a RAM-only walker; a hole is an abort.
  */
 static __attribute__((noinline)) int
 fetch_lookup(struct uiommu_physmem *pm, struct walk_win *win, uint64_t pa,
-	     uint64_t *d)
+	     bool ram_only, uint64_t *d)
 {
 	const uint64_t block = UINT64_C(1) << 21;
 	struct uiommu_region_info info;
@@ -256,7 +258,8 @@ fetch_lookup(struct uiommu_physmem *pm, struct walk_win *win, uint64_t pa,
 		if (uiommu_physmem_lookup(pm, pa, &info))
 			return -EFAULT;
 		if (info.kind != UIOMMU_REGION_RAM)
-			return uiommu_phys_ld(pm, pa, 8, d, NULL);
+			return ram_only ? -EFAULT :
+			       uiommu_phys_ld(pm, pa, 8, d, NULL);
 		host = info.host;
 		win->base = info.base;
 		win->span = info.size - 8;
@@ -310,7 +313,7 @@ fetch_desc(struct uiommu_physmem *pm, const struct uiommu_pt_walk_cfg *wc,
 				     __ATOMIC_ACQUIRE);
 		return 0;
 	}
-	if (fetch_lookup(pm, win, *pa, d))
+	if (fetch_lookup(pm, win, *pa, wc->flags & UIOMMU_PT_WALK_RAM_ONLY, d))
 		return walk_fault(fault, f, UIOMMU_PT_FAULT_EXT_ABORT, h, iova,
 				  access, *pa, 0);
 	return 0;

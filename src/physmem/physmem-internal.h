@@ -53,6 +53,16 @@ struct uio_pool_link {
  * 0, -EFAULT if it is not inside one RAM region, -EBUSY if another pool
  * overlaps it.  On success the region cannot be removed until release.
  */
+/**
+ * uio_physmem_add_ram_above() - uiommu_physmem_add_ram() at the lowest free
+ * @align-ed base at or above @min (@align a power of two >= 4 KiB), for
+ * memory plugged after boot (VFIO's pinned user buffers) that belongs
+ * above the machine's RAM, not in the holes of its address map
+ */
+int uio_physmem_add_ram_above(struct uiommu_physmem *pm, const char *name,
+			      uint64_t min, uint64_t align, uint64_t size,
+			      void *host, uint64_t *base_out);
+
 int uio_physmem_pool_claim(struct uiommu_physmem *pm,
 			   struct uio_pool_link *link);
 void uio_physmem_pool_release(struct uiommu_physmem *pm,

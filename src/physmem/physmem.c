@@ -390,12 +390,20 @@ static int check_overlap(struct uiommu_physmem *pm, uint64_t base,
 	return 0;
 }
 
-/* Lowest 4 KiB-aligned free base for @size bytes (lock held). */
-static int find_free(struct uiommu_physmem *pm, uint64_t size,
-		     uint64_t *base)
+/* Where UIOMMU_PHYS_ANY places a region: at or above @min, @align-ed. */
+struct placement {
+	uint64_t min;
+	uint64_t align;		/* a power of two >= 4 KiB */
+};
+
+static const struct placement place_lowest = { 0, PM_PAGE };
+
+/* Lowest free base for @size bytes that @pl allows (lock held). */
+static int find_free(struct uiommu_physmem *pm, const struct placement *pl,
+		     uint64_t size, uint64_t *base)
 {
 	const struct pm_snap *s = pm->snap;
-	uint64_t cur = 0;
+	uint64_t cur = uio_align_up(pl->min, pl->align);
 	size_t i;
 
 	if (size - 1 > pm->pa_last)
@@ -403,21 +411,23 @@ static int find_free(struct uiommu_physmem *pm, uint64_t size,
 				"size 0x%" PRIx64 " exceeds %u-bit space",
 				size, pm->pa_bits);
 	for (i = 0; s && i < s->n; i++) {
-		if (!s->e[i].reg)
+		if (!s->e[i].reg || s->e[i].last < cur)
 			continue;
 		if (s->e[i].base > cur && s->e[i].base - cur >= size)
-			break;
+			break;		/* the gap below this region fits */
 		if (s->e[i].last == pm->pa_last)
-			return uio_fail(-ENOSPC, "physmem",
-					"no free range of 0x%" PRIx64 " bytes",
-					size);
-		cur = s->e[i].last + 1;
+			goto no_space;
+		cur = uio_align_up(s->e[i].last + 1, pl->align);
+		if (cur <= s->e[i].last)
+			goto no_space;	/* wrapped */
 	}
-	if (pm->pa_last - cur < size - 1)
-		return uio_fail(-ENOSPC, "physmem",
-				"no free range of 0x%" PRIx64 " bytes", size);
+	if (cur < pl->min || cur > pm->pa_last || pm->pa_last - cur < size - 1)
+		goto no_space;
 	*base = cur;
 	return 0;
+no_space:
+	return uio_fail(-ENOSPC, "physmem", "no free range of 0x%" PRIx64
+			" bytes", size);
 }
 
 /* Publish a snapshot with @reg added to the live entries (lock held). */
@@ -463,13 +473,13 @@ static int insert_region(struct uiommu_physmem *pm, struct uio_region *reg)
  * and the publication common to RAM and MMIO.
  */
 static int add_region(struct uiommu_physmem *pm, struct uio_region *reg,
-		      uint64_t base, uint64_t size)
+		      uint64_t base, uint64_t size, const struct placement *pl)
 {
 	int ret;
 
 	uio_lock(&pm->lock);
 	if (base == UIOMMU_PHYS_ANY) {
-		ret = find_free(pm, size, &base);
+		ret = find_free(pm, pl, size, &base);
 		if (ret)
 			goto out_unlock;
 	} else if (base + size - 1 < base || base + size - 1 > pm->pa_last) {
@@ -558,10 +568,31 @@ static int check_base_size(uint64_t base, uint64_t size)
 	return 0;
 }
 
+static int add_ram(struct uiommu_physmem *pm, const char *name, uint64_t base,
+		   uint64_t size, void *host, uint64_t *base_out,
+		   const struct placement *pl);
+
+int uio_physmem_add_ram_above(struct uiommu_physmem *pm, const char *name,
+			      uint64_t min, uint64_t align, uint64_t size,
+			      void *host, uint64_t *base_out)
+{
+	const struct placement pl = { min, align };
+
+	assert(uio_is_pow2(align) && align >= PM_PAGE);
+	return add_ram(pm, name, UIOMMU_PHYS_ANY, size, host, base_out, &pl);
+}
+
 UIOMMU_API int uiommu_physmem_add_ram(struct uiommu_physmem *pm,
 				      const char *name, uint64_t base,
 				      uint64_t size, void *host,
 				      uint64_t *base_out)
+{
+	return add_ram(pm, name, base, size, host, base_out, &place_lowest);
+}
+
+static int add_ram(struct uiommu_physmem *pm, const char *name, uint64_t base,
+		   uint64_t size, void *host, uint64_t *base_out,
+		   const struct placement *pl)
 {
 	struct uio_region *reg;
 	int ret;
@@ -596,7 +627,7 @@ UIOMMU_API int uiommu_physmem_add_ram(struct uiommu_physmem *pm,
 		if (!reg->host)
 			goto err_free_name;
 	}
-	ret = add_region(pm, reg, base, size);
+	ret = add_region(pm, reg, base, size, pl);
 	if (ret)
 		goto err_free_host;
 	if (base_out)
@@ -675,7 +706,7 @@ UIOMMU_API int uiommu_physmem_add_mmio(struct uiommu_physmem *pm,
 	reg->regs = desc->regs;
 	reg->nregs = desc->nregs;
 	reg->doorbell = desc->doorbell;
-	ret = add_region(pm, reg, base, desc->size);
+	ret = add_region(pm, reg, base, desc->size, &place_lowest);
 	if (ret)
 		uio_delete(reg);
 	return ret;

@@ -11,7 +11,8 @@
  * A container with VFIO_SET_IOMMU owns one unmanaged domain that every
  * group of the container is attached to (they share one SMMU here).  Each
  * MAP_DMA registers the caller's buffer as a RAM region of the machine's
- * physical address space (placed anywhere free) and maps the IOVA range to
+ * physical address space (above the machine's RAM, 2 MiB-aligned when the
+ * size allows, as memory plugged after boot) and maps the IOVA range to
  * it, so the device's DMA lands in the caller's memory.  SET_IRQS enables
  * vectors through the MSI layer, whose messages the IOMMU core composes
  * with doorbell IOVAs in the domain's MSI window; each vector's handler
@@ -39,6 +40,7 @@
 #include "bits.h"
 #include "lock.h"
 #include "log.h"
+#include "physmem-internal.h"
 #include "trace.h"
 
 #define SUBSYS "vfio"
@@ -47,6 +49,7 @@
 #define REGION_SHIFT 40
 #define REGION_OFF(idx) ((uint64_t)(idx) << REGION_SHIFT)
 #define MAX_CONTAINER_GROUPS 32
+#define PIN_BLOCK (2ull << 20)	/* placement of pinned buffers */
 
 /* PCI 3.0, 6.8.2 MSI-X Capability: Table Offset/BIR at +4, BIR [2:0];
  * Message Control at +2, Table Size [10:0] (N - 1). */
@@ -75,6 +78,7 @@ struct uiommu_vfio {
 	size_t nfns;
 	struct vfio_grp *grps;
 	size_t ngrps;
+	uint64_t pin_pa_min;	/* pinned buffers go at or above: RAM's end */
 };
 
 struct vmap {
@@ -262,6 +266,16 @@ static int fill_fn(void *opaque, const struct uiommu_machine_func *f)
 	return 0;
 }
 
+/* The end of the machine's highest RAM region. */
+static int ram_end_fn(void *opaque, const struct uiommu_region_info *r)
+{
+	uint64_t *end = opaque;
+
+	if (r->kind == UIOMMU_REGION_RAM && r->base + r->size > *end)
+		*end = r->base + r->size;
+	return 0;
+}
+
 UIOMMU_API int uiommu_vfio_create(struct uiommu_machine *m,
 				  const struct uiommu_vfio_opts *opts,
 				  struct uiommu_vfio **out)
@@ -294,6 +308,9 @@ UIOMMU_API int uiommu_vfio_create(struct uiommu_machine *m,
 	}
 	fc = (struct fill_ctx){ v, 0 };
 	ret = uiommu_machine_for_each_function(m, fill_fn, &fc);
+	assert(!ret);
+	ret = uiommu_physmem_for_each(uiommu_machine_physmem(m), ram_end_fn,
+				      &v->pin_pa_min);
 	assert(!ret);
 	uio_mutex_init(&v->lock);
 	*out = v;
@@ -717,8 +734,15 @@ static int iommu_map_dma(struct container *c, struct vfio_iommu_type1_dma_map *a
 				(uint64_t)mp.iova, (uint64_t)mp.size);
 	/* Pin: the caller's buffer becomes RAM the device can reach. */
 	snprintf(name, sizeof(name), "vfio-dma@0x%" PRIx64, (uint64_t)mp.iova);
-	ret = uiommu_physmem_add_ram(pm, name, UIOMMU_PHYS_ANY, mp.size,
-				     (void *)(uintptr_t)mp.vaddr, &pa);
+	/*
+	 * Above the machine's RAM, as memory plugged after boot sits (not in
+	 * the holes of its map), 2 MiB-aligned when the size allows, so that
+	 * a mapping at a 2 MiB-aligned IOVA can use block descriptors.
+	 */
+	ret = uio_physmem_add_ram_above(pm, name, c->v->pin_pa_min,
+					uio_is_aligned(mp.size, PIN_BLOCK) ?
+					PIN_BLOCK : 4096, mp.size,
+					(void *)(uintptr_t)mp.vaddr, &pa);
 	if (ret)
 		return uio_fail(ret, SUBSYS, "MAP_DMA: pin 0x%" PRIx64 " bytes: %s",
 				(uint64_t)mp.size, uiommu_strerror(ret));
