@@ -110,6 +110,66 @@ static void test_exhaustion_and_reuse(void **state)
 	uiommu_iova_domain_destroy(d);
 }
 
+/*
+ * The summaries that only size-aligned and best-fit requests use are
+ * built on a domain's first such request: after a long history without
+ * them, every answer must be the one a domain that had them all along
+ * gives.
+ */
+static void test_late_aligned_and_best_fit_requests(void **state)
+{
+	struct uiommu_iova_domain *d[2];
+	static uint64_t held[2][4000];
+	uint64_t iova[2];
+	unsigned int n = 0, i, k, flags;
+	int ret[2];
+
+	(void)state;
+	tu_rand_seed(tu_seed_from_env(0x1a7e5u));
+	for (k = 0; k < 2; k++)
+		d[k] = mkdom(0x100000, M48, K4, UIOMMU_IOVA_CACHE_OFF);
+	/* d[0] has kept every summary from the start. */
+	iova[0] = must_alloc(d[0], 2 * K4, M48,
+			     UIOMMU_IOVA_SIZE_ALIGNED | UIOMMU_IOVA_BEST_FIT);
+	assert_int_equal(uiommu_iova_free(d[0], iova[0]), 0);
+	for (i = 0; i < 12000; i++) {
+		if (i < 6000 && n < 4000 && tu_rand_range(0, 2)) {
+			uint64_t size = tu_rand_range(1, 24) * K4;
+
+			/* Plain requests first, then any kind. */
+			flags = 0;
+			if (i >= 5000 && tu_rand_range(0, 1))
+				flags |= UIOMMU_IOVA_BEST_FIT;
+			if (i >= 5500 && tu_rand_range(0, 1)) {
+				flags |= UIOMMU_IOVA_SIZE_ALIGNED;
+				size = (K4 << tu_rand_range(0, 4));
+			}
+			for (k = 0; k < 2; k++)
+				ret[k] = uiommu_iova_alloc(d[k], size, M32,
+							   flags, &iova[k]);
+			assert_int_equal(ret[0], ret[1]);
+			if (ret[0])
+				continue;
+			assert_int_equal(iova[0], iova[1]);
+			held[0][n] = iova[0];
+			held[1][n++] = iova[1];
+		} else if (n) {
+			unsigned int j = (unsigned int)tu_rand_range(0, n - 1);
+
+			for (k = 0; k < 2; k++) {
+				assert_int_equal(uiommu_iova_free(d[k], held[k][j]), 0);
+				held[k][j] = held[k][n - 1];
+			}
+			n--;
+		}
+		if (i % 1000 == 999)
+			for (k = 0; k < 2; k++)
+				assert_int_equal(uiommu_iova_check(d[k]), 0);
+	}
+	for (k = 0; k < 2; k++)
+		uiommu_iova_domain_destroy(d[k]);
+}
+
 static void test_size_aligned_and_best_fit(void **state)
 {
 	struct uiommu_iova_domain *d =
@@ -1074,6 +1134,7 @@ int main(void)
 		cmocka_unit_test(test_same_with_cache_on),
 		cmocka_unit_test(test_exhaustion_and_reuse),
 		cmocka_unit_test(test_size_aligned_and_best_fit),
+		cmocka_unit_test(test_late_aligned_and_best_fit_requests),
 		cmocka_unit_test(test_larger_granules),
 		cmocka_unit_test(test_reservations_merge_and_are_skipped),
 		cmocka_unit_test(test_for_each_tiles_the_space_in_order),

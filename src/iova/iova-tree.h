@@ -118,6 +118,7 @@ struct uiommu_iova_domain {
 	struct uio_mutex tree_lock __attribute__((aligned(64)));
 	struct bt_node *root;
 	unsigned int height;		/* B-tree levels, leaves included */
+	unsigned int sum;		/* optional inner summaries (iova.c) */
 	unsigned int nspare;		/* B-tree nodes in spare */
 	struct bt_node *spare;		/* free B-tree nodes */
 	struct iova_node *pool;		/* free records, linked by next */

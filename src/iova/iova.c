@@ -236,13 +236,27 @@ static uint64_t scan_cls(const struct bt_node *nd)
 	return c;
 }
 
-/* The parent entry that summarises @nd. */
-static void summarise(const struct bt_node *nd, struct bt_ent *e)
+/*
+ * Which optional summaries a domain keeps in its inner nodes (the largest
+ * gap always): the gap classes serve only best-fit requests, the aligned
+ * orders only size-aligned ones (the caches' refills among them).  Until a
+ * domain sees such a request the component stays 0 in every inner entry,
+ * so it never changes and an update stops climbing as soon as the largest
+ * gap is unchanged (the class set, which changes with almost every update,
+ * used to carry most updates up to the root).  The first request that
+ * needs one rebuilds it (sum_enable()).  Leaves always keep both.
+ */
+#define SUM_CLS 1u
+#define SUM_ORD 2u
+
+/* The parent entry that summarises @nd, with the summaries in @sum. */
+static void summarise(const struct bt_node *nd, unsigned int sum,
+		      struct bt_ent *e)
 {
 	e->key = nd->key[0];
 	e->gap = scan_gap(nd);
-	e->cls = scan_cls(nd);
-	e->ord = scan_ord(nd);
+	e->cls = (sum & SUM_CLS) ? scan_cls(nd) : 0;
+	e->ord = (sum & SUM_ORD) ? scan_ord(nd) : 0;
 	e->ref = ref_of(nd);
 }
 
@@ -256,11 +270,11 @@ HOT void ent_put(struct bt_node *nd, int i, const struct bt_ent *e)
 }
 
 /* Rewrite entry @i of @par from its child; false if it was up to date. */
-static bool ent_refresh(struct bt_node *par, int i)
+static bool ent_refresh(struct bt_node *par, int i, unsigned int sum)
 {
 	struct bt_ent e;
 
-	summarise(bt_child(par, i), &e);
+	summarise(bt_child(par, i), sum, &e);
 	if (par->key[i] == e.key && par->gap[i] == e.gap &&
 	    par->cls[i] == e.cls && par->ord[i] == e.ord)
 		return false;
@@ -275,10 +289,11 @@ static bool ent_refresh(struct bt_node *par, int i)
  * this measured faster than updating only the components that may have
  * changed (which branches on each, unpredictably).
  */
-static void fix_up(struct bpath *p, int lvl)
+static void fix_up(const struct uiommu_iova_domain *dom, struct bpath *p,
+		   int lvl)
 {
 	for (; lvl > 0; lvl--)
-		if (!ent_refresh(p->nd[lvl - 1], p->ix[lvl - 1]))
+		if (!ent_refresh(p->nd[lvl - 1], p->ix[lvl - 1], dom->sum))
 			return;
 }
 
@@ -286,7 +301,7 @@ static void fix_up(struct bpath *p, int lvl)
 static void leaf_changed(const struct uiommu_iova_domain *dom,
 			 struct bpath *p)
 {
-	fix_up(p, (int)dom->height - 1);
+	fix_up(dom, p, (int)dom->height - 1);
 }
 
 /* Move @cnt entries of @s from @si to @d at @di (may overlap). */
@@ -562,7 +577,7 @@ static void bt_insert(struct uiommu_iova_domain *dom, struct bpath *p,
 
 		if (nd->n < BT_B) {
 			ent_insert(nd, pos, e);
-			fix_up(p, lvl);
+			fix_up(dom, p, lvl);
 			return;
 		}
 		/* Split in halves, the new entry going to its side; but an
@@ -581,17 +596,17 @@ static void bt_insert(struct uiommu_iova_domain *dom, struct bpath *p,
 			ent_insert(r, pos - half, e);
 		if (lvl == 0) {
 			root = spare_get(dom, false);
-			summarise(nd, e);
+			summarise(nd, dom->sum, e);
 			ent_insert(root, 0, e);
-			summarise(r, e);
+			summarise(r, dom->sum, e);
 			ent_insert(root, 1, e);
 			dom->root = root;
 			dom->height++;
 			assert(dom->height < BT_MAXH);
 			return;
 		}
-		ent_refresh(p->nd[lvl - 1], p->ix[lvl - 1]);
-		summarise(r, e);
+		ent_refresh(p->nd[lvl - 1], p->ix[lvl - 1], dom->sum);
+		summarise(r, dom->sum, e);
 		pos = p->ix[lvl - 1] + 1;
 		lvl--;
 	}
@@ -619,7 +634,7 @@ static void bt_delete(struct uiommu_iova_domain *dom, struct bpath *p)
 			ent_move(l, l->n, r, 0, r->n);
 			l->n = (uint8_t)(l->n + r->n);
 			spare_put(dom, r);
-			ent_refresh(par, li);
+			ent_refresh(par, li, dom->sum);
 			ent_delete(par, li + 1);
 			lvl--;
 			continue;
@@ -636,9 +651,9 @@ static void bt_delete(struct uiommu_iova_domain *dom, struct bpath *p)
 			l->n--;
 			ent_clear1(l, l->n);
 		}
-		ent_refresh(par, li);
-		ent_refresh(par, li + 1);
-		fix_up(p, lvl - 1);
+		ent_refresh(par, li, dom->sum);
+		ent_refresh(par, li + 1, dom->sum);
+		fix_up(dom, p, lvl - 1);
 		return;
 	}
 	root = dom->root;
@@ -648,7 +663,7 @@ static void bt_delete(struct uiommu_iova_domain *dom, struct bpath *p)
 		spare_put(dom, root);
 		return;
 	}
-	fix_up(p, lvl);
+	fix_up(dom, p, lvl);
 }
 
 /* Put the range [@first, @last] with leaf reference @ref into the gap of
@@ -945,6 +960,29 @@ take_clipped:
 	return true;
 }
 
+/* Recompute every inner entry under @nd. */
+static void resummarise(const struct uiommu_iova_domain *dom,
+			struct bt_node *nd)
+{
+	int i;
+
+	if (nd->leaf)
+		return;
+	for (i = 0; i < nd->n; i++) {
+		resummarise(dom, bt_child(nd, i));
+		ent_refresh(nd, i, dom->sum);
+	}
+}
+
+/* Start keeping the optional summaries @need (SUM_*) from now on. */
+static void sum_enable(struct uiommu_iova_domain *dom, unsigned int need)
+{
+	if (uio_likely(!(need & ~dom->sum)))
+		return;
+	dom->sum |= need;
+	resummarise(dom, dom->root);
+}
+
 int uio_iova_tree_alloc(struct uiommu_iova_domain *dom, uint64_t pages,
 			uint64_t limit_pfn, int align_order, bool best_fit,
 			uint64_t *pfn)
@@ -957,6 +995,8 @@ int uio_iova_tree_alloc(struct uiommu_iova_domain *dom, uint64_t pages,
 	int cls;
 
 	uio_assert_held(&dom->tree_lock);
+	sum_enable(dom, (align_order >= 0 ? SUM_ORD : 0) |
+			(best_fit ? SUM_CLS : 0));
 	if (!choose_gap(dom, pages, limit_pfn, align_order, best_fit, &p, &top))
 		return -ENOSPC;
 	if (pool_reserve(dom))
@@ -1136,7 +1176,7 @@ static int check_bt(struct check_ctx *c, const struct bt_node *nd,
 			return check_fail(c, "stale subtree gap summary",
 					  nd->key[i]);
 	}
-	summarise(nd, out);
+	summarise(nd, c->dom->sum, out);
 	return 0;
 }
 
@@ -1700,7 +1740,7 @@ UIOMMU_API int uiommu_iova_get_stats(struct uiommu_iova_domain *dom,
 	st->reserved_ranges = dom->resv_ranges;
 	st->reserved_granules = dom->resv_granules;
 	st->free_granules = total - dom->alloc_granules - dom->resv_granules;
-	summarise(dom->root, &e);
+	summarise(dom->root, dom->sum, &e);
 	st->largest_free = e.gap << dom->shift;
 	uio_unlock(&dom->tree_lock);
 	return 0;
