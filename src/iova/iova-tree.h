@@ -120,6 +120,7 @@ struct uiommu_iova_domain {
 	unsigned int height;		/* B-tree levels, leaves included */
 	unsigned int sum;		/* optional inner summaries (iova.c) */
 	unsigned int nspare;		/* B-tree nodes in spare */
+	uint64_t nnodes;		/* B-tree nodes in all pool blocks */
 	struct bt_node *spare;		/* free B-tree nodes */
 	struct iova_node *pool;		/* free records, linked by next */
 	struct pool_chunk *chunks;	/* pool blocks (iova.c) */

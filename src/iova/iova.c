@@ -37,6 +37,7 @@
 #include <inttypes.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/mman.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -57,6 +58,19 @@
  * allocation. */
 #define CHUNK_BT 16
 #define CHUNK_NODES 64	/* records */
+
+/*
+ * Once a tree has BIG_CHUNK_AFTER nodes, node-only blocks of
+ * BIG_CHUNK_BYTES whose 2 MiB-aligned interior is advised as transparent
+ * huge pages.  At 10^6 ranges the leaves are ~50 MB: with 4 KiB pages
+ * nearly every random leaf access is also a TLB miss (a two-dimensional
+ * page walk in a VM); 2 MiB pages measured 5-8 % faster there.  The
+ * default allocator serves blocks this large from fresh mmap()ed memory,
+ * so the advice comes before the first touch.
+ */
+#define BIG_CHUNK_AFTER 8192u
+#define BIG_CHUNK_BYTES (UIO_BIT(23))	/* 8 MiB: 3 to 4 huge pages */
+#define HUGE_PAGE UIO_BIT(21)
 
 static uint64_t next_domain_id = 1;
 
@@ -136,19 +150,13 @@ static inline unsigned int leaf_st(const struct bt_node *lf, int i)
 	       node_st(leaf_rec(lf, i));
 }
 
+/* A pool block's header, followed by its B-tree nodes and then, in small
+ * blocks of a domain with caches, CHUNK_NODES records (only cacheable
+ * ranges have records). */
 struct pool_chunk {
-	struct pool_chunk *next __attribute__((aligned(64)));
-	struct bt_node bt[CHUNK_BT];
-	/* Only cacheable ranges have records: a domain without caches
-	 * allocates its blocks without this array. */
-	struct iova_node rec[CHUNK_NODES];
-};
-
-static size_t chunk_size(const struct uiommu_iova_domain *dom)
-{
-	return dom->cache_on ? sizeof(struct pool_chunk) :
-	       offsetof(struct pool_chunk, rec);
-}
+	struct pool_chunk *next;
+	size_t bytes;		/* as allocated */
+} __attribute__((aligned(64)));
 
 /* A root-to-leaf path: nd[0] is the root, ix[l] the entry taken at l. */
 struct bpath {
@@ -372,32 +380,72 @@ static void ent_delete(struct bt_node *nd, int i)
 
 /* ---------------------------------------------------------- pools */
 
+/* Advise the whole 2 MiB pages inside [@p, @p + @bytes) as huge pages;
+ * only a hint, so a failure (another allocator, no THP) changes nothing. */
+static void advise_huge(void *p, size_t bytes)
+{
+	uintptr_t lo = uio_align_up((uintptr_t)p, HUGE_PAGE);
+	uintptr_t hi = uio_align_down((uintptr_t)p + bytes, HUGE_PAGE);
+
+#ifdef MADV_HUGEPAGE
+	if (hi > lo)
+		(void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+#else
+	(void)lo;
+	(void)hi;
+#endif
+}
+
+/* Add one pool block: small ones (nodes and, with the caches on, records)
+ * until the tree is large, then big node-only ones. */
+static int pool_grow(struct uiommu_iova_domain *dom)
+{
+	bool big = dom->nnodes >= BIG_CHUNK_AFTER &&
+		   !(dom->cache_on && !dom->pool);
+	size_t nbt = big ? (BIG_CHUNK_BYTES - sizeof(struct pool_chunk)) /
+			   sizeof(struct bt_node) : CHUNK_BT;
+	size_t nrec = !big && dom->cache_on ? CHUNK_NODES : 0;
+	size_t bytes = big ? BIG_CHUNK_BYTES :
+		       sizeof(struct pool_chunk) +
+		       nbt * sizeof(struct bt_node) +
+		       nrec * sizeof(struct iova_node);
+	struct pool_chunk *c = uio_alloc_aligned(bytes, 64);
+	struct bt_node *bt;
+	struct iova_node *rec;
+	size_t i;
+
+	if (!c)
+		return -ENOMEM;
+	if (big)
+		advise_huge(c, bytes);
+	c->bytes = bytes;
+	c->next = dom->chunks;
+	dom->chunks = c;
+	bt = (struct bt_node *)(c + 1);
+	rec = (struct iova_node *)(bt + nbt);
+	for (i = nrec; i-- > 0;) {
+		__atomic_store_n(&rec[i].state, ST_POOL, __ATOMIC_RELAXED);
+		rec[i].next = dom->pool;
+		dom->pool = &rec[i];
+	}
+	for (i = 0; i < nbt; i++) {
+		bt[i].ref[0] = ref_of(dom->spare);
+		dom->spare = &bt[i];
+	}
+	dom->nspare += (unsigned int)nbt;
+	dom->nnodes += nbt;
+	return 0;
+}
+
 /* Make sure an insertion cannot fail: a spare B-tree node per level plus
  * one (a split of every level and a new root) and, with the caches on, a
  * free record.  Changes nothing in the tree. */
 static int pool_reserve(struct uiommu_iova_domain *dom)
 {
 	while ((dom->cache_on && !dom->pool) ||
-	       dom->nspare < dom->height + 1) {
-		struct pool_chunk *c = uio_alloc_aligned(chunk_size(dom), 64);
-		unsigned int i;
-
-		if (!c)
+	       dom->nspare < dom->height + 1)
+		if (pool_grow(dom))
 			return -ENOMEM;
-		c->next = dom->chunks;
-		dom->chunks = c;
-		for (i = CHUNK_NODES; dom->cache_on && i-- > 0;) {
-			__atomic_store_n(&c->rec[i].state, ST_POOL,
-					 __ATOMIC_RELAXED);
-			c->rec[i].next = dom->pool;
-			dom->pool = &c->rec[i];
-		}
-		for (i = 0; i < CHUNK_BT; i++) {
-			c->bt[i].ref[0] = ref_of(dom->spare);
-			dom->spare = &c->bt[i];
-		}
-		dom->nspare += CHUNK_BT;
-	}
 	return 0;
 }
 
@@ -1289,7 +1337,7 @@ UIOMMU_API int uiommu_iova_domain_create(const struct uiommu_iova_config *cfg,
 	return 0;
 
 err_free_chunks:
-	uio_free_aligned(dom->chunks, chunk_size(dom), 64);
+	uio_free_aligned(dom->chunks, dom->chunks->bytes, 64);
 err_free_dom:
 	uio_mutex_destroy(&dom->depot_lock);
 	uio_mutex_destroy(&dom->tree_lock);
@@ -1309,7 +1357,7 @@ UIOMMU_API void uiommu_iova_domain_destroy(struct uiommu_iova_domain *dom)
 		uio_iova_cache_destroy(dom);
 	for (chunk = dom->chunks; chunk; chunk = next) {
 		next = chunk->next;
-		uio_free_aligned(chunk, chunk_size(dom), 64);
+		uio_free_aligned(chunk, chunk->bytes, 64);
 	}
 	uio_mutex_destroy(&dom->depot_lock);
 	uio_mutex_destroy(&dom->tree_lock);
