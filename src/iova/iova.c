@@ -824,11 +824,19 @@ HOT unsigned int ok_mask(const struct bt_node *nd, const struct fitq *q)
 	{
 		__m128i pv = _mm_set1_epi64x((long long)q->pages);
 
-		for (i = 0; i < BT_B; i += 2)
-			m |= (unsigned int)_mm_movemask_pd(_mm_castsi128_pd(
-				_mm_sub_epi64(_mm_load_si128((const __m128i *)
-							     &nd->gap[i]), pv)))
-			     << i;
+		/* Four signs at a time: the high halves of two differences
+		 * gathered into one vector. */
+		for (i = 0; i < BT_B; i += 4) {
+			__m128 d0 = _mm_castsi128_ps(_mm_sub_epi64(
+				_mm_load_si128((const __m128i *)&nd->gap[i]),
+				pv));
+			__m128 d1 = _mm_castsi128_ps(_mm_sub_epi64(
+				_mm_load_si128((const __m128i *)&nd->gap[i + 2]),
+				pv));
+
+			m |= (unsigned int)_mm_movemask_ps(_mm_shuffle_ps(
+				     d0, d1, _MM_SHUFFLE(3, 1, 3, 1))) << i;
+		}
 		return ~m & ((1u << BT_B) - 1);
 	}
 #else
