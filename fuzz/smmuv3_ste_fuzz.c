@@ -64,6 +64,28 @@ static bool architectural(uint8_t ev)
 	}
 }
 
+/*
+ * What `uiommu info smmu` does, on whatever STE/CD the input wrote: the
+ * inspection must cope with any of it and change nothing the SMMU counts
+ * or records.
+ */
+static void inspect(struct td *td, uint32_t sid)
+{
+	struct uiommu_smmuv3_stats before, after;
+	struct uiommu_smmuv3_ste_info info;
+	struct uiommu_smmuv3_regs regs;
+
+	uiommu_smmuv3_get_stats(td->smmu, &before);
+	if (uiommu_smmuv3_inspect_ste(td->smmu, sid, &info) ||
+	    uiommu_smmuv3_read_regs(td->smmu, &regs))
+		abort();
+	if (!architectural(info.event))
+		abort();
+	uiommu_smmuv3_get_stats(td->smmu, &after);
+	if (memcmp(&before, &after, sizeof(before)))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct td_config cfg = { .ram_size = UINT64_C(4) << 20, .sid_bits = 4,
@@ -125,6 +147,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			t.access &= ~UIOMMU_SMMUV3_ACC_EXEC;
 		if (data[3] & 1)	/* sometimes the driver invalidates */
 			(void)td_cfgi_all(&td);
+		if (data[3] & 2)	/* sometimes a debugger looks */
+			inspect(&td, t.sid);
 		err = uiommu_smmuv3_translate(td.smmu, &t, &pa, &f);
 		if (err && (err != -EFAULT || !architectural(f.event)))
 			abort();
