@@ -7,8 +7,9 @@
  * together.  p99_ns is the 99th percentile of per-op latency: timed op by
  * op for the tree cases, and as the mean of batches of BATCH ops for the
  * cached cases (a clock read costs more than a cached op).  The tree
- * cases measure ns_per_op on a run without clock reads, then p99 on a
- * second run timed op by op (which adds one clock read, ~30 ns here).
+ * cases (tree_random, near_full_32bit) measure ns_per_op on a run without
+ * clock reads, then p99 on a second run timed op by op (which adds one
+ * clock read, ~30 ns here).
  *
  * Usage: iova_bench [--quick] [CASE...]   (cases: tree_random cached mixed
  * remote_free near_full_32bit; default all)
@@ -324,6 +325,49 @@ static int lone_hole_ok(const uint64_t *addr, size_t n, size_t k)
 	       (k + 1 == n || addr[k + 1] != UINT64_MAX);
 }
 
+/* @ops times: allocate one granule under 4 GiB (the highest hole), free
+ * a random other one; per-op latency into @lat if set. */
+static __attribute__((noinline)) void
+fit_ops(struct uiommu_iova_domain *d, uint64_t *addr, size_t n, size_t ops,
+	uint64_t *lat)
+{
+	uint64_t iova, s = 0;
+	size_t i, k;
+
+	for (i = 0; i < ops; i++) {
+		if (lat)
+			s = bench_now_ns();
+		do
+			k = rnd() % n;
+		while (!lone_hole_ok(addr, n, k));
+		iova = xalloc(d, 1, M32);
+		xfree(d, addr[k]);
+		addr[iova >> 12] = iova;
+		addr[k] = UINT64_MAX;
+		if (lat)
+			lat[i] = bench_now_ns() - s;
+	}
+}
+
+/* @ops two-granule requests that cannot fit. */
+static __attribute__((noinline)) void
+nofit_ops(struct uiommu_iova_domain *d, size_t ops, uint64_t *lat)
+{
+	uint64_t iova, s = 0;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < ops; i++) {
+		if (lat)
+			s = bench_now_ns();
+		ret = uiommu_iova_alloc(d, 2 * K4, M32, 0, &iova);
+		if (ret != -ENOSPC)
+			die("near_full: a 2-granule request fitted", ret);
+		if (lat)
+			lat[i] = bench_now_ns() - s;
+	}
+}
+
 static void bench_near_full(void)
 {
 	struct uiommu_iova_domain *d = mkdom(M48, UIOMMU_IOVA_CACHE_OFF);
@@ -332,7 +376,6 @@ static void bench_near_full(void)
 	size_t holes = 4096, ops = quick ? 20000 : 200000, i;
 	uint64_t *lat = malloc(ops * sizeof(*lat));
 	char extra[64];
-	int ret;
 
 	for (i = 0; i < n; i++) {	/* addr[] is indexed by pfn */
 		iova = xalloc(d, 1, M32);
@@ -353,35 +396,18 @@ static void bench_near_full(void)
 
 	/* Fits: take the highest hole, free a random other granule. */
 	t0 = bench_now_ns();
-	for (i = 0; i < ops; i++) {
-		uint64_t s = bench_now_ns();
-		size_t k;
-
-		do
-			k = rnd() % n;
-		while (!lone_hole_ok(addr, n, k));
-		iova = xalloc(d, 1, M32);
-		xfree(d, addr[k]);
-		addr[iova >> 12] = iova;
-		addr[k] = UINT64_MAX;
-		lat[i] = bench_now_ns() - s;
-	}
+	fit_ops(d, addr, n, ops, NULL);
 	t1 = bench_now_ns();
+	fit_ops(d, addr, n, ops, lat);
 	snprintf(extra, sizeof(extra), ",\"variant\":\"fit\"");
 	report("near_full_32bit", 1, n - holes, (double)(t1 - t0) / (double)ops,
 	       p99(lat, ops), extra);
 
 	/* Cannot fit: every hole is one granule, ask for two. */
 	t0 = bench_now_ns();
-	for (i = 0; i < ops; i++) {
-		uint64_t s = bench_now_ns();
-
-		ret = uiommu_iova_alloc(d, 2 * K4, M32, 0, &iova);
-		if (ret != -ENOSPC)
-			die("near_full: a 2-granule request fitted", ret);
-		lat[i] = bench_now_ns() - s;
-	}
+	nofit_ops(d, ops, NULL);
 	t1 = bench_now_ns();
+	nofit_ops(d, ops, lat);
 	snprintf(extra, sizeof(extra), ",\"variant\":\"nofit\"");
 	report("near_full_32bit", 1, n - holes, (double)(t1 - t0) / (double)ops,
 	       p99(lat, ops), extra);

@@ -110,6 +110,66 @@ static void test_exhaustion_and_reuse(void **state)
 	uiommu_iova_domain_destroy(d);
 }
 
+/*
+ * The summaries that only size-aligned and best-fit requests use are
+ * built on a domain's first such request: after a long history without
+ * them, every answer must be the one a domain that had them all along
+ * gives.
+ */
+static void test_late_aligned_and_best_fit_requests(void **state)
+{
+	struct uiommu_iova_domain *d[2];
+	static uint64_t held[2][4000];
+	uint64_t iova[2];
+	unsigned int n = 0, i, k, flags;
+	int ret[2];
+
+	(void)state;
+	tu_rand_seed(tu_seed_from_env(0x1a7e5u));
+	for (k = 0; k < 2; k++)
+		d[k] = mkdom(0x100000, M48, K4, UIOMMU_IOVA_CACHE_OFF);
+	/* d[0] has kept every summary from the start. */
+	iova[0] = must_alloc(d[0], 2 * K4, M48,
+			     UIOMMU_IOVA_SIZE_ALIGNED | UIOMMU_IOVA_BEST_FIT);
+	assert_int_equal(uiommu_iova_free(d[0], iova[0]), 0);
+	for (i = 0; i < 12000; i++) {
+		if (i < 6000 && n < 4000 && tu_rand_range(0, 2)) {
+			uint64_t size = tu_rand_range(1, 24) * K4;
+
+			/* Plain requests first, then any kind. */
+			flags = 0;
+			if (i >= 5000 && tu_rand_range(0, 1))
+				flags |= UIOMMU_IOVA_BEST_FIT;
+			if (i >= 5500 && tu_rand_range(0, 1)) {
+				flags |= UIOMMU_IOVA_SIZE_ALIGNED;
+				size = (K4 << tu_rand_range(0, 4));
+			}
+			for (k = 0; k < 2; k++)
+				ret[k] = uiommu_iova_alloc(d[k], size, M32,
+							   flags, &iova[k]);
+			assert_int_equal(ret[0], ret[1]);
+			if (ret[0])
+				continue;
+			assert_int_equal(iova[0], iova[1]);
+			held[0][n] = iova[0];
+			held[1][n++] = iova[1];
+		} else if (n) {
+			unsigned int j = (unsigned int)tu_rand_range(0, n - 1);
+
+			for (k = 0; k < 2; k++) {
+				assert_int_equal(uiommu_iova_free(d[k], held[k][j]), 0);
+				held[k][j] = held[k][n - 1];
+			}
+			n--;
+		}
+		if (i % 1000 == 999)
+			for (k = 0; k < 2; k++)
+				assert_int_equal(uiommu_iova_check(d[k]), 0);
+	}
+	for (k = 0; k < 2; k++)
+		uiommu_iova_domain_destroy(d[k]);
+}
+
 static void test_size_aligned_and_best_fit(void **state)
 {
 	struct uiommu_iova_domain *d =
@@ -354,6 +414,85 @@ static void test_bad_input_changes_nothing(void **state)
 	tu_log_release();
 	uiommu_iova_domain_destroy(d);
 	uiommu_iova_domain_destroy(NULL);
+}
+
+/*
+ * A tree past 8192 B-tree nodes takes its nodes from big blocks (8 MiB,
+ * advised as huge pages): 200,000 ranges need about 13,000 nodes, which
+ * small blocks of 16 would serve in about 800 allocations.  Everything is
+ * consistent and freed on destroy.  (Skipped in debug level 2 builds,
+ * where every change runs the O(n) checker.)
+ */
+static void test_large_tree_uses_big_blocks(void **state)
+{
+	static uint64_t a[200000];
+	struct uiommu_iova_domain *d;
+	unsigned int i;
+
+	(void)state;
+#if UIOMMU_DEBUG >= 2
+	skip();
+#endif
+	tu_alloc_install(0);
+	d = mkdom(0, M48, K4, UIOMMU_IOVA_CACHE_OFF);
+	for (i = 0; i < 200000; i++)
+		a[i] = must_alloc(d, K4, M48, 0);
+	assert_true(tu_alloc_live_blocks() < 700);
+	for (i = 0; i < 200000; i += 3)
+		assert_int_equal(uiommu_iova_free(d, a[i]), 0);
+	for (i = 0; i < 200000; i += 3)
+		a[i] = must_alloc(d, K4, M48, 0);
+	assert_int_equal(uiommu_iova_check(d), 0);
+	assert_int_equal(stats(d).live_ranges, 200000);
+	uiommu_iova_domain_destroy(d);
+	assert_int_equal(tu_alloc_live_blocks(), 0);
+	tu_alloc_uninstall();
+}
+
+/* Ranges without a record (the caches off, an uncached size, a
+ * reservation) are validated from the tree alone: a free that does not
+ * name the start of a live one is refused and changes nothing. */
+static void test_free_of_uncached_ranges_is_exact(void **state)
+{
+	static const unsigned int caches[] = { UIOMMU_IOVA_CACHE_OFF, 5 };
+	unsigned int k;
+
+	(void)state;
+	tu_log_capture(UIOMMU_LOG_ERR);
+	for (k = 0; k < 2; k++) {
+		struct uiommu_iova_domain *d = mkdom(0x100000, M48, K4, caches[k]);
+		struct uiommu_iova_stats before;
+		struct uiommu_iova_range r;
+		uint64_t a, b;
+
+		a = must_alloc(d, 3 * K4, M32, 0);
+		b = must_alloc(d, 100 * K4, M32, 0);
+		assert_int_equal(uiommu_iova_reserve(d, 0x200000, 0x2fffff), 0);
+		before = stats(d);
+		EXPECT_BAD(uiommu_iova_free(d, 0x200000), -ENOENT);
+		EXPECT_BAD(uiommu_iova_free(d, 0x201000), -ENOENT);
+		EXPECT_BAD(uiommu_iova_free(d, a + K4), -ENOENT);
+		EXPECT_BAD(uiommu_iova_free(d, b + 99 * K4), -ENOENT);
+		EXPECT_BAD(uiommu_iova_free(d, M48 + 1 - K4), -ENOENT);
+		assert_int_equal(uiommu_iova_find(d, a + 2 * K4, &r), 0);
+		assert_int_equal(r.first, a);
+		/* (with the caches on, 3 granules take a 4-granule block) */
+		assert_int_equal(r.last, a + (k ? 4 : 3) * K4 - 1);
+		assert_int_equal(r.kind, UIOMMU_IOVA_LIVE);
+		assert_int_equal(uiommu_iova_find(d, 0x2ff000, &r), 0);
+		assert_int_equal(r.first, 0x200000);
+		assert_int_equal(r.last, 0x2fffff);
+		assert_int_equal(r.kind, UIOMMU_IOVA_RESERVED);
+		assert_int_equal(uiommu_iova_free(d, a), 0);
+		before = stats(d);
+		EXPECT_BAD(uiommu_iova_free(d, a), -ENOENT);
+		assert_int_equal(uiommu_iova_free(d, b), 0);
+		before = stats(d);
+		EXPECT_BAD(uiommu_iova_free(d, b), -ENOENT);
+		assert_int_equal(before.live_ranges, 0);
+		uiommu_iova_domain_destroy(d);
+	}
+	tu_log_release();
 }
 
 /* The cached fast path (no flags, limit at or above the space) checks
@@ -883,15 +1022,34 @@ static void test_fail_nth_create(void **state)
 	tu_log_release();
 }
 
-/* The state the sweeps start from: the node pool exactly empty, so the
- * next tree insertion must allocate. */
-static void sweep_setup(struct sweep *s, unsigned int cache)
+/* Uncached allocations into a new domain after which the next one needs a
+ * new pool block: found by replaying them (the tree is deterministic). */
+static int fills_before_block(unsigned int cache)
 {
+	struct uiommu_iova_domain *d = mkdom(0, M48, K4, cache);
+	long blocks = tu_alloc_live_blocks();
 	uint64_t iova;
 	int i;
 
+	for (i = 0;; i++) {
+		assert_int_equal(uiommu_iova_alloc(d, 128 * K4, M48, 0, &iova),
+				 0);
+		if (tu_alloc_live_blocks() != blocks)
+			break;
+	}
+	uiommu_iova_domain_destroy(d);
+	return i;
+}
+
+/* The state the sweeps start from: the node pool exactly used up, so the
+ * next tree insertion must allocate. */
+static void sweep_setup(struct sweep *s, unsigned int cache)
+{
+	int i, n = fills_before_block(cache);
+	uint64_t iova;
+
 	s->d = mkdom(0, M48, K4, cache);
-	for (i = 0; i < 62; i++)	/* sentinel + 62 fill the first block */
+	for (i = 0; i < n; i++)
 		assert_int_equal(uiommu_iova_alloc(s->d, 128 * K4, M48, 0,
 						   &iova), 0);
 	s->before = stats(s->d);
@@ -1009,11 +1167,14 @@ int main(void)
 		cmocka_unit_test(test_same_with_cache_on),
 		cmocka_unit_test(test_exhaustion_and_reuse),
 		cmocka_unit_test(test_size_aligned_and_best_fit),
+		cmocka_unit_test(test_late_aligned_and_best_fit_requests),
 		cmocka_unit_test(test_larger_granules),
 		cmocka_unit_test(test_reservations_merge_and_are_skipped),
 		cmocka_unit_test(test_for_each_tiles_the_space_in_order),
 		cmocka_unit_test(test_bad_input_changes_nothing),
 		cmocka_unit_test(test_fast_path_bad_input),
+		cmocka_unit_test(test_large_tree_uses_big_blocks),
+		cmocka_unit_test(test_free_of_uncached_ranges_is_exact),
 		cmocka_unit_test(test_cache_reuses_and_counts),
 		cmocka_unit_test(test_cache_flushed_when_tree_is_full),
 		cmocka_unit_test(test_many_domains_per_thread),

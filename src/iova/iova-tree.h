@@ -20,7 +20,7 @@
 enum {
 	ST_LIVE = 1,		/* held by a caller */
 	ST_CACHED = 2,		/* parked in a magazine (allocated in the tree) */
-	ST_RESERVED = 3,	/* reserved range or the top sentinel */
+	ST_RESERVED = 3,	/* reserved range or the top sentinel (inline) */
 };
 #define ST_SHIFT 2
 #define ST_MASK 3u
@@ -32,11 +32,12 @@ enum {
 #define W_LOW_MASK ((UINT64_C(1) << W_LOW_BITS) - 1)
 
 /*
- * One range (allocated, cached, reserved, or the top sentinel): a stable
- * 64-byte record that the B-tree leaves (iova.c) point to, so the
- * magazines and the hash may hold it while the tree moves its entries.
- * The free gap below a range and the per-subtree summaries live in the
- * B-tree nodes, not here.
+ * One cacheable allocated range (live or cached): a stable 64-byte record
+ * that the B-tree leaves (iova.c) point to, so the magazines and the hash
+ * may hold it while the tree moves its entries.  Every other range (not
+ * cacheable, reserved, the top sentinel) is kept inline in its leaf entry
+ * and has no record.  The free gap below a range and the per-subtree
+ * summaries live in the B-tree nodes, not here.
  *
  * state is read without the lock by the cached free path (found through
  * the hash), so it is only accessed atomically.
@@ -55,6 +56,7 @@ struct iova_node {
 };
 
 struct bt_node;		/* iova.c */
+struct pool_chunk;	/* iova.c */
 
 /*
  * The pfn -> node index of cacheable ranges: open addressing with linear
@@ -116,10 +118,12 @@ struct uiommu_iova_domain {
 	struct uio_mutex tree_lock __attribute__((aligned(64)));
 	struct bt_node *root;
 	unsigned int height;		/* B-tree levels, leaves included */
+	unsigned int sum;		/* optional inner summaries (iova.c) */
 	unsigned int nspare;		/* B-tree nodes in spare */
+	uint64_t nnodes;		/* B-tree nodes in all pool blocks */
 	struct bt_node *spare;		/* free B-tree nodes */
 	struct iova_node *pool;		/* free records, linked by next */
-	void *chunks;			/* pool blocks, linked via first record */
+	struct pool_chunk *chunks;	/* pool blocks (iova.c) */
 	uint64_t hcount;		/* nodes in the hash */
 	uint64_t alloc_ranges, alloc_granules;	/* LIVE + CACHED */
 	uint64_t resv_ranges, resv_granules;
@@ -165,7 +169,7 @@ static inline int node_cache_class(const struct uiommu_iova_domain *dom,
 /* iova.c: tree operations, all with tree_lock held. */
 int uio_iova_tree_alloc(struct uiommu_iova_domain *dom, uint64_t pages,
 			uint64_t limit_pfn, int align_order, bool best_fit,
-			struct iova_node **out);
+			uint64_t *pfn);
 void uio_iova_tree_release(struct uiommu_iova_domain *dom,
 			   struct iova_node *n);
 /* Takes tree_lock: a size-aligned block of 2^@order granules. */
