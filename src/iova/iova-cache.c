@@ -40,16 +40,6 @@
 #define DEPOT_MAX_FULL 16	/* per class, beyond which magazines flush */
 #define DEPOT_MAX_EMPTY 8
 #define HASH_MIN_BITS 4
-/*
- * The hash doubles once it is more than 1/2^HASH_LOAD_SHIFT full.  Every
- * cached free probes it, and a linear-probing run longer than one slot is
- * a data-dependent loop exit the branch predictor misses.  At load 1/2 a
- * table shared by two threads measured 1.2-2.0 probes per free and cost
- * the second thread a third of its throughput (docs/perf/iova.md); at
- * 1/4 a probe is nearly always one slot, for 16-32 bytes more per
- * cached range.
- */
-#define HASH_LOAD_SHIFT 2
 
 __thread struct iova_tslot uio_iova_tls[IOVA_TSLOTS]
 	__attribute__((tls_model("initial-exec")));
@@ -95,28 +85,39 @@ static void hash_link(struct iova_hash *h, uint64_t key, struct iova_node *n)
 	slot_set(&h->s[i], key, n);
 }
 
-/* Double the slots (load stays at most 1/2^HASH_LOAD_SHIFT). */
-static void hash_grow(struct uiommu_iova_domain *dom)
+/* Double the slots (see IOVA_HASH_LOAD_SHIFT). */
+static int hash_grow(struct uiommu_iova_domain *dom)
 {
 	struct iova_hash *old = dom->hash, *h = hash_new(old->bits + 1);
 	size_t i;
 
 	if (!h)
-		return;		/* longer probes, still correct */
+		return -ENOMEM;
 	for (i = 0; i < ((size_t)1 << old->bits); i++)
 		if (old->s[i].node)
 			hash_link(h, old->s[i].key, old->s[i].node);
 	h->retired = old;
 	__atomic_store_n(&dom->hash, h, __ATOMIC_RELEASE);
 	trace_iova_hash_grow(h->bits);
+	return 0;
+}
+
+/* Before an insertion, so that it cannot fail: grow the hash now if one
+ * more node would pass the load bound.  A failed grow changes nothing. */
+int uio_iova_hash_reserve(struct uiommu_iova_domain *dom)
+{
+	uio_assert_held(&dom->tree_lock);
+	if (dom->hcount + 1 > uio_iova_hash_load_max(dom->hash))
+		return hash_grow(dom);
+	return 0;
 }
 
 void uio_iova_hash_insert(struct uiommu_iova_domain *dom, struct iova_node *n)
 {
 	uio_assert_held(&dom->tree_lock);
+	assert(dom->hcount < uio_iova_hash_load_max(dom->hash));
 	hash_link(dom->hash, node_first(n), n);
-	if (++dom->hcount > ((uint64_t)1 << dom->hash->bits) >> HASH_LOAD_SHIFT)
-		hash_grow(dom);
+	dom->hcount++;
 }
 
 /* Remove by backward shift: later entries of the probe run move into the

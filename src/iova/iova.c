@@ -1064,6 +1064,8 @@ int uio_iova_tree_alloc(struct uiommu_iova_domain *dom, uint64_t pages,
 	(void)ok;
 	last = start + pages - 1;
 	cls = node_cache_class(dom, start, pages);
+	if (cls >= 0 && uio_iova_hash_reserve(dom))
+		return -ENOMEM;
 	if (cls >= 0) {
 		/* The caches and the hash hold cacheable ranges by record. */
 		x = pool_get(dom);
@@ -1256,6 +1258,9 @@ static int check_locked(struct uiommu_iova_domain *dom)
 		check_fail(&c, "counters disagree with the tree", 0);
 	if (!c.why && dom->cache_on && c.hashed != dom->hcount)
 		check_fail(&c, "hash count disagrees with the tree", 0);
+	if (!c.why && dom->cache_on &&
+	    dom->hcount > uio_iova_hash_load_max(dom->hash))
+		check_fail(&c, "hash fuller than its load bound", 0);
 	if (c.why)
 		return uio_fail(-EUCLEAN, "iova",
 				"domain check failed: %s at pfn 0x%" PRIx64,
