@@ -83,7 +83,7 @@ struct iova_hash {
  * that the branch predictor misses.  At load 1/2 a table shared by two
  * threads measured 1.2-2.0 probes per free and cached on two threads
  * scaled 1.3x instead of 1.8x (docs/perf/iova.md); at 1/4 nearly every
- * probe is one slot, for 16-32 bytes more per cached range.
+ * probe is one slot, for 32-64 bytes more per cached range.
  */
 #define IOVA_HASH_LOAD_SHIFT 2
 
