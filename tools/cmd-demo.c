@@ -467,7 +467,7 @@ static void gather(struct demo *d, struct report *r)
 static void text_report(struct demo *d, struct report *r)
 {
 	const struct uiommu_machine_func *f = d->a.f;
-	char resv[1024];
+	char resv[1024], bdf[TOOL_BDF_LEN];
 	size_t need = 0;
 
 	printf("uiommu demo: %s (%s)\n", tool_source_name(d->o.machine, d->o.dtb),
@@ -476,8 +476,9 @@ static void text_report(struct demo *d, struct report *r)
 	printf("  GIC           v%u, %u ITS, %u GICv2m frame(s)\n",
 	       r->mi.gic_version, r->mi.nits, r->mi.nv2m);
 	printf("  SMMUv3        %u\n", r->mi.nsmmu);
-	printf("  device        %04x:%02x:%02x.%u %s  RID 0x%04x  StreamID 0x%04" PRIx32,
-	       f->host, f->bus, f->devfn >> 3, f->devfn & 7, f->name, f->rid, f->sid);
+	tool_bdf(f, bdf);
+	printf("  device        %s %s  RID 0x%04x  StreamID 0x%04" PRIx32,
+	       bdf, f->name, f->rid, f->sid);
 	if (f->has_devid)
 		printf("  DeviceID 0x%04" PRIx32, f->devid);
 	printf("\n  VFIO          group %u, container TYPE1v2, %u MSI-X vectors "
@@ -606,16 +607,18 @@ static void text_report(struct demo *d, struct report *r)
 static void json_report(struct demo *d, struct report *r)
 {
 	const struct uiommu_machine_func *f = d->a.f;
+	char bdf[TOOL_BDF_LEN];
 	bool first = true;
 
 	printf("{\"format_version\": %d, \"machine\": ", FORMAT_VERSION);
 	tool_json_str(tool_source_name(d->o.machine, d->o.dtb));
 	printf(", \"model\": ");
 	tool_json_str(r->mi.model);
-	printf(",\n \"device\": {\"bdf\": \"%04x:%02x:%02x.%u\", \"rid\": \"0x%04x\", "
+	tool_bdf(f, bdf);
+	printf(",\n \"device\": {\"bdf\": \"%s\", \"rid\": \"0x%04x\", "
 	       "\"stream_id\": \"0x%" PRIx32 "\", \"group\": %u, \"vectors\": %u, "
-	       "\"irq_count\": %u},\n", f->host, f->bus, f->devfn >> 3,
-	       f->devfn & 7, f->rid, f->sid, d->a.group_id, d->a.nvec, d->a.irq_count);
+	       "\"irq_count\": %u},\n", bdf, f->rid, f->sid, d->a.group_id,
+	       d->a.nvec, d->a.irq_count);
 	printf(" \"reserved_regions\": [");
 	for (size_t i = 0; i < r->nresv; i++)
 		printf("%s{\"start\": \"0x%" PRIx64 "\", \"last\": \"0x%" PRIx64

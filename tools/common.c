@@ -113,6 +113,11 @@ void tool_json_str(const char *s)
 	putchar('"');
 }
 
+const char *tool_json_bool(bool b)
+{
+	return b ? "true" : "false";
+}
+
 const char *tool_domain_type_name(enum uiommu_domain_type t)
 {
 	switch (t) {

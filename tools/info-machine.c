@@ -145,12 +145,13 @@ static void core_view(const struct uiommu_machine_func *f,
 
 static int group_text(void *opaque, const struct uiommu_machine_func *f)
 {
+	char bdf[TOOL_BDF_LEN];
 	struct core_view v;
 
 	(void)opaque;
 	core_view(f, &v);
-	printf("%04x:%02x:%02x.%u %s\n", f->host, f->bus, f->devfn >> 3,
-	       f->devfn & 7, f->name);
+	tool_bdf(f, bdf);
+	printf("%s %s\n", bdf, f->name);
 	printf("  RID       0x%04x\n", f->rid);
 	if (f->has_sid)
 		printf("  StreamID  0x%04" PRIx32 " (%s, %s)\n", f->sid,
@@ -191,11 +192,12 @@ struct json_walk {
 static int group_json(void *opaque, const struct uiommu_machine_func *f)
 {
 	struct json_walk *w = opaque;
+	char bdf[TOOL_BDF_LEN];
 	struct core_view v;
 
 	core_view(f, &v);
-	printf("%s\n  {\"bdf\": \"%04x:%02x:%02x.%u\", \"name\": ",
-	       w->n++ ? "," : "", f->host, f->bus, f->devfn >> 3, f->devfn & 7);
+	tool_bdf(f, bdf);
+	printf("%s\n  {\"bdf\": \"%s\", \"name\": ", w->n++ ? "," : "", bdf);
 	tool_json_str(f->name);
 	printf(", \"rid\": \"0x%04x\",\n   \"stream_id\": ", f->rid);
 	if (f->has_sid) {

@@ -182,11 +182,12 @@ static void bindings_text(struct uiommu_domain *dom)
 static int func_text(const struct uiommu_machine_func *f,
 		     const struct uiommu_msi_dev_info *mi, bool its)
 {
+	char bdf[TOOL_BDF_LEN];
 	struct uiommu_domain *dom;
 	unsigned int group = 0;
 
-	printf("\n  %04x:%02x:%02x.%u %s  RID 0x%04x", f->host, f->bus,
-	       f->devfn >> 3, f->devfn & 7, f->name, f->rid);
+	tool_bdf(f, bdf);
+	printf("\n  %s %s  RID 0x%04x", bdf, f->name, f->rid);
 	if (its)
 		printf("  DeviceID 0x%04" PRIx32, mi->devid);
 	printf("\n");
@@ -278,12 +279,13 @@ static void bindings_json(struct uiommu_domain *dom, unsigned int group)
 static int func_json(const struct uiommu_machine_func *f,
 		     const struct uiommu_msi_dev_info *mi, bool its, bool first)
 {
+	char bdf[TOOL_BDF_LEN];
 	struct uiommu_domain *dom;
 	unsigned int group = 0;
 	int ret;
 
-	printf("%s\n    {\"bdf\": \"%04x:%02x:%02x.%u\", \"name\": ",
-	       first ? "" : ",", f->host, f->bus, f->devfn >> 3, f->devfn & 7);
+	tool_bdf(f, bdf);
+	printf("%s\n    {\"bdf\": \"%s\", \"name\": ", first ? "" : ",", bdf);
 	tool_json_str(f->name);
 	printf(", \"rid\": \"0x%04x\", \"device_id\": ", f->rid);
 	if (its)

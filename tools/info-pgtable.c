@@ -36,10 +36,6 @@ static const char *format_name(enum uiommu_pt_format f, bool json)
 	return "?";
 }
 
-static const char *yes(bool b)
-{
-	return b ? "true" : "false";
-}
 
 /* "rw-" and the attributes of a leaf. */
 static void prot_text(char *buf, size_t len, uint32_t prot)
@@ -88,12 +84,12 @@ static int print_leaf(void *opaque, const struct uiommu_pt_leaf *l)
 	       PRIx64 "\", \"read\": %s, \"write\": %s, \"exec\": %s, "
 	       "\"device\": %s, \"cacheable\": %s, \"privileged\": %s}",
 	       w->n++ ? "," : "", l->iova, l->pa, l->size, l->level, l->desc,
-	       yes(l->prot & UIOMMU_PT_PROT_READ),
-	       yes(l->prot & UIOMMU_PT_PROT_WRITE),
-	       yes(!(l->prot & UIOMMU_PT_PROT_NOEXEC)),
-	       yes(l->prot & UIOMMU_PT_PROT_MMIO),
-	       yes(l->prot & UIOMMU_PT_PROT_CACHE),
-	       yes(l->prot & UIOMMU_PT_PROT_PRIV));
+	       tool_json_bool(l->prot & UIOMMU_PT_PROT_READ),
+	       tool_json_bool(l->prot & UIOMMU_PT_PROT_WRITE),
+	       tool_json_bool(!(l->prot & UIOMMU_PT_PROT_NOEXEC)),
+	       tool_json_bool(l->prot & UIOMMU_PT_PROT_MMIO),
+	       tool_json_bool(l->prot & UIOMMU_PT_PROT_CACHE),
+	       tool_json_bool(l->prot & UIOMMU_PT_PROT_PRIV));
 	return 0;
 }
 
@@ -247,7 +243,7 @@ static int show_group(const struct info_ctx *c, struct uiommu_group *g,
 	       nth ? "," : "", uiommu_group_id(g), bdf);
 	tool_json_str(f->name);
 	printf(", \"domain\": {\"id\": %u, \"type\": \"%s\", \"vfio\": %s}",
-	       di.id, tool_domain_type_name(di.type), yes(vfio));
+	       di.id, tool_domain_type_name(di.type), tool_json_bool(vfio));
 	if (!pt) {
 		printf(",\n   \"pgtable\": null}");
 		return 0;

@@ -87,10 +87,6 @@ static const char *s1fmt_name(unsigned int fmt)
 	return fmt < 3 ? n[fmt] : "reserved";
 }
 
-static const char *yes(bool b)
-{
-	return b ? "true" : "false";
-}
 
 /* ---------------------------------------------------------------- text */
 
@@ -250,19 +246,19 @@ static void json_features(const struct uiommu_smmuv3_regs *r)
 	       "\"vmid16\": %s, \"msi\": %s, \"sev\": %s, \"coherent\": %s, "
 	       "\"httu\": %s, \"ats\": %s, \"pri\": %s, \"stall_model\": %u, "
 	       "\"implementer\": \"0x%x\", \"product\": \"0x%x\"}",
-	       r->id.arch_major, r->id.arch_minor, yes(r->id.s1p),
-	       yes(r->id.s2p), yes(r->id.aarch64_tables),
-	       yes(r->id.little_endian),
+	       r->id.arch_major, r->id.arch_minor, tool_json_bool(r->id.s1p),
+	       tool_json_bool(r->id.s2p), tool_json_bool(r->id.aarch64_tables),
+	       tool_json_bool(r->id.little_endian),
 	       r->id.gran4k ? "\"4K\"" : "",
 	       r->id.gran4k && r->id.gran16k ? ", " : "",
 	       r->id.gran16k ? "\"16K\"" : "",
 	       (r->id.gran4k || r->id.gran16k) && r->id.gran64k ? ", " : "",
 	       r->id.gran64k ? "\"64K\"" : "", r->id.oas_bits, r->id.sid_bits,
-	       r->id.ssid_bits, yes(r->id.strtab_2lvl), yes(r->id.cd_2lvl),
-	       r->id.cmdq_log2max, r->id.eventq_log2max, yes(r->id.asid16),
-	       yes(r->id.vmid16), yes(r->id.msi), yes(r->id.sev),
-	       yes(r->id.coherent), yes(r->id.httu), yes(r->id.ats),
-	       yes(r->id.pri), r->id.stall_model, r->id.implementer,
+	       r->id.ssid_bits, tool_json_bool(r->id.strtab_2lvl), tool_json_bool(r->id.cd_2lvl),
+	       r->id.cmdq_log2max, r->id.eventq_log2max, tool_json_bool(r->id.asid16),
+	       tool_json_bool(r->id.vmid16), tool_json_bool(r->id.msi), tool_json_bool(r->id.sev),
+	       tool_json_bool(r->id.coherent), tool_json_bool(r->id.httu), tool_json_bool(r->id.ats),
+	       tool_json_bool(r->id.pri), r->id.stall_model, r->id.implementer,
 	       r->id.product);
 }
 
@@ -271,10 +267,10 @@ static void json_control(const struct uiommu_smmuv3_regs *r)
 	printf(",\n   \"control\": {\"smmuen\": %s, \"cmdqen\": %s, "
 	       "\"eventqen\": %s, \"recinvsid\": %s, \"gbpa_abort\": %s, "
 	       "\"gerror_irq\": %s, \"eventq_irq\": %s, \"gerror_active\": "
-	       "\"0x%x\"}", yes(r->ctl.smmuen), yes(r->ctl.cmdqen),
-	       yes(r->ctl.eventqen), yes(r->ctl.recinvsid),
-	       yes(r->ctl.gbpa_abort), yes(r->ctl.gerror_irqen),
-	       yes(r->ctl.eventq_irqen), r->ctl.gerror_active);
+	       "\"0x%x\"}", tool_json_bool(r->ctl.smmuen), tool_json_bool(r->ctl.cmdqen),
+	       tool_json_bool(r->ctl.eventqen), tool_json_bool(r->ctl.recinvsid),
+	       tool_json_bool(r->ctl.gbpa_abort), tool_json_bool(r->ctl.gerror_irqen),
+	       tool_json_bool(r->ctl.eventq_irqen), r->ctl.gerror_active);
 	printf(",\n   \"stream_table\": {\"base\": \"0x%" PRIx64 "\", \"format\": "
 	       "\"%s\", \"log2size\": %u, \"split\": %u}", r->ctl.strtab_addr,
 	       r->ctl.strtab_2lvl ? "2-level" : "linear", r->ctl.strtab_log2size,
@@ -286,7 +282,7 @@ static void json_control(const struct uiommu_smmuv3_regs *r)
 	printf(",\n   \"eventq\": {\"base\": \"0x%" PRIx64 "\", \"log2size\": %u, "
 	       "\"prod\": \"0x%x\", \"cons\": \"0x%x\", \"overflow\": %s}",
 	       r->ctl.eventq_addr, r->ctl.eventq_log2size, r->ctl.eventq_prod,
-	       r->ctl.eventq_cons, yes(r->ctl.eventq_overflow));
+	       r->ctl.eventq_cons, tool_json_bool(r->ctl.eventq_overflow));
 }
 
 static void json_stream(const struct stream *st,
@@ -301,7 +297,7 @@ static void json_stream(const struct stream *st,
 		       "\"%s\", \"s1_context_ptr\": \"0x%" PRIx64 "\", \"s1_fmt\": "
 		       "\"%s\", \"s1_cdmax\": %u, \"s2_vmid\": %u, \"s2_ttb\": \"0x%"
 		       PRIx64 "\", \"s2_t0sz\": %u, \"s2_sl0\": %u, \"s2_tg\": %u}",
-		       in->ste_addr, yes(in->valid), config_name(in->config),
+		       in->ste_addr, tool_json_bool(in->valid), config_name(in->config),
 		       in->s1_context_ptr, s1fmt_name(in->s1_fmt), in->s1_cdmax,
 		       in->s2_vmid, in->s2_ttb, in->s2_t0sz, in->s2_sl0, in->s2_tg);
 	else
@@ -313,9 +309,9 @@ static void json_stream(const struct stream *st,
 		       "\"ips\": %u, \"epd1\": %s, \"record_faults\": %s, "
 		       "\"abort_faults\": %s, \"granule\": %" PRIu64 ", "
 		       "\"ias\": %u, \"oas\": %u, \"levels\": %u}",
-		       in->cd_addr, yes(in->cd_valid), in->asid, in->ttb0, in->t0sz,
-		       in->tg0, in->ips, yes(in->epd1), yes(in->cd_r),
-		       yes(in->cd_a), in->s1_granule, in->s1_ias, in->s1_oas,
+		       in->cd_addr, tool_json_bool(in->cd_valid), in->asid, in->ttb0, in->t0sz,
+		       in->tg0, in->ips, tool_json_bool(in->epd1), tool_json_bool(in->cd_r),
+		       tool_json_bool(in->cd_a), in->s1_granule, in->s1_ias, in->s1_oas,
 		       in->s1_levels);
 	else
 		printf("null");
@@ -328,8 +324,8 @@ static void json_stream(const struct stream *st,
 	} else {
 		printf("null");
 	}
-	printf(", \"cached\": %s, \"stale\": %s}", yes(in->cached),
-	       yes(in->stale));
+	printf(", \"cached\": %s, \"stale\": %s}", tool_json_bool(in->cached),
+	       tool_json_bool(in->stale));
 }
 
 static void json_counters(const struct uiommu_smmuv3_stats *ms,
@@ -392,7 +388,7 @@ static int show_smmu(const struct info_ctx *c, unsigned int idx, unsigned int n)
 		printf("%s\n  {\"index\": %u, \"base\": \"0x%" PRIx64 "\", \"node\": ",
 		       idx ? "," : "", idx, base);
 		tool_json_str(ss->node ? ss->node : "");
-		printf(", \"driver\": %s", yes(drv != NULL));
+		printf(", \"driver\": %s", tool_json_bool(drv != NULL));
 		json_regs(&r);
 		json_features(&r);
 		json_control(&r);

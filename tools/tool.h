@@ -37,6 +37,7 @@ int tool_make_machine(const char *machine, const char *dtb,
 		      struct uiommu_machine **m);
 void tool_log_errors(bool errors);
 void tool_json_str(const char *s);
+const char *tool_json_bool(bool b);	/* "true" / "false" */
 const char *tool_domain_type_name(enum uiommu_domain_type t);
 void tool_size_name(char *buf, size_t len, uint64_t bytes);
 /* "0000:00:01.0" of a machine function into @buf (TOOL_BDF_LEN bytes) */

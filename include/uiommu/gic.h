@@ -495,6 +495,8 @@ struct uiommu_gicv2m_info {
 /**
  * uiommu_gicv2m_get_info() - read the frame's identification, without a
  * bus access
+ * @v2m:  the frame
+ * @info: receives base, doorbell, MSI_TYPER, MSI_IIDR and the SPI range
  *
  * Return: 0; -EINVAL for a NULL argument.
  */

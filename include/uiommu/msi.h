@@ -193,6 +193,9 @@ struct uiommu_msi_domain_info {
 
 /**
  * uiommu_msi_domain_get_info() - describe a domain (valid while it lives)
+ * @dom:  the MSI domain
+ * @info: receives its controller, doorbell, isolation and CPU count; the
+ *        strings and model pointers stay valid while @dom lives
  *
  * Return: 0; -EINVAL for a NULL argument.
  */
@@ -380,6 +383,8 @@ struct uiommu_msi_dev_info {
 
 /**
  * uiommu_msi_dev_get_info() - describe an MSI device
+ * @md:   the MSI device
+ * @info: receives its domain, function, IDs and allocated vectors
  *
  * Return: 0; -EINVAL for a NULL argument.
  */

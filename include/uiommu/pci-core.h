@@ -251,8 +251,9 @@ uiommu_pci_irq_write_msg(struct uiommu_pci_func *fn, unsigned int vector,
 
 /**
  * uiommu_pci_irq_read_msg() - read one vector's message back from the
- * function (MSI-X table entry; MSI capability, data + @vector for multiple
- * message), as the device would send it
+ * function (MSI-X table entry; MSI capability, with @vector in the low
+ * log2(enabled vectors) data bits for multiple message), as the device
+ * would send it
  * @fn:     the function
  * @vector: an allocated vector
  * @msg:    receives address and data

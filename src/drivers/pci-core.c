@@ -895,10 +895,12 @@ static int msi_read_msg(struct uiommu_pci_func *fn, unsigned int vector,
 			struct uiommu_pci_msi_msg *m, bool *masked)
 {
 	unsigned int c = fn->info.msi_cap;
-	uint32_t lo, hi = 0, data, mask = 0;
+	uint32_t lo, hi = 0, data, mask = 0, ctl, nen;
 	int ret;
 
-	ret = rd(fn, c + PCI_MSI_ADDR_LO, 4, &lo);
+	ret = rd(fn, c + PCI_MSI_FLAGS, 2, &ctl);
+	if (!ret)
+		ret = rd(fn, c + PCI_MSI_ADDR_LO, 4, &lo);
 	if (!ret && fn->msi_64)
 		ret = rd(fn, c + PCI_MSI_ADDR_HI, 4, &hi);
 	if (!ret)
@@ -909,9 +911,14 @@ static int msi_read_msg(struct uiommu_pci_func *fn, unsigned int vector,
 			 &mask);
 	if (ret)
 		return ret;
-	/* multiple message: vector i sends the base data + i */
+	/*
+	 * Multiple Message (PCI Local Bus 3.0, 6.8.1.3 Message Data): vector
+	 * i replaces the low log2(enabled) bits of the data, as the function
+	 * sends it.
+	 */
+	nen = 1u << UIO_FEX32(ctl, PCI_MSI_CTL, MME);
 	m->address = (uint64_t)hi << 32 | lo;
-	m->data = (data & 0xffff) + vector;
+	m->data = ((data & 0xffff) & ~(nen - 1)) | vector;
 	*masked = mask >> vector & 1;
 	return 0;
 }

@@ -759,7 +759,9 @@ static void decode_id(struct uiommu_smmuv3_regs *r)
 	r->id.ssid_bits = (unsigned int)UIO_FEX64(r->idr[1], IDR1, SSIDSIZE);
 	r->id.cmdq_log2max = (unsigned int)UIO_FEX64(r->idr[1], IDR1, CMDQS);
 	r->id.eventq_log2max = (unsigned int)UIO_FEX64(r->idr[1], IDR1, EVENTQS);
-	r->id.oas_bits = oas < UIO_ARRAY_SIZE(oas_widths) ? oas_widths[oas] : 52;
+	/* IDR5.OAS 0b110 is 52 bits (SMMUv3.1), 0b111 reserved: 0 */
+	r->id.oas_bits = oas < UIO_ARRAY_SIZE(oas_widths) ? oas_widths[oas] :
+			 oas == 6 ? 52 : 0;
 	r->id.gran4k = UIO_FEX64(r->idr[5], IDR5, GRAN4K);
 	r->id.gran16k = UIO_FEX64(r->idr[5], IDR5, GRAN16K);
 	r->id.gran64k = UIO_FEX64(r->idr[5], IDR5, GRAN64K);
