@@ -58,7 +58,7 @@ static inline uint32_t mag_n(const struct iova_magazine *m)
 
 static size_t hash_bytes(unsigned int bits)
 {
-	return sizeof(struct iova_hash) + (sizeof(struct iova_hslot) << bits);
+	return sizeof(struct iova_hash) + (sizeof(uint64_t) << bits);
 }
 
 static struct iova_hash *hash_new(unsigned int bits)
@@ -70,19 +70,22 @@ static struct iova_hash *hash_new(unsigned int bits)
 	return h;
 }
 
-static void slot_set(struct iova_hslot *s, uint64_t key, struct iova_node *n)
+static uint64_t slot_of(const struct iova_hash *h, struct iova_node *n)
 {
-	__atomic_store_n(&s->key, key, __ATOMIC_RELAXED);
-	__atomic_store_n(&s->node, n, __ATOMIC_RELEASE);
+	uintptr_t p = (uintptr_t)n;
+
+	assert(n && !(p & IOVA_HTAG_MASK));
+	return (uint64_t)p | uio_iova_hash_tag(node_first(n), h->bits);
 }
 
-static void hash_link(struct iova_hash *h, uint64_t key, struct iova_node *n)
+static void hash_link(struct iova_hash *h, struct iova_node *n)
 {
-	size_t mask = ((size_t)1 << h->bits) - 1, i = uio_iova_hash_idx(key, h->bits);
+	size_t mask = ((size_t)1 << h->bits) - 1;
+	size_t i = uio_iova_hash_idx(node_first(n), h->bits);
 
-	while (h->s[i].node)
+	while (h->s[i])
 		i = (i + 1) & mask;
-	slot_set(&h->s[i], key, n);
+	__atomic_store_n(&h->s[i], slot_of(h, n), __ATOMIC_RELEASE);
 }
 
 /* Double the slots (see IOVA_HASH_LOAD_SHIFT). */
@@ -94,8 +97,8 @@ static int hash_grow(struct uiommu_iova_domain *dom)
 	if (!h)
 		return -ENOMEM;
 	for (i = 0; i < ((size_t)1 << old->bits); i++)
-		if (old->s[i].node)
-			hash_link(h, old->s[i].key, old->s[i].node);
+		if (old->s[i])
+			hash_link(h, uio_iova_hslot_node(old->s[i]));
 	h->retired = old;
 	__atomic_store_n(&dom->hash, h, __ATOMIC_RELEASE);
 	trace_iova_hash_grow(h->bits);
@@ -116,7 +119,7 @@ void uio_iova_hash_insert(struct uiommu_iova_domain *dom, struct iova_node *n)
 {
 	uio_assert_held(&dom->tree_lock);
 	assert(dom->hcount < uio_iova_hash_load_max(dom->hash));
-	hash_link(dom->hash, node_first(n), n);
+	hash_link(dom->hash, n);
 	dom->hcount++;
 }
 
@@ -129,25 +132,59 @@ void uio_iova_hash_remove(struct uiommu_iova_domain *dom, struct iova_node *n)
 	size_t i = uio_iova_hash_idx(node_first(n), h->bits), j;
 
 	uio_assert_held(&dom->tree_lock);
-	while (h->s[i].node != n) {
-		assert(h->s[i].node);
+	while (uio_iova_hslot_node(h->s[i]) != n) {
+		assert(h->s[i]);
 		i = (i + 1) & mask;
 	}
 	for (j = i;;) {
 		size_t k;
 
 		j = (j + 1) & mask;
-		if (!h->s[j].node)
+		if (!h->s[j])
 			break;
-		k = uio_iova_hash_idx(h->s[j].key, h->bits);
+		k = uio_iova_hash_idx(node_first(uio_iova_hslot_node(h->s[j])),
+				      h->bits);
 		/* Entry j may fill hole i unless its home k lies in (i, j]. */
 		if (i <= j ? (k > i && k <= j) : (k > i || k <= j))
 			continue;
-		slot_set(&h->s[i], h->s[j].key, h->s[j].node);
+		__atomic_store_n(&h->s[i], h->s[j], __ATOMIC_RELEASE);
 		i = j;
 	}
-	__atomic_store_n(&h->s[i].node, NULL, __ATOMIC_RELEASE);
+	__atomic_store_n(&h->s[i], 0, __ATOMIC_RELEASE);
 	dom->hcount--;
+}
+
+/* tree_lock held: every used slot holds a hashed (live or cached) record
+ * with the tag of its pfn, and the used slots number hcount.  NULL, or
+ * what is wrong (with the pfn in *@where). */
+const char *uio_iova_hash_check(struct uiommu_iova_domain *dom,
+				uint64_t *where)
+{
+	const struct iova_hash *h = dom->hash;
+	uint64_t used = 0;
+	size_t i;
+
+	uio_assert_held(&dom->tree_lock);
+	for (i = 0; i < ((size_t)1 << h->bits); i++) {
+		const struct iova_node *n;
+		unsigned int st;
+
+		if (!h->s[i])
+			continue;
+		used++;
+		n = uio_iova_hslot_node(h->s[i]);
+		st = node_st(n);
+		*where = node_first(n);
+		if (st != ST_LIVE && st != ST_CACHED)
+			return "hash slot holds a record not in use";
+		if ((h->s[i] & IOVA_HTAG_MASK) !=
+		    uio_iova_hash_tag(node_first(n), h->bits))
+			return "hash slot tag differs from its range's";
+	}
+	*where = used;
+	if (used != dom->hcount)
+		return "hash slots in use disagree with the hash count";
+	return NULL;
 }
 
 void uio_iova_hash_destroy(struct uiommu_iova_domain *dom)

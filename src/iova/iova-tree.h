@@ -60,19 +60,22 @@ struct pool_chunk;	/* iova.c */
 
 /*
  * The pfn -> node index of cacheable ranges: open addressing with linear
- * probing, keys in the slots, so a lookup touches no other thread's node.
+ * probing.  A slot is one word: the record's address (records are 64-byte
+ * aligned) with a 6-bit tag of the pfn's hash in the low bits, 0 when
+ * empty.  One atomic load reads a whole slot, so a lock-free reader never
+ * sees a torn one; the tag lets a probe pass other keys' slots without
+ * touching their records (mostly other threads' lines).  A tag match is
+ * confirmed against the record's state, which holds the pfn.
  * Old arrays are kept until destroy (a lock-free reader may still be in
  * one; together they are smaller than the current one).
  */
-struct iova_hslot {
-	uint64_t key;			/* pfn; meaningful when node != NULL */
-	struct iova_node *node;		/* NULL: empty slot */
-};
+#define IOVA_HTAG_BITS 6
+#define IOVA_HTAG_MASK ((UINT64_C(1) << IOVA_HTAG_BITS) - 1)
 
 struct iova_hash {
 	struct iova_hash *retired;
 	unsigned int bits;
-	struct iova_hslot s[];
+	uint64_t s[];			/* (uintptr_t)node | tag, 0: empty */
 };
 
 /*
@@ -82,10 +85,11 @@ struct iova_hash {
  * it, and a probe run longer than one slot is a data-dependent loop exit
  * that the branch predictor misses.  At load 1/2 a table shared by two
  * threads measured 1.2-2.0 probes per free and cached on two threads
- * scaled 1.3x instead of 1.8x (docs/perf/iova.md); at 1/4 nearly every
- * probe is one slot, for 32-64 bytes more per cached range.
+ * scaled 1.3x instead of 1.8x (docs/perf/iova.md); 1/4 gave ~1.8x and 1/8
+ * up to 1.97x.  With one-word slots, 1/8 costs what 1/4 did with two-word
+ * slots: 64-128 bytes per cached range.
  */
-#define IOVA_HASH_LOAD_SHIFT 2
+#define IOVA_HASH_LOAD_SHIFT 3
 
 static inline uint64_t uio_iova_hash_load_max(const struct iova_hash *h)
 {
@@ -233,35 +237,61 @@ static inline void uio_relaxed_add(uint64_t *p, int64_t v)
 			 __ATOMIC_RELAXED);
 }
 
+static inline uint64_t uio_iova_hash_mix(uint64_t pfn)
+{
+	return pfn * UINT64_C(0x9e3779b97f4a7c15);
+}
+
+/* Home slot: the top @bits of the mix. */
 static inline size_t uio_iova_hash_idx(uint64_t pfn, unsigned int bits)
 {
-	return (size_t)((pfn * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - bits));
+	return (size_t)(uio_iova_hash_mix(pfn) >> (64 - bits));
+}
+
+/* Tag: the next IOVA_HTAG_BITS of the mix, so keys of one home slot
+ * differ in it (the low bits of an aligned pfn, and of its product, are
+ * zero).  bits <= 58 always (a space has at most 2^52 granules). */
+static inline uint64_t uio_iova_hash_tag(uint64_t pfn, unsigned int bits)
+{
+	return (uio_iova_hash_mix(pfn) >> (64 - IOVA_HTAG_BITS - bits)) &
+	       IOVA_HTAG_MASK;
+}
+
+static inline struct iova_node *uio_iova_hslot_node(uint64_t v)
+{
+	return (struct iova_node *)(uintptr_t)(v & ~IOVA_HTAG_MASK);
 }
 
 #define IOVA_HASH_MAX_STEPS 64	/* lock-free probe bound */
 
 /*
  * Lock-free: the node indexed at @pfn, or NULL (possibly falsely, while a
- * writer moves slots: the caller then asks the tree).  A torn slot read
- * can pair a key with another node; the caller's CAS on the node's state,
- * which holds the pfn, rejects that.
+ * writer moves slots: the caller then asks the tree).  The state read that
+ * confirms a tag match is only a hint (it may change at once); the
+ * caller's CAS on the state, which holds the pfn, is the validation.
  */
 static inline struct iova_node *
 uio_iova_hash_find(struct uiommu_iova_domain *dom, uint64_t pfn)
 {
 	struct iova_hash *h = __atomic_load_n(&dom->hash, __ATOMIC_ACQUIRE);
 	size_t mask = ((size_t)1 << h->bits) - 1;
-	size_t i = uio_iova_hash_idx(pfn, h->bits);
+	uint64_t hv = uio_iova_hash_mix(pfn);
+	size_t i = (size_t)(hv >> (64 - h->bits));
+	uint64_t tag = (hv >> (64 - IOVA_HTAG_BITS - h->bits)) &
+		       IOVA_HTAG_MASK;
 	int steps;
 
 	for (steps = 0; steps < IOVA_HASH_MAX_STEPS;
 	     steps++, i = (i + 1) & mask) {
-		struct iova_node *n = __atomic_load_n(&h->s[i].node,
-						      __ATOMIC_ACQUIRE);
+		uint64_t v = __atomic_load_n(&h->s[i], __ATOMIC_ACQUIRE);
+		struct iova_node *n;
 
-		if (!n)
+		if (!v)
 			return NULL;
-		if (__atomic_load_n(&h->s[i].key, __ATOMIC_RELAXED) == pfn)
+		if ((v & IOVA_HTAG_MASK) != tag)
+			continue;
+		n = uio_iova_hslot_node(v);
+		if (node_first(n) == pfn)
 			return n;
 	}
 	return NULL;
@@ -354,6 +384,8 @@ void uio_iova_hash_insert(struct uiommu_iova_domain *dom,
 			  struct iova_node *n);
 void uio_iova_hash_remove(struct uiommu_iova_domain *dom,
 			  struct iova_node *n);
+const char *uio_iova_hash_check(struct uiommu_iova_domain *dom,
+				uint64_t *where);
 void uio_iova_hash_destroy(struct uiommu_iova_domain *dom);
 
 #endif /* UIO_IOVA_TREE_H */

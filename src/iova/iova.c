@@ -1261,6 +1261,13 @@ static int check_locked(struct uiommu_iova_domain *dom)
 	if (!c.why && dom->cache_on &&
 	    dom->hcount > uio_iova_hash_load_max(dom->hash))
 		check_fail(&c, "hash fuller than its load bound", 0);
+	if (!c.why && dom->cache_on) {
+		uint64_t where = 0;
+		const char *why = uio_iova_hash_check(dom, &where);
+
+		if (why)
+			check_fail(&c, why, where);
+	}
 	if (c.why)
 		return uio_fail(-EUCLEAN, "iova",
 				"domain check failed: %s at pfn 0x%" PRIx64,
