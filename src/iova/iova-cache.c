@@ -65,8 +65,12 @@ static struct iova_hash *hash_new(unsigned int bits)
 {
 	struct iova_hash *h = uio_alloc_aligned(hash_bytes(bits), 64);
 
-	if (h)
+	if (h) {
 		h->bits = bits;
+		h->idx_shift = 64 - bits;
+		h->tag_shift = 64 - IOVA_HTAG_BITS - bits;
+		h->mask = ((size_t)1 << bits) - 1;
+	}
 	return h;
 }
 
@@ -165,6 +169,11 @@ const char *uio_iova_hash_check(struct uiommu_iova_domain *dom,
 	size_t i;
 
 	uio_assert_held(&dom->tree_lock);
+	*where = h->bits;
+	if (h->idx_shift != 64 - h->bits ||
+	    h->tag_shift != 64 - IOVA_HTAG_BITS - h->bits ||
+	    h->mask != ((size_t)1 << h->bits) - 1)
+		return "hash shifts or mask disagree with its size";
 	for (i = 0; i < ((size_t)1 << h->bits); i++) {
 		const struct iova_node *n;
 		unsigned int st;
@@ -615,9 +624,9 @@ static bool make_room(struct uiommu_iova_domain *dom, struct iova_tcache *tc,
 }
 
 /* Loaded magazine full or missing: make room, or give @n to the tree. */
-int uio_iova_cache_free_slow(struct uiommu_iova_domain *dom,
-			     struct iova_tcache *tc, unsigned int c,
-			     struct iova_node *n)
+void uio_iova_cache_free_slow(struct uiommu_iova_domain *dom,
+			      struct iova_tcache *tc, unsigned int c,
+			      struct iova_node *n)
 {
 	struct iova_magazine *m;
 
@@ -625,12 +634,11 @@ int uio_iova_cache_free_slow(struct uiommu_iova_domain *dom,
 		uio_lock(&dom->tree_lock);
 		uio_iova_tree_release(dom, n);
 		uio_unlock(&dom->tree_lock);
-		return 0;
+		return;
 	}
 	m = tc->loaded[c];
 	m->e[m->n++] = n;
 	uio_relaxed_add(&tc->count[c], 1);
-	return 0;
 }
 
 /* --------------------------------------------------------------- stats */

@@ -75,6 +75,10 @@ struct pool_chunk;	/* iova.c */
 struct iova_hash {
 	struct iova_hash *retired;
 	unsigned int bits;
+	/* Derived from bits, for the lock-free lookup: 64 - bits,
+	 * 64 - IOVA_HTAG_BITS - bits, 2^bits - 1. */
+	unsigned int idx_shift, tag_shift;
+	size_t mask;
 	uint64_t s[];			/* (uintptr_t)node | tag, 0: empty */
 };
 
@@ -226,9 +230,9 @@ uio_iova_tcache_get(struct uiommu_iova_domain *dom)
 int uio_iova_cache_alloc_slow(struct uiommu_iova_domain *dom,
 			      struct iova_tcache *tc, unsigned int order,
 			      uint64_t limit_pfn, uint64_t *pfn);
-int uio_iova_cache_free_slow(struct uiommu_iova_domain *dom,
-			     struct iova_tcache *tc, unsigned int c,
-			     struct iova_node *n);
+void uio_iova_cache_free_slow(struct uiommu_iova_domain *dom,
+			      struct iova_tcache *tc, unsigned int c,
+			      struct iova_node *n);
 
 /* The owner's relaxed update of a counter that stats read racily. */
 static inline void uio_relaxed_add(uint64_t *p, int64_t v)
@@ -274,11 +278,10 @@ static inline struct iova_node *
 uio_iova_hash_find(struct uiommu_iova_domain *dom, uint64_t pfn)
 {
 	struct iova_hash *h = __atomic_load_n(&dom->hash, __ATOMIC_ACQUIRE);
-	size_t mask = ((size_t)1 << h->bits) - 1;
+	size_t mask = h->mask;
 	uint64_t hv = uio_iova_hash_mix(pfn);
-	size_t i = (size_t)(hv >> (64 - h->bits));
-	uint64_t tag = (hv >> (64 - IOVA_HTAG_BITS - h->bits)) &
-		       IOVA_HTAG_MASK;
+	size_t i = (size_t)(hv >> h->idx_shift);
+	uint64_t tag = (hv >> h->tag_shift) & IOVA_HTAG_MASK;
 	int steps;
 
 	for (steps = 0; steps < IOVA_HASH_MAX_STEPS;
@@ -301,76 +304,64 @@ uio_iova_hash_find(struct uiommu_iova_domain *dom, uint64_t pfn)
  * Cache hit paths, inline in the API functions of iova.c; everything else
  * is out of line in iova-cache.c.
  *
- * Allocate a size-aligned block of 2^@order granules at or below
- * @limit_pfn from this thread's cache, else from the depot or the tree.
+ * The hit path of an allocation: pop a size-aligned block of 2^@order
+ * granules at or below @limit_pfn from this thread's loaded magazine and
+ * make it LIVE.  False, with nothing changed, when this thread has no
+ * cache of @dom yet or its loaded magazine cannot serve: the caller then
+ * takes the full path, uio_iova_cache_alloc().  Makes no call, so the
+ * API function that inlines it need not save registers.
  */
-static inline int uio_iova_cache_alloc(struct uiommu_iova_domain *dom,
-				       unsigned int order, uint64_t limit_pfn,
-				       uint64_t *pfn)
+static inline bool uio_iova_cache_pop(struct uiommu_iova_domain *dom,
+				      unsigned int order, uint64_t limit_pfn,
+				      uint64_t *pfn)
 {
-	struct iova_tcache *tc = uio_iova_tcache_get(dom);
+	struct iova_tslot *slot = &uio_iova_tls[dom->id & (IOVA_TSLOTS - 1)];
+	struct iova_tcache *tc;
 	struct iova_magazine *m;
 	struct iova_node *n;
 	uint32_t k;
 
-	if (__builtin_expect(!tc, 0))
-		return uio_iova_cache_alloc_slow(dom, NULL, order, limit_pfn,
-						 pfn);
+	if (__builtin_expect(slot->id != dom->id, 0))
+		return false;
+	tc = slot->tc;
 	m = tc->loaded[order];
 	if (__builtin_expect(!m || !m->n, 0))
-		return uio_iova_cache_alloc_slow(dom, tc, order, limit_pfn,
-						 pfn);
+		return false;
 	k = m->n - 1;
 	n = m->e[k];
-	if (__builtin_expect(n->last > limit_pfn, 0)) {
-		/* Cached ranges lie above the limit: go to the tree. */
-		uio_relaxed_add(&tc->misses, 1);
-		return uio_iova_cache_alloc_slow(dom, NULL, order, limit_pfn,
-						 pfn);
-	}
+	if (__builtin_expect(n->last > limit_pfn, 0))
+		return false;
 	m->n = k;
 	uio_relaxed_add(&tc->count[order], -1);
 	uio_relaxed_add(&tc->hits, 1);
 	*pfn = node_first(n);
 	__atomic_store_n(&n->state, (*pfn << ST_SHIFT) | ST_LIVE,
 			 __ATOMIC_RELEASE);
-	return 0;
+	return true;
 }
 
-/* Free @pfn into this thread's cache: 0 if the cache took it, 1 if the
- * caller must use the tree path (which validates authoritatively). */
-static inline int uio_iova_cache_free(struct uiommu_iova_domain *dom,
-				      uint64_t pfn)
+/* Allocate a size-aligned block of 2^@order granules at or below
+ * @limit_pfn from this thread's cache, else from the depot or the tree. */
+static inline int uio_iova_cache_alloc(struct uiommu_iova_domain *dom,
+				       unsigned int order, uint64_t limit_pfn,
+				       uint64_t *pfn)
 {
-	struct iova_node *n = uio_iova_hash_find(dom, pfn);
-	uint64_t live = (pfn << ST_SHIFT) | ST_LIVE;
 	struct iova_tcache *tc;
 	struct iova_magazine *m;
-	int c;
 
-	if (__builtin_expect(!n, 0))
-		return 1;
+	if (uio_iova_cache_pop(dom, order, limit_pfn, pfn))
+		return 0;
 	tc = uio_iova_tcache_get(dom);
 	if (__builtin_expect(!tc, 0))
-		return 1;
-	/* The validation: only the first free of a live range wins. */
-	if (__builtin_expect(!__atomic_compare_exchange_n(
-			&n->state, &live, (pfn << ST_SHIFT) | ST_CACHED, false,
-			__ATOMIC_ACQ_REL, __ATOMIC_RELAXED), 0))
-		return 1;
-	c = n->cache_cls;
-	if (__builtin_expect(c < 0, 0)) {
-		/* A torn hash read led to a live range that is not
-		 * cacheable: undo, the tree path frees it. */
-		__atomic_store_n(&n->state, live, __ATOMIC_RELEASE);
-		return 1;
-	}
-	m = tc->loaded[c];
-	if (__builtin_expect(!m || m->n == IOVA_MAG_SIZE, 0))
-		return uio_iova_cache_free_slow(dom, tc, (unsigned int)c, n);
-	m->e[m->n++] = n;
-	uio_relaxed_add(&tc->count[c], 1);
-	return 0;
+		return uio_iova_cache_alloc_slow(dom, NULL, order, limit_pfn,
+						 pfn);
+	m = tc->loaded[order];
+	if (!m || !m->n)
+		return uio_iova_cache_alloc_slow(dom, tc, order, limit_pfn,
+						 pfn);
+	/* Cached ranges lie above the limit: go to the tree. */
+	uio_relaxed_add(&tc->misses, 1);
+	return uio_iova_cache_alloc_slow(dom, NULL, order, limit_pfn, pfn);
 }
 
 void uio_iova_cache_flush_local(struct uiommu_iova_domain *dom);

@@ -1502,8 +1502,7 @@ UIOMMU_API int uiommu_iova_alloc(struct uiommu_iova_domain *dom, uint64_t size,
 				 uint64_t limit, unsigned int flags,
 				 uint64_t *iova)
 {
-	uint64_t pages, pfn = 0;
-	int ret;
+	uint64_t pages, pfn;
 
 	/*
 	 * The common case first, with the checks it implies folded: no
@@ -1514,18 +1513,15 @@ UIOMMU_API int uiommu_iova_alloc(struct uiommu_iova_domain *dom, uint64_t size,
 	if (uio_likely(dom && iova && !flags && limit >= dom->cfg.last)) {
 		pages = size >> dom->shift;
 		if (uio_likely(pages - 1 < dom->fast_pages &&
-			       !(size & (dom->cfg.granule - 1)))) {
-			ret = uio_iova_cache_alloc(dom, cache_order_of(pages),
-						   dom->last_pfn, &pfn);
-			if (uio_unlikely(ret)) {
-				trace_iova_alloc_fail(size, limit, ret);
-				return ret;
-			}
+			       !(size & (dom->cfg.granule - 1)) &&
+			       uio_iova_cache_pop(dom, cache_order_of(pages),
+						  dom->last_pfn, &pfn))) {
 			*iova = pfn << dom->shift;
 			trace_iova_alloc(size, limit, *iova);
 			return 0;
 		}
 	}
+	/* A tail call: the hit path above saves no registers. */
 	return alloc_checked(dom, size, limit, flags, iova);
 }
 
@@ -1579,6 +1575,70 @@ free_tree(struct uiommu_iova_domain *dom, uint64_t iova, uint64_t pfn)
 	return 0;
 }
 
+static int free_cached(struct uiommu_iova_domain *dom, uint64_t iova,
+		       uint64_t pfn);
+
+/* A cached free on a thread without a cache of @dom yet. */
+static __attribute__((noinline, cold)) int
+free_cached_attach(struct uiommu_iova_domain *dom, uint64_t iova, uint64_t pfn)
+{
+	struct iova_tslot *slot = &uio_iova_tls[dom->id & (IOVA_TSLOTS - 1)];
+
+	if (!uio_iova_tcache_attach(dom, slot))
+		return free_tree(dom, iova, pfn);
+	return free_cached(dom, iova, pfn);	/* the slot matches now */
+}
+
+/* A claimed range @n of class @c whose loaded magazine has no room. */
+static __attribute__((noinline)) int
+free_cached_slow(struct uiommu_iova_domain *dom, uint64_t iova,
+		 unsigned int c, struct iova_node *n)
+{
+	uio_iova_cache_free_slow(dom, uio_iova_tls[dom->id & (IOVA_TSLOTS - 1)].tc,
+				 c, n);
+	trace_iova_free(iova, 1);
+	return 0;
+}
+
+/*
+ * Free @pfn into this thread's cache if the lock-free index finds it live,
+ * else through the tree, which validates authoritatively.  Every exit but
+ * the hit is a tail call, so the hit path saves no registers.
+ */
+static inline __attribute__((always_inline)) int
+free_cached(struct uiommu_iova_domain *dom, uint64_t iova, uint64_t pfn)
+{
+	struct iova_tslot *slot = &uio_iova_tls[dom->id & (IOVA_TSLOTS - 1)];
+	struct iova_node *n = uio_iova_hash_find(dom, pfn);
+	uint64_t live = (pfn << ST_SHIFT) | ST_LIVE;
+	struct iova_magazine *m;
+	int c;
+
+	if (uio_unlikely(!n))
+		return free_tree(dom, iova, pfn);
+	if (uio_unlikely(slot->id != dom->id))
+		return free_cached_attach(dom, iova, pfn);
+	/* The validation: only the first free of a live range wins. */
+	if (uio_unlikely(!__atomic_compare_exchange_n(
+			&n->state, &live, (pfn << ST_SHIFT) | ST_CACHED, false,
+			__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)))
+		return free_tree(dom, iova, pfn);
+	c = n->cache_cls;
+	if (uio_unlikely(c < 0)) {
+		/* Not cacheable (no record should be): undo, the tree path
+		 * frees it. */
+		__atomic_store_n(&n->state, live, __ATOMIC_RELEASE);
+		return free_tree(dom, iova, pfn);
+	}
+	m = slot->tc->loaded[c];
+	if (uio_unlikely(!m || m->n == IOVA_MAG_SIZE))
+		return free_cached_slow(dom, iova, (unsigned int)c, n);
+	m->e[m->n++] = n;
+	uio_relaxed_add(&slot->tc->count[c], 1);
+	trace_iova_free(iova, 1);
+	return 0;
+}
+
 UIOMMU_API int uiommu_iova_free(struct uiommu_iova_domain *dom, uint64_t iova)
 {
 	uint64_t pfn;
@@ -1593,10 +1653,8 @@ UIOMMU_API int uiommu_iova_free(struct uiommu_iova_domain *dom, uint64_t iova)
 	if (uio_unlikely(pfn < dom->start_pfn || pfn > dom->last_pfn))
 		return uio_fail(-ENOENT, "iova",
 				"free: 0x%" PRIx64 " is outside the space", iova);
-	if (dom->cache_on && uio_iova_cache_free(dom, pfn) == 0) {
-		trace_iova_free(iova, 1);
-		return 0;
-	}
+	if (dom->cache_on)
+		return free_cached(dom, iova, pfn);
 	return free_tree(dom, iova, pfn);
 }
 
