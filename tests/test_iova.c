@@ -12,6 +12,8 @@
 
 #include <uiommu/iova.h>
 
+#include "iova-tree.h"
+
 #define K4 0x1000ull
 #define M32 0xffffffffull
 #define M48 0xffffffffffffull
@@ -1215,6 +1217,102 @@ static void test_cached_allocs_with_every_first_allocation_failing(void **state)
 	tu_log_release();
 }
 
+/* Fill @out[0..n) with distinct pfns whose hash mixes agree in their top
+ * 16 bits: they share home slot and tag in any table of up to 2^10 slots. */
+static void colliding_pfns(uint64_t *out, unsigned int n)
+{
+	uint64_t top = uio_iova_hash_mix(1) >> 48, pfn;
+	unsigned int k = 0;
+
+	for (pfn = 1; k < n; pfn++)
+		if (uio_iova_hash_mix(pfn) >> 48 == top)
+			out[k++] = pfn;
+}
+
+/*
+ * One-word hash slots carry only a 6-bit tag of the key: keys that share
+ * home slot and tag must still each find their own record (the match is
+ * confirmed against the record's pfn), a key of the same home and tag that
+ * is not in the table must find nothing, and removing any of them must
+ * leave the others reachable.
+ */
+static void test_hash_keys_sharing_home_slot_and_tag(void **state)
+{
+	enum { N = 5 };
+	static struct iova_node rec[N] __attribute__((aligned(64)));
+	struct uiommu_iova_domain *d;
+	uint64_t pfn[N + 1], where;
+	unsigned int i, j;
+
+	(void)state;
+	colliding_pfns(pfn, N + 1);
+	d = mkdom(0, (1ull << 48) - 1, K4, 5);
+	uio_lock(&d->tree_lock);
+	for (i = 0; i < N; i++) {
+		memset(&rec[i], 0, sizeof(rec[i]));
+		rec[i].state = (pfn[i] << ST_SHIFT) | ST_CACHED;
+		rec[i].last = pfn[i];
+		assert_int_equal(uio_iova_hash_reserve(d), 0);
+		uio_iova_hash_insert(d, &rec[i]);
+	}
+	assert_true(d->hash->bits <= 10);
+	assert_null(uio_iova_hash_check(d, &where));
+	for (i = 0; i < N; i++)
+		assert_ptr_equal(uio_iova_hash_find(d, pfn[i]), &rec[i]);
+	assert_null(uio_iova_hash_find(d, pfn[N]));
+	/* Remove from the middle of the run, then the rest. */
+	for (i = 0; i < N; i++) {
+		unsigned int victim = (i + 2) % N;
+
+		uio_iova_hash_remove(d, &rec[victim]);
+		rec[victim].state = ST_POOL;
+		assert_null(uio_iova_hash_find(d, pfn[victim]));
+		for (j = 0; j < N; j++)
+			if (rec[j].state != ST_POOL)
+				assert_ptr_equal(uio_iova_hash_find(d, pfn[j]),
+						 &rec[j]);
+		assert_null(uio_iova_hash_check(d, &where));
+	}
+	assert_int_equal(d->hcount, 0);
+	uio_unlock(&d->tree_lock);
+	assert_int_equal(uiommu_iova_check(d), 0);
+	uiommu_iova_domain_destroy(d);
+}
+
+/* The checker verifies every used hash slot: a wrong tag, or a slot that
+ * went missing, is reported as corruption. */
+static void test_check_catches_a_bad_hash_slot(void **state)
+{
+	struct uiommu_iova_domain *d;
+	uint64_t live[3], saved;
+	size_t i, used = 0;
+	int k;
+
+	(void)state;
+	d = mkdom(0, (1ull << 32) - 1, K4, 5);
+	for (k = 0; k < 3; k++)
+		live[k] = must_alloc(d, K4 << k, ~0ull, 0);
+	assert_int_equal(uiommu_iova_free(d, live[1]), 0);	/* cached */
+	assert_int_equal(uiommu_iova_check(d), 0);
+	while (!d->hash->s[used])
+		used++;
+	saved = d->hash->s[used];
+	tu_log_capture(UIOMMU_LOG_ERR);
+	for (i = 0; i < 2; i++) {
+		/* Once a wrong tag, once an emptied slot. */
+		d->hash->s[used] = i ? 0 : saved ^ 1;
+		assert_int_equal(uiommu_iova_check(d), -EUCLEAN);
+		assert_non_null(strstr(tu_log_text(), "domain check failed"));
+		d->hash->s[used] = saved;
+		assert_int_equal(uiommu_iova_check(d), 0);
+	}
+	assert_int_equal(uiommu_iova_free(d, live[0]), 0);
+	assert_int_equal(uiommu_iova_free(d, live[2]), 0);
+	assert_int_equal(uiommu_iova_free(d, live[1]), -ENOENT);
+	tu_log_release();
+	uiommu_iova_domain_destroy(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1240,6 +1338,8 @@ int main(void)
 		cmocka_unit_test(test_fail_nth_create),
 		cmocka_unit_test(test_fail_nth_alloc_reserve_and_caches),
 		cmocka_unit_test(test_cached_allocs_with_every_first_allocation_failing),
+		cmocka_unit_test(test_hash_keys_sharing_home_slot_and_tag),
+		cmocka_unit_test(test_check_catches_a_bad_hash_slot),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
