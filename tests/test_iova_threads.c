@@ -236,12 +236,87 @@ static void test_destroy_while_thread_caches_it(void **state)
 	tu_alloc_uninstall();
 }
 
+#define RACE_N 256
+
+struct racer {
+	struct uiommu_iova_domain *d;
+	const uint64_t *iova;
+	int ret[RACE_N];
+	unsigned long *arrived;	/* atomic, shared by both racers */
+};
+
+/* Both racers free iova[i] at the same moment: they meet before each. */
+static void *race_free(void *arg)
+{
+	struct racer *r = arg;
+	unsigned long i;
+
+	for (i = 0; i < RACE_N; i++) {
+		__atomic_add_fetch(r->arrived, 1, __ATOMIC_ACQ_REL);
+		while (__atomic_load_n(r->arrived, __ATOMIC_ACQUIRE) < 2 * (i + 1))
+			sched_yield();
+		r->ret[i] = uiommu_iova_free(r->d, r->iova[i]);
+	}
+	return NULL;
+}
+
+/*
+ * Two threads free the same live ranges at once (cached sizes, whose free
+ * is lock-free, and larger ones): each address is freed exactly once, the
+ * other free returns -ENOENT, and nothing is left live.
+ */
+static void test_racing_frees_of_one_address(void **state)
+{
+	struct uiommu_iova_config cfg = { 0, 0xffffffffffffull, K4, 5 };
+	static uint64_t iova[RACE_N];
+	static struct racer r[2];
+	struct uiommu_iova_domain *d;
+	struct uiommu_iova_stats st;
+	unsigned long arrived;
+	pthread_t t[2];
+	unsigned int round, i, k;
+
+	(void)state;
+	tu_log_capture(UIOMMU_LOG_ERR);
+	tu_alloc_install(0);
+	tu_rand_seed(99);
+	assert_int_equal(uiommu_iova_domain_create(&cfg, &d), 0);
+	for (round = 0; round < 40; round++) {
+		for (i = 0; i < RACE_N; i++)
+			assert_int_equal(uiommu_iova_alloc(d,
+				tu_rand_range(1, 40) * K4, ~0ull, 0, &iova[i]), 0);
+		arrived = 0;
+		for (k = 0; k < 2; k++) {
+			r[k] = (struct racer){ .d = d, .iova = iova,
+					       .arrived = &arrived };
+			assert_int_equal(pthread_create(&t[k], NULL, race_free,
+							&r[k]), 0);
+		}
+		for (k = 0; k < 2; k++)
+			pthread_join(t[k], NULL);
+		for (i = 0; i < RACE_N; i++) {
+			int a = r[0].ret[i], b = r[1].ret[i];
+
+			assert_true((a == 0 && b == -ENOENT) ||
+				    (a == -ENOENT && b == 0));
+		}
+		assert_int_equal(uiommu_iova_get_stats(d, &st), 0);
+		assert_int_equal(st.live_ranges, 0);
+	}
+	assert_int_equal(uiommu_iova_check(d), 0);
+	uiommu_iova_domain_destroy(d);
+	assert_int_equal(tu_alloc_live_blocks(), 0);
+	tu_alloc_uninstall();
+	tu_log_release();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_alloc_on_one_thread_free_on_another),
 		cmocka_unit_test(test_two_threads_churn_then_exit),
 		cmocka_unit_test(test_destroy_while_thread_caches_it),
+		cmocka_unit_test(test_racing_frees_of_one_address),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
