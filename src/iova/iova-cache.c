@@ -8,8 +8,9 @@
  * magazine of ranges.  Cached ranges stay allocated in the tree, in state
  * CACHED.  The fast paths take no lock:
  *   alloc: pop the loaded magazine, store state LIVE;
- *   free:  find the node by pfn in the hash (open addressing, keys in the
- *          slots), CAS its state (pfn|LIVE) -> (pfn|CACHED), push.
+ *   free:  find the node by pfn in the hash (open addressing, a slot is
+ *          the node's address and a tag of the pfn), CAS its state
+ *          (pfn|LIVE) -> (pfn|CACHED), push.
  * The CAS is the validation: it only succeeds on the first address of a
  * live allocation, once.  A miss in the lock-free lookup (never allocated,
  * or slots being moved concurrently) falls back to the tree under its
