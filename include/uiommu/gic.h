@@ -379,7 +379,9 @@ struct uiommu_gic_its_translation {
  * Reads the device table (flat or two-level), each ITT and the collection
  * table from RAM with the decoders the ITS uses to translate, and nothing
  * else: no command runs, no counter moves.  A malformed entry is also
- * logged as the guest error the ITS would log.  @fn runs without the ITS's
+ * logged as the guest error the ITS would log (the log handler then runs
+ * under the ITS's lock, as it does for a translation: it must not call
+ * back into the ITS).  @fn runs without the ITS's
  * lock held, so it may use the ITS; the walk is then not atomic with
  * respect to commands run meanwhile (each entry is consistent as read).
  * Without valid GITS_BASER<n> tables there is nothing to walk.
