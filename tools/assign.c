@@ -18,6 +18,39 @@
 #include "assign.h"
 #include "tool.h"
 
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(s, &end, 0);
+	return errno || !*s || *end ? -EINVAL : 0;
+}
+
+int tool_assign_parse_opt(int argc, char **argv, int *i,
+			  struct tool_assign_opts *ao)
+{
+	const char *a = argv[*i];
+	uint64_t n;
+
+	if (!strcmp(a, "--allow-unsafe-interrupts")) {
+		ao->allow_unsafe = true;
+		return 1;
+	}
+	if (strcmp(a, "--msi-window") && strcmp(a, "--vectors"))
+		return 0;
+	if (*i + 1 >= argc || parse_u64(argv[++*i], &n) || !n)
+		return -EINVAL;
+	if (!strcmp(a, "--msi-window")) {
+		ao->msi_window = n;
+		return 1;
+	}
+	if (n > UIOMMU_TESTDEV_MAX_VECTORS)
+		return -EINVAL;
+	ao->vectors = (unsigned int)n;
+	return 1;
+}
+
 int tool_assign_fail(const struct tool_assign *a, const char *what, int err)
 {
 	fprintf(stderr, "uiommu %s: %s: %s\n", a->o.who, what,

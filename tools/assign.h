@@ -78,6 +78,19 @@ int tool_assign(struct tool_assign *a);
 /** tool_assign_release() - close what tool_assign() opened (not the machine) */
 void tool_assign_release(struct tool_assign *a);
 
+/**
+ * tool_assign_parse_opt() - take one assignment option at argv[*i]
+ * @ao: receives it
+ *
+ * --allow-unsafe-interrupts, --msi-window IOVA (non-zero), --vectors N
+ * (1 .. the test device's vectors); *i is left on the option's last word.
+ *
+ * Return: 1 if argv[*i] was one of them, 0 if it is another option,
+ * -EINVAL for a missing or bad value.
+ */
+int tool_assign_parse_opt(int argc, char **argv, int *i,
+			  struct tool_assign_opts *ao);
+
 /** tool_assign_fail() - print "uiommu WHO: WHAT: error"; returns @err (< 0) */
 int tool_assign_fail(const struct tool_assign *a, const char *what, int err);
 

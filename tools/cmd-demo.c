@@ -45,9 +45,7 @@
 struct demo_opts {
 	const char *machine;
 	const char *dtb;
-	uint64_t msi_window;	/* 0: the default sw-msi window */
-	bool allow_unsafe;
-	unsigned int vectors;	/* 0: all */
+	struct tool_assign_opts ao;	/* --msi-window, --vectors, ... */
 };
 
 struct check {
@@ -90,44 +88,26 @@ static void usage(void)
 		"       uiommu demo --iova   (the IOVA allocator on its own)\n");
 }
 
-static int parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoull(s, &end, 0);
-	return errno || !*s || *end ? -EINVAL : 0;
-}
-
 static int parse_args(int argc, char **argv, struct demo_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->machine = "virt";
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		uint64_t n;
+		int ret = tool_assign_parse_opt(argc, argv, &i, &o->ao);
 
-		if (!strcmp(a, "--allow-unsafe-interrupts")) {
-			o->allow_unsafe = true;
+		if (ret < 0)
+			goto bad;
+		if (ret)
 			continue;
-		}
 		if (i + 1 >= argc)
 			goto bad;
-		if (!strcmp(a, "--machine")) {
+		if (!strcmp(a, "--machine"))
 			o->machine = argv[++i];
-		} else if (!strcmp(a, "--dtb")) {
+		else if (!strcmp(a, "--dtb"))
 			o->dtb = argv[++i];
-		} else if (!strcmp(a, "--msi-window")) {
-			if (parse_u64(argv[++i], &o->msi_window) || !o->msi_window)
-				goto bad;
-		} else if (!strcmp(a, "--vectors")) {
-			if (parse_u64(argv[++i], &n) || !n ||
-			    n > UIOMMU_TESTDEV_MAX_VECTORS)
-				goto bad;
-			o->vectors = (unsigned int)n;
-		} else {
+		else
 			goto bad;
-		}
 	}
 	return 0;
 bad:
@@ -715,11 +695,9 @@ static int run(struct demo *d)
 	struct report *r;
 	int ret;
 
-	d->a.o = (struct tool_assign_opts){
-		.who = "demo", .source = tool_source_name(d->o.machine, d->o.dtb),
-		.msi_window = d->o.msi_window, .allow_unsafe = d->o.allow_unsafe,
-		.vectors = d->o.vectors,
-	};
+	d->a.o = d->o.ao;
+	d->a.o.who = "demo";
+	d->a.o.source = tool_source_name(d->o.machine, d->o.dtb);
 	d->a.m = d->m;
 	uiommu_machine_set_smmu_event_handler(d->m, on_smmu_event, d);
 	ret = tool_assign(&d->a);

@@ -67,15 +67,6 @@ static const struct info_view *find_view(const char *name)
 	return NULL;
 }
 
-static int parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoull(s, &end, 0);
-	return errno || !*s || *end ? -EINVAL : 0;
-}
-
 static int parse_args(int argc, char **argv, struct info_opts *o)
 {
 	bool assign_only = false;
@@ -91,36 +82,26 @@ static int parse_args(int argc, char **argv, struct info_opts *o)
 	}
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i];
-		uint64_t n;
+		int ret = tool_assign_parse_opt(argc, argv, &i, &o->ao);
 
+		if (ret < 0)
+			goto bad;
+		if (ret) {
+			assign_only = true;
+			continue;
+		}
 		if (!strcmp(a, "--assign")) {
 			o->assign = true;
 			continue;
 		}
-		if (!strcmp(a, "--allow-unsafe-interrupts")) {
-			o->ao.allow_unsafe = assign_only = true;
-			continue;
-		}
 		if (i + 1 >= argc)
 			goto bad;
-		if (!strcmp(a, "--machine")) {
+		if (!strcmp(a, "--machine"))
 			o->machine = argv[++i];
-		} else if (!strcmp(a, "--dtb")) {
+		else if (!strcmp(a, "--dtb"))
 			o->dtb = argv[++i];
-		} else if (!strcmp(a, "--msi-window")) {
-			if (parse_u64(argv[++i], &o->ao.msi_window) ||
-			    !o->ao.msi_window)
-				goto bad;
-			assign_only = true;
-		} else if (!strcmp(a, "--vectors")) {
-			if (parse_u64(argv[++i], &n) || !n ||
-			    n > UIOMMU_TESTDEV_MAX_VECTORS)
-				goto bad;
-			o->ao.vectors = (unsigned int)n;
-			assign_only = true;
-		} else {
+		else
 			goto bad;
-		}
 	}
 	if (assign_only && !o->assign) {
 		fprintf(stderr, "uiommu info: --vectors, --msi-window and "
