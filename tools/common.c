@@ -113,6 +113,18 @@ void tool_json_str(const char *s)
 	putchar('"');
 }
 
+void tool_range_text(char *buf, size_t len, uint64_t a, uint64_t n, bool hex)
+{
+	if (n == 1 && hex)
+		snprintf(buf, len, "0x%08" PRIx64, a);
+	else if (n == 1)
+		snprintf(buf, len, "%" PRIu64, a);
+	else if (hex)
+		snprintf(buf, len, "0x%" PRIx64 "-0x%" PRIx64, a, a + n - 1);
+	else
+		snprintf(buf, len, "%" PRIu64 "-%" PRIu64, a, a + n - 1);
+}
+
 const char *tool_json_bool(bool b)
 {
 	return b ? "true" : "false";

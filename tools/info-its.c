@@ -201,13 +201,14 @@ static bool run_extends(const struct run *r,
 	       t->pending == f->pending;
 }
 
+/* "EventID 5" or "EventID 0-2047" */
 static void range_text(char *buf, size_t len, const char *what, uint32_t a,
 		       uint32_t n)
 {
-	if (n == 1)
-		snprintf(buf, len, "%s %" PRIu32, what, a);
-	else
-		snprintf(buf, len, "%s %" PRIu32 "-%" PRIu32, what, a, a + n - 1);
+	char r[24];
+
+	tool_range_text(r, sizeof(r), a, n, false);
+	snprintf(buf, len, "%s %s", what, r);
 }
 
 static void run_flush(struct run *r)

@@ -92,26 +92,13 @@ static bool vec_extends(const struct vec *first, unsigned int n,
 	       v->vi.count == first->vi.count;
 }
 
-/* "A" or "A-B" for @n values from @a, decimal or hex. */
-static void range(char *buf, size_t len, uint64_t a, uint64_t n, bool hex)
-{
-	if (n == 1 && hex)
-		snprintf(buf, len, "0x%08" PRIx64, a);
-	else if (n == 1)
-		snprintf(buf, len, "%" PRIu64, a);
-	else if (hex)
-		snprintf(buf, len, "0x%" PRIx64 "-0x%" PRIx64, a, a + n - 1);
-	else
-		snprintf(buf, len, "%" PRIu64 "-%" PRIu64, a, a + n - 1);
-}
-
 static void vec_run_text(const struct vec *f, unsigned int n)
 {
 	char idx[24], hw[24], data[40];
 
-	range(idx, sizeof(idx), f->vi.index, n, false);
-	range(hw, sizeof(hw), f->vi.hwirq, n, false);
-	range(data, sizeof(data), f->msg.data, n, true);
+	tool_range_text(idx, sizeof(idx), f->vi.index, n, false);
+	tool_range_text(hw, sizeof(hw), f->vi.hwirq, n, false);
+	tool_range_text(data, sizeof(data), f->msg.data, n, true);
 	printf("      %-11s %-12s 0x%016" PRIx64 "  %-14s %-6s %-3u %" PRIu64 "\n",
 	       idx, hw, f->msg.address, data, f->masked ? "yes" : "no",
 	       f->vi.cpu, f->vi.count);

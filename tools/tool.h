@@ -38,6 +38,8 @@ int tool_make_machine(const char *machine, const char *dtb,
 void tool_log_errors(bool errors);
 void tool_json_str(const char *s);
 const char *tool_json_bool(bool b);	/* "true" / "false" */
+/* "A" or "A-B" for @n values from @a, decimal or hex (0x%08 for one) */
+void tool_range_text(char *buf, size_t len, uint64_t a, uint64_t n, bool hex);
 const char *tool_domain_type_name(enum uiommu_domain_type t);
 void tool_size_name(char *buf, size_t len, uint64_t bytes);
 /* "0000:00:01.0" of a machine function into @buf (TOOL_BDF_LEN bytes) */
