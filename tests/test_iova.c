@@ -1218,19 +1218,20 @@ static void test_cached_allocs_with_every_first_allocation_failing(void **state)
 }
 
 /* Fill @out[0..n) with distinct pfns whose hash mixes agree in their top
- * 16 bits: they share home slot and tag in any table of up to 2^10 slots. */
+ * 22 bits: they share home slot and 16-bit tag in any table of up to 2^6
+ * slots. */
 static void colliding_pfns(uint64_t *out, unsigned int n)
 {
-	uint64_t top = uio_iova_hash_mix(1) >> 48, pfn;
+	uint64_t top = uio_iova_hash_mix(1) >> 42, pfn;
 	unsigned int k = 0;
 
 	for (pfn = 1; k < n; pfn++)
-		if (uio_iova_hash_mix(pfn) >> 48 == top)
+		if (uio_iova_hash_mix(pfn) >> 42 == top)
 			out[k++] = pfn;
 }
 
 /*
- * One-word hash slots carry only a 6-bit tag of the key: keys that share
+ * One-word hash slots carry only a 16-bit tag of the key: keys that share
  * home slot and tag must still each find their own record (the match is
  * confirmed against the record's pfn), a key of the same home and tag that
  * is not in the table must find nothing, and removing any of them must
@@ -1241,7 +1242,7 @@ static void test_hash_keys_sharing_home_slot_and_tag(void **state)
 	enum { N = 5 };
 	static struct iova_node rec[N] __attribute__((aligned(64)));
 	struct uiommu_iova_domain *d;
-	uint64_t pfn[N + 1], where;
+	uint64_t pfn[N + 1], where, st;
 	unsigned int i, j;
 
 	(void)state;
@@ -1249,27 +1250,28 @@ static void test_hash_keys_sharing_home_slot_and_tag(void **state)
 	d = mkdom(0, (1ull << 48) - 1, K4, 5);
 	uio_lock(&d->tree_lock);
 	for (i = 0; i < N; i++) {
-		memset(&rec[i], 0, sizeof(rec[i]));
-		rec[i].state = (pfn[i] << ST_SHIFT) | ST_CACHED;
-		rec[i].last = pfn[i];
+		rec[i].state = node_state(pfn[i], 0, ST_CACHED);
 		assert_int_equal(uio_iova_hash_reserve(d), 0);
 		uio_iova_hash_insert(d, &rec[i]);
 	}
-	assert_true(d->hash->bits <= 10);
+	assert_true(d->hash->bits <= 6);
 	assert_null(uio_iova_hash_check(d, &where));
-	for (i = 0; i < N; i++)
-		assert_ptr_equal(uio_iova_hash_find(d, pfn[i]), &rec[i]);
-	assert_null(uio_iova_hash_find(d, pfn[N]));
+	for (i = 0; i < N; i++) {
+		assert_ptr_equal(uio_iova_hash_find(d, pfn[i], &st), &rec[i]);
+		assert_int_equal(st, rec[i].state);
+	}
+	assert_null(uio_iova_hash_find(d, pfn[N], &st));
 	/* Remove from the middle of the run, then the rest. */
 	for (i = 0; i < N; i++) {
 		unsigned int victim = (i + 2) % N;
 
 		uio_iova_hash_remove(d, &rec[victim]);
-		rec[victim].state = ST_POOL;
-		assert_null(uio_iova_hash_find(d, pfn[victim]));
+		rec[victim].state = ST_FREE;
+		assert_null(uio_iova_hash_find(d, pfn[victim], &st));
 		for (j = 0; j < N; j++)
-			if (rec[j].state != ST_POOL)
-				assert_ptr_equal(uio_iova_hash_find(d, pfn[j]),
+			if (rec[j].state != ST_FREE)
+				assert_ptr_equal(uio_iova_hash_find(d, pfn[j],
+								    &st),
 						 &rec[j]);
 		assert_null(uio_iova_hash_check(d, &where));
 	}
@@ -1313,6 +1315,40 @@ static void test_check_catches_a_bad_hash_slot(void **state)
 	uiommu_iova_domain_destroy(d);
 }
 
+/* The checker accounts for every record: one lost from the never-used
+ * ones, or a pool link that loops, is reported as corruption. */
+static void test_check_catches_a_lost_record(void **state)
+{
+	struct uiommu_iova_domain *d;
+	struct iova_node *saved;
+	uint64_t iova, spare;
+
+	(void)state;
+	d = mkdom(0, (1ull << 32) - 1, K4, 5);
+	iova = must_alloc(d, K4, ~0ull, 0);
+	spare = must_alloc(d, 2 * K4, ~0ull, 0);
+	assert_int_equal(uiommu_iova_check(d), 0);
+	tu_log_capture(UIOMMU_LOG_ERR);
+	d->nfresh--;
+	assert_int_equal(uiommu_iova_check(d), -EUCLEAN);
+	assert_non_null(strstr(tu_log_text(), "records lost"));
+	d->nfresh++;
+	assert_int_equal(uiommu_iova_check(d), 0);
+	/* A pool of one record that links to itself. */
+	saved = d->pool;
+	d->pool = d->fresh;
+	d->fresh->state = (uint64_t)(uintptr_t)d->fresh;
+	assert_int_equal(uiommu_iova_check(d), -EUCLEAN);
+	assert_non_null(strstr(tu_log_text(), "record pool is corrupt"));
+	d->fresh->state = 0;
+	d->pool = saved;
+	tu_log_release();
+	assert_int_equal(uiommu_iova_check(d), 0);
+	assert_int_equal(uiommu_iova_free(d, iova), 0);
+	assert_int_equal(uiommu_iova_free(d, spare), 0);
+	uiommu_iova_domain_destroy(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1340,6 +1376,7 @@ int main(void)
 		cmocka_unit_test(test_cached_allocs_with_every_first_allocation_failing),
 		cmocka_unit_test(test_hash_keys_sharing_home_slot_and_tag),
 		cmocka_unit_test(test_check_catches_a_bad_hash_slot),
+		cmocka_unit_test(test_check_catches_a_lost_record),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -174,6 +174,52 @@ static void test_two_threads_churn_then_exit(void **state)
 	tu_alloc_uninstall();
 }
 
+/* One range of each cached class, allocated and freed, then exit. */
+static void *one_of_each_class(void *arg)
+{
+	struct uiommu_iova_domain *d = arg;
+	uint64_t iova[6];
+	int k;
+
+	for (k = 0; k < 6; k++)
+		CHECK_EQ(uiommu_iova_alloc(d, K4 << k, ~0ull, 0, &iova[k]), 0);
+	for (k = 0; k < 6; k++)
+		CHECK_EQ(uiommu_iova_free(d, iova[k]), 0);
+	return NULL;
+}
+
+/*
+ * A thread takes records for new cached ranges a pair of lines at a time
+ * per class; when it exits, what it did not use goes back to the pool.
+ * Threads that come and go then reuse records instead of growing the
+ * domain's memory by a stash per thread and class.
+ */
+static void test_exiting_threads_give_back_their_records(void **state)
+{
+	struct uiommu_iova_config cfg = { 0, 0xffffffffffffull, K4, 5 };
+	struct uiommu_iova_domain *d;
+	long bytes_after_16 = 0;
+	pthread_t t;
+	int i;
+
+	(void)state;
+	tu_alloc_install(0);
+	assert_int_equal(uiommu_iova_domain_create(&cfg, &d), 0);
+	for (i = 0; i < 64; i++) {
+		assert_int_equal(pthread_create(&t, NULL, one_of_each_class, d),
+				 0);
+		pthread_join(t, NULL);
+		assert_int_equal(uiommu_iova_check(d), 0);
+		if (i == 15)
+			bytes_after_16 = tu_alloc_live_bytes();
+	}
+	/* Kept: 16 records x 6 classes x 48 threads would be 36 KiB. */
+	assert_true(tu_alloc_live_bytes() - bytes_after_16 < 4096);
+	uiommu_iova_domain_destroy(d);
+	assert_int_equal(tu_alloc_live_blocks(), 0);
+	tu_alloc_uninstall();
+}
+
 struct parked {
 	struct uiommu_iova_domain *d;
 	pthread_mutex_t m;
@@ -316,6 +362,7 @@ int main(void)
 		cmocka_unit_test(test_alloc_on_one_thread_free_on_another),
 		cmocka_unit_test(test_two_threads_churn_then_exit),
 		cmocka_unit_test(test_destroy_while_thread_caches_it),
+		cmocka_unit_test(test_exiting_threads_give_back_their_records),
 		cmocka_unit_test(test_racing_frees_of_one_address),
 	};
 

@@ -10,7 +10,7 @@
  *   alloc: pop the loaded magazine, store state LIVE;
  *   free:  find the node by pfn in the hash (open addressing, a slot is
  *          the node's address and a tag of the pfn), CAS its state
- *          (pfn|LIVE) -> (pfn|CACHED), push.
+ *          (pfn|LIVE) -> (pfn|CACHED), push it with its pfn.
  * The CAS is the validation: it only succeeds on the first address of a
  * live allocation, once.  A miss in the lock-free lookup (never allocated,
  * or slots being moved concurrently) falls back to the tree under its
@@ -79,8 +79,9 @@ static uint64_t slot_of(const struct iova_hash *h, struct iova_node *n)
 {
 	uintptr_t p = (uintptr_t)n;
 
-	assert(n && !(p & IOVA_HTAG_MASK));
-	return (uint64_t)p | uio_iova_hash_tag(node_first(n), h->bits);
+	assert(n && p < IOVA_HPTR_LIMIT);
+	return (uint64_t)p << IOVA_HPTR_SHIFT |
+	       uio_iova_hash_tag(node_first(n), h->bits);
 }
 
 static void hash_link(struct iova_hash *h, struct iova_node *n)
@@ -187,7 +188,7 @@ const char *uio_iova_hash_check(struct uiommu_iova_domain *dom,
 		*where = node_first(n);
 		if (st != ST_LIVE && st != ST_CACHED)
 			return "hash slot holds a record not in use";
-		if ((h->s[i] & IOVA_HTAG_MASK) !=
+		if (uio_iova_hslot_tag(h->s[i]) !=
 		    uio_iova_hash_tag(node_first(n), h->bits))
 			return "hash slot tag differs from its range's";
 	}
@@ -240,15 +241,18 @@ int uio_iova_cache_register(struct uiommu_iova_domain *dom)
 }
 
 /* Caches and magazines are written by one thread each: give them whole
- * cache lines so two threads never share one. */
+ * pairs of cache lines, so two threads never share a line nor the line
+ * the adjacent-line prefetcher pulls in with it. */
+#define PAIR 128
+
 static void *line_alloc(size_t size)
 {
-	return uio_alloc_aligned(uio_align_up(size, 64), 64);
+	return uio_alloc_aligned(uio_align_up(size, PAIR), PAIR);
 }
 
 static void line_free(void *p, size_t size)
 {
-	uio_free_aligned(p, uio_align_up(size, 64), 64);
+	uio_free_aligned(p, uio_align_up(size, PAIR), PAIR);
 }
 
 static void mag_free(struct iova_magazine *m)
@@ -305,6 +309,9 @@ static void tcache_retire(struct uiommu_iova_domain *dom,
 	uio_unlock(&dom->depot_lock);
 	for (i = 0; i < nspill; i++)
 		mag_free(spill[i]);
+	uio_lock(&dom->tree_lock);
+	uio_iova_rstash_return(dom, tc);
+	uio_unlock(&dom->tree_lock);
 	line_free(tc, sizeof(*tc));
 }
 
@@ -412,7 +419,7 @@ static uint64_t mag_drain(struct uiommu_iova_domain *dom,
 	uint64_t n = 0;
 
 	for (; m && m->n; n++) {
-		struct iova_node *x = m->e[--m->n];
+		struct iova_node *x = m->e[--m->n].n;
 
 		assert(node_st(x) == ST_CACHED);
 		uio_iova_tree_release(dom, x);
@@ -520,24 +527,11 @@ int uio_iova_cache_alloc_slow(struct uiommu_iova_domain *dom,
 			      struct iova_tcache *tc, unsigned int order,
 			      uint64_t limit_pfn, uint64_t *pfn)
 {
-	struct iova_magazine *m;
-	struct iova_node *n;
 	int ret;
 
-	if (tc && reload_full(dom, tc, order)) {
-		m = tc->loaded[order];
-		n = m->e[m->n - 1];
-		if (n->last <= limit_pfn) {
-			m->n--;
-			uio_relaxed_add(&tc->count[order], -1);
-			uio_relaxed_add(&tc->hits, 1);
-			*pfn = node_first(n);
-			__atomic_store_n(&n->state,
-					 (*pfn << ST_SHIFT) | ST_LIVE,
-					 __ATOMIC_RELEASE);
-			return 0;
-		}
-	}
+	if (tc && reload_full(dom, tc, order) &&
+	    uio_iova_cache_pop(dom, order, limit_pfn, pfn))
+		return 0;
 	if (tc)
 		uio_relaxed_add(&tc->misses, 1);
 	ret = uio_iova_cache_tree_alloc(dom, order, limit_pfn, pfn);
@@ -550,45 +544,75 @@ int uio_iova_cache_alloc_slow(struct uiommu_iova_domain *dom,
 
 /* ---------------------------------------------------------------- free */
 
-static struct iova_magazine *mag_get_empty(struct uiommu_iova_domain *dom,
-					   unsigned int c)
+/*
+ * An empty magazine from the depot was last read by the thread that
+ * emptied it, often another one.  Ask for all its lines for writing now:
+ * else each push that starts a line waits for that line at the next
+ * free's compare-and-swap, which drains the stores before it.
+ */
+static void mag_prefetch_excl(const struct iova_magazine *m)
 {
-	struct iova_depot *d = &dom->depot[c];
-	struct iova_magazine *m;
+	size_t off;
 
-	uio_lock(&dom->depot_lock);
-	m = d->empty;
+	for (off = 0; off < sizeof(*m); off += 64)
+		uio_prefetch_excl((const char *)m + off);
+}
+
+/* An empty magazine off the depot list of @d, or NULL; depot_lock held. */
+static struct iova_magazine *depot_take_empty(struct iova_depot *d)
+{
+	struct iova_magazine *m = d->empty;
+
 	if (m) {
 		d->empty = m->next;
 		d->nempty--;
 	}
-	uio_unlock(&dom->depot_lock);
-	if (!m)
-		m = line_alloc(sizeof(*m));
 	return m;
 }
 
-/* Hand the full magazine @m to the depot, or drain it into the tree if
- * the depot is full; @m comes back empty. */
-static void mag_retire_full(struct uiommu_iova_domain *dom, unsigned int c,
-			    struct iova_magazine **m)
+/* An empty magazine taken from the depot (@m) or, if it had none, a new
+ * one; NULL if that allocation failed. */
+static struct iova_magazine *mag_ready_empty(struct iova_magazine *m)
+{
+	if (!m)
+		return line_alloc(sizeof(*m));
+	mag_prefetch_excl(m);
+	return m;
+}
+
+/*
+ * Loaded and previous magazines of class @c are both full: the previous
+ * one goes to the depot (or, if the depot holds enough, back to the tree),
+ * the loaded one becomes the previous one, and an empty one is loaded.
+ * One depot_lock section: a thread that only frees (another allocates)
+ * comes here once per magazine, and the lock's line is then the other
+ * thread's.
+ */
+static bool rotate_full(struct uiommu_iova_domain *dom, struct iova_tcache *tc,
+			unsigned int c)
 {
 	struct iova_depot *d = &dom->depot[c];
-	bool taken = false;
+	struct iova_magazine *full = tc->prev[c], *m = NULL;
 
 	uio_lock(&dom->depot_lock);
 	if (d->nfull < DEPOT_MAX_FULL) {
-		depot_put(d, *m);
-		taken = true;
+		depot_put(d, full);
+		full = NULL;
+		m = depot_take_empty(d);
 	}
 	uio_unlock(&dom->depot_lock);
-	if (taken) {
-		*m = NULL;
-		return;
+	if (full) {
+		uio_lock(&dom->tree_lock);
+		mag_drain(dom, full);
+		uio_unlock(&dom->tree_lock);
+		m = full;		/* drained, empty */
+	} else {
+		m = mag_ready_empty(m);
 	}
-	uio_lock(&dom->tree_lock);
-	mag_drain(dom, *m);
-	uio_unlock(&dom->tree_lock);
+	tc->prev[c] = tc->loaded[c];
+	tc->loaded[c] = m;
+	set_count(tc, c);
+	return m != NULL;
 }
 
 /* Loaded magazine of class @c is full or missing: make room. */
@@ -597,29 +621,23 @@ static bool make_room(struct uiommu_iova_domain *dom, struct iova_tcache *tc,
 {
 	struct iova_magazine *m;
 
-	if (tc->loaded[c] && tc->prev[c] && tc->prev[c]->n < IOVA_MAG_SIZE) {
+	if (tc->loaded[c] && tc->prev[c]) {
+		if (tc->prev[c]->n == IOVA_MAG_SIZE)
+			return rotate_full(dom, tc, c);
 		m = tc->prev[c];
 		tc->prev[c] = tc->loaded[c];
 		tc->loaded[c] = m;
 		return true;
 	}
 	if (tc->loaded[c]) {
-		/* Both full (or no previous): the previous goes to the
-		 * depot, loaded becomes previous. */
-		if (tc->prev[c])
-			mag_retire_full(dom, c, &tc->prev[c]);
-		if (!tc->prev[c]) {
-			tc->prev[c] = tc->loaded[c];
-			tc->loaded[c] = NULL;
-		} else {
-			m = tc->prev[c];	/* drained, empty */
-			tc->prev[c] = tc->loaded[c];
-			tc->loaded[c] = m;
-			set_count(tc, c);
-			return true;
-		}
+		/* No previous: loaded becomes it. */
+		tc->prev[c] = tc->loaded[c];
+		tc->loaded[c] = NULL;
 	}
-	tc->loaded[c] = mag_get_empty(dom, c);
+	uio_lock(&dom->depot_lock);
+	m = depot_take_empty(&dom->depot[c]);
+	uio_unlock(&dom->depot_lock);
+	tc->loaded[c] = mag_ready_empty(m);
 	set_count(tc, c);
 	return tc->loaded[c] != NULL;
 }
@@ -627,7 +645,7 @@ static bool make_room(struct uiommu_iova_domain *dom, struct iova_tcache *tc,
 /* Loaded magazine full or missing: make room, or give @n to the tree. */
 void uio_iova_cache_free_slow(struct uiommu_iova_domain *dom,
 			      struct iova_tcache *tc, unsigned int c,
-			      struct iova_node *n)
+			      struct iova_node *n, uint64_t pfn)
 {
 	struct iova_magazine *m;
 
@@ -638,7 +656,7 @@ void uio_iova_cache_free_slow(struct uiommu_iova_domain *dom,
 		return;
 	}
 	m = tc->loaded[c];
-	m->e[m->n++] = n;
+	m->e[m->n++] = (struct iova_mag_ent){ n, pfn };
 	uio_relaxed_add(&tc->count[c], 1);
 }
 

@@ -16,15 +16,26 @@
 
 #include "lock.h"
 
-/* Node states, in the low two bits of node.state; the rest is the pfn. */
+/*
+ * A record's state word: bits 1:0 the state, bits 5:2 the cache class
+ * (log2 of the range's length in granules), bits 63:6 the first pfn.  A
+ * record in the free pool has state 0 in bits 1:0 and the next pool
+ * record's address in the word (records are 8-byte aligned), so it
+ * matches no live or cached range.
+ */
 enum {
+	ST_FREE = 0,		/* in the record pool */
 	ST_LIVE = 1,		/* held by a caller */
 	ST_CACHED = 2,		/* parked in a magazine (allocated in the tree) */
 	ST_RESERVED = 3,	/* reserved range or the top sentinel (inline) */
 };
-#define ST_SHIFT 2
 #define ST_MASK 3u
-#define ST_POOL (~UINT64_C(0))	/* a node in the free pool: matches no pfn */
+#define ST_CLS_SHIFT 2
+#define ST_CLS_MASK 15u		/* classes 0..UIOMMU_IOVA_CACHE_MAX_ORDER */
+#define ST_SHIFT 6		/* the pfn */
+
+_Static_assert(UIOMMU_IOVA_CACHE_MAX_ORDER <= ST_CLS_MASK,
+	       "a cache class fits its field of the state word");
 
 /* Granule counts and pfns fit in 53 bits (space <= 2^64, granule >= 4K):
  * gap size classes are bits 0..52 of a word. */
@@ -32,45 +43,71 @@ enum {
 #define W_LOW_MASK ((UINT64_C(1) << W_LOW_BITS) - 1)
 
 /*
- * One cacheable allocated range (live or cached): a stable 64-byte record
+ * One cacheable allocated range (live or cached): a stable one-word record
  * that the B-tree leaves (iova.c) point to, so the magazines and the hash
  * may hold it while the tree moves its entries.  Every other range (not
  * cacheable, reserved, the top sentinel) is kept inline in its leaf entry
- * and has no record.  The free gap below a range and the per-subtree
- * summaries live in the B-tree nodes, not here.
+ * and has no record.  A cacheable range is 2^class granules aligned to its
+ * size, so the word alone describes it.
+ *
+ * Eight records share a line, and a thread takes its records two lines at
+ * a time per class (iova.c, rec_take()): the ranges a thread allocates one
+ * after the other in a class then share lines, so a thread that frees
+ * another's ranges in that order claims up to eight states per line it
+ * moves, and two threads that allocate on their own never share a line
+ * (nor the line the prefetcher pairs with it).
  *
  * state is read without the lock by the cached free path (found through
  * the hash), so it is only accessed atomically.
  */
 struct iova_node {
-	struct iova_node *next;	/* free pool link */
-	uint64_t state;		/* (first << ST_SHIFT) | ST_* */
-	uint64_t last;
-	/* Cache class of the range (-1: not cacheable), set before the
-	 * range is published; read by the lock-free free path. */
-	int32_t cache_cls;
-	uint32_t spare;
-	/* One line per record: a remote free's CAS on state moves only
-	 * this range's line between cores. */
-	uint64_t pad[4];
+	uint64_t state;
 };
+
+/* Records a thread takes at once: a pair of 64-byte lines, the unit the
+ * adjacent-line prefetcher moves. */
+#define IOVA_REC_TAKE 16
+
+static inline uint64_t node_state(uint64_t first, unsigned int cls,
+				  unsigned int st)
+{
+	return (first << ST_SHIFT) | ((uint64_t)cls << ST_CLS_SHIFT) | st;
+}
+
+static inline uint64_t state_first(uint64_t s)
+{
+	return s >> ST_SHIFT;
+}
+
+static inline unsigned int state_st(uint64_t s)
+{
+	return (unsigned int)(s & ST_MASK);
+}
+
+static inline unsigned int state_cls(uint64_t s)
+{
+	return (unsigned int)(s >> ST_CLS_SHIFT) & ST_CLS_MASK;
+}
 
 struct bt_node;		/* iova.c */
 struct pool_chunk;	/* iova.c */
 
 /*
  * The pfn -> node index of cacheable ranges: open addressing with linear
- * probing.  A slot is one word: the record's address (records are 64-byte
- * aligned) with a 6-bit tag of the pfn's hash in the low bits, 0 when
- * empty.  One atomic load reads a whole slot, so a lock-free reader never
- * sees a torn one; the tag lets a probe pass other keys' slots without
- * touching their records (mostly other threads' lines).  A tag match is
- * confirmed against the record's state, which holds the pfn.
+ * probing.  A slot is one word: the record's address in bits 63:16 (user
+ * addresses are below 2^48 on the 64-bit hosts we build for; pool_grow()
+ * checks each block) with a 16-bit tag of the pfn's hash in bits 15:0, 0
+ * when empty.  Both halves come out without a mask constant (a shift, a
+ * 16-bit compare), which keeps the lock-free lookup short of registers.  One atomic load reads a whole slot, so a lock-free reader
+ * never sees a torn one; the tag lets a probe pass other keys' slots
+ * without touching their records (mostly other threads' lines).  A tag
+ * match is confirmed against the record's state, which holds the pfn.
  * Old arrays are kept until destroy (a lock-free reader may still be in
  * one; together they are smaller than the current one).
  */
-#define IOVA_HTAG_BITS 6
-#define IOVA_HTAG_MASK ((UINT64_C(1) << IOVA_HTAG_BITS) - 1)
+#define IOVA_HPTR_SHIFT 16
+#define IOVA_HTAG_BITS 16
+#define IOVA_HPTR_LIMIT (UINT64_C(1) << (64 - IOVA_HPTR_SHIFT))
 
 struct iova_hash {
 	struct iova_hash *retired;
@@ -79,7 +116,7 @@ struct iova_hash {
 	 * 64 - IOVA_HTAG_BITS - bits, 2^bits - 1. */
 	unsigned int idx_shift, tag_shift;
 	size_t mask;
-	uint64_t s[];			/* (uintptr_t)node | tag, 0: empty */
+	uint64_t s[];		/* (uintptr_t)node << 16 | tag, 0: empty */
 };
 
 /*
@@ -101,12 +138,26 @@ static inline uint64_t uio_iova_hash_load_max(const struct iova_hash *h)
 }
 
 #define IOVA_NCLASS (UIOMMU_IOVA_CACHE_MAX_ORDER + 1)
-#define IOVA_MAG_SIZE 62	/* 512-byte magazines */
+#define IOVA_MAG_SIZE 63	/* 1 KiB magazines */
+
+/* A cached range: its record and its first pfn, so that an allocation
+ * from the magazine writes the record without reading it first (the
+ * line is often still in the cache of the thread that freed it). */
+struct iova_mag_ent {
+	struct iova_node *n;
+	uint64_t pfn;
+};
 
 struct iova_magazine {
 	uint32_t n;
 	struct iova_magazine *next;	/* depot lists */
-	struct iova_node *e[IOVA_MAG_SIZE];
+	struct iova_mag_ent e[IOVA_MAG_SIZE];
+};
+
+/* Records not yet used, the rest of a line taken for one class. */
+struct iova_rstash {
+	struct iova_node *next;
+	unsigned int left;
 };
 
 /* One thread's caches of one domain. */
@@ -117,6 +168,8 @@ struct iova_tcache {
 	uint64_t count[IOVA_NCLASS];	/* ranges in loaded + prev */
 	uint64_t hits, misses;
 	struct iova_tcache *next;	/* dom->tcaches, under depot_lock */
+	/* Under tree_lock, taken only by the owner (iova.c). */
+	struct iova_rstash rstash[IOVA_NCLASS];
 };
 
 /* Per size class depot of magazines, under depot_lock. */
@@ -147,7 +200,10 @@ struct uiommu_iova_domain {
 	unsigned int nspare;		/* B-tree nodes in spare */
 	uint64_t nnodes;		/* B-tree nodes in all pool blocks */
 	struct bt_node *spare;		/* free B-tree nodes */
-	struct iova_node *pool;		/* free records, linked by next */
+	struct iova_node *pool;		/* free records, linked by state */
+	struct iova_node *fresh;	/* never used records, whole lines */
+	uint64_t nfresh;		/* records at fresh */
+	uint64_t nrec;			/* records in all pool blocks */
 	struct pool_chunk *chunks;	/* pool blocks (iova.c) */
 	uint64_t hcount;		/* nodes in the hash */
 	uint64_t alloc_ranges, alloc_granules;	/* LIVE + CACHED */
@@ -162,20 +218,24 @@ struct uiommu_iova_domain {
 	struct uiommu_iova_domain *reg_next; /* registry of cached domains */
 };
 
+static inline uint64_t node_load(const struct iova_node *n)
+{
+	return __atomic_load_n(&n->state, __ATOMIC_RELAXED);
+}
+
 static inline uint64_t node_first(const struct iova_node *n)
 {
-	return __atomic_load_n(&n->state, __ATOMIC_RELAXED) >> ST_SHIFT;
+	return state_first(node_load(n));
 }
 
 static inline unsigned int node_st(const struct iova_node *n)
 {
-	return (unsigned int)(__atomic_load_n(&n->state, __ATOMIC_RELAXED) &
-			      ST_MASK);
+	return state_st(node_load(n));
 }
 
-static inline uint64_t node_len(const struct iova_node *n)
+static inline unsigned int node_cls(const struct iova_node *n)
 {
-	return n->last - node_first(n) + 1;
+	return state_cls(node_load(n));
 }
 
 /* Cacheable: a power-of-two number of granules up to the cached order,
@@ -197,6 +257,9 @@ int uio_iova_tree_alloc(struct uiommu_iova_domain *dom, uint64_t pages,
 			uint64_t *pfn);
 void uio_iova_tree_release(struct uiommu_iova_domain *dom,
 			   struct iova_node *n);
+/* Give the records left in @tc's stashes back to the pool. */
+void uio_iova_rstash_return(struct uiommu_iova_domain *dom,
+			    struct iova_tcache *tc);
 /* Takes tree_lock: a size-aligned block of 2^@order granules. */
 int uio_iova_cache_tree_alloc(struct uiommu_iova_domain *dom,
 			      unsigned int order, uint64_t limit_pfn,
@@ -232,7 +295,7 @@ int uio_iova_cache_alloc_slow(struct uiommu_iova_domain *dom,
 			      uint64_t limit_pfn, uint64_t *pfn);
 void uio_iova_cache_free_slow(struct uiommu_iova_domain *dom,
 			      struct iova_tcache *tc, unsigned int c,
-			      struct iova_node *n);
+			      struct iova_node *n, uint64_t pfn);
 
 /* The owner's relaxed update of a counter that stats read racily. */
 static inline void uio_relaxed_add(uint64_t *p, int64_t v)
@@ -254,34 +317,52 @@ static inline size_t uio_iova_hash_idx(uint64_t pfn, unsigned int bits)
 
 /* Tag: the next IOVA_HTAG_BITS of the mix, so keys of one home slot
  * differ in it (the low bits of an aligned pfn, and of its product, are
- * zero).  bits <= 58 always (a space has at most 2^52 granules). */
-static inline uint64_t uio_iova_hash_tag(uint64_t pfn, unsigned int bits)
+ * zero).  bits <= 48 always (a space has at most 2^52 granules, the hash
+ * at most 8 slots per cacheable range of at least 4 KiB). */
+static inline uint16_t uio_iova_hash_tag(uint64_t pfn, unsigned int bits)
 {
-	return (uio_iova_hash_mix(pfn) >> (64 - IOVA_HTAG_BITS - bits)) &
-	       IOVA_HTAG_MASK;
+	return (uint16_t)(uio_iova_hash_mix(pfn) >> (64 - IOVA_HTAG_BITS - bits));
 }
 
 static inline struct iova_node *uio_iova_hslot_node(uint64_t v)
 {
-	return (struct iova_node *)(uintptr_t)(v & ~IOVA_HTAG_MASK);
+	return (struct iova_node *)(uintptr_t)(v >> IOVA_HPTR_SHIFT);
+}
+
+static inline uint16_t uio_iova_hslot_tag(uint64_t v)
+{
+	return (uint16_t)v;
 }
 
 #define IOVA_HASH_MAX_STEPS 64	/* lock-free probe bound */
 
+/* Start fetching @p's line for writing.  gcc's write prefetch is a plain
+ * one unless the target has PREFETCHW; the instruction is a no-op on x86
+ * processors older than it (its opcode was a reserved NOP). */
+static inline void uio_prefetch_excl(const void *p)
+{
+#if defined(__x86_64__)
+	__asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
+#else
+	__builtin_prefetch(p, 1);
+#endif
+}
+
 /*
- * Lock-free: the node indexed at @pfn, or NULL (possibly falsely, while a
- * writer moves slots: the caller then asks the tree).  The state read that
- * confirms a tag match is only a hint (it may change at once); the
- * caller's CAS on the state, which holds the pfn, is the validation.
+ * Lock-free: the node indexed at @pfn, with the state word read from it
+ * in *@state, or NULL (possibly falsely, while a writer moves slots: the
+ * caller then asks the tree).  The state is only a hint (it may change at
+ * once); the caller's CAS on it, which holds the pfn, is the validation.
  */
 static inline struct iova_node *
-uio_iova_hash_find(struct uiommu_iova_domain *dom, uint64_t pfn)
+uio_iova_hash_find(struct uiommu_iova_domain *dom, uint64_t pfn,
+		   uint64_t *state)
 {
 	struct iova_hash *h = __atomic_load_n(&dom->hash, __ATOMIC_ACQUIRE);
 	size_t mask = h->mask;
 	uint64_t hv = uio_iova_hash_mix(pfn);
 	size_t i = (size_t)(hv >> h->idx_shift);
-	uint64_t tag = (hv >> h->tag_shift) & IOVA_HTAG_MASK;
+	uint16_t tag = (uint16_t)(hv >> h->tag_shift);
 	int steps;
 
 	for (steps = 0; steps < IOVA_HASH_MAX_STEPS;
@@ -291,10 +372,15 @@ uio_iova_hash_find(struct uiommu_iova_domain *dom, uint64_t pfn)
 
 		if (!v)
 			return NULL;
-		if ((v & IOVA_HTAG_MASK) != tag)
+		if (uio_iova_hslot_tag(v) != tag)
 			continue;
 		n = uio_iova_hslot_node(v);
-		if (node_first(n) == pfn)
+		/* The caller's exchange will want the line exclusive: ask
+		 * for it so, not shared first and then upgraded (two
+		 * transfers when another thread wrote it last). */
+		uio_prefetch_excl(n);
+		*state = node_load(n);
+		if (state_first(*state) == pfn)
 			return n;
 	}
 	return NULL;
@@ -318,7 +404,7 @@ static inline bool uio_iova_cache_pop(struct uiommu_iova_domain *dom,
 	struct iova_tslot *slot = &uio_iova_tls[dom->id & (IOVA_TSLOTS - 1)];
 	struct iova_tcache *tc;
 	struct iova_magazine *m;
-	struct iova_node *n;
+	struct iova_mag_ent e;
 	uint32_t k;
 
 	if (__builtin_expect(slot->id != dom->id, 0))
@@ -328,14 +414,16 @@ static inline bool uio_iova_cache_pop(struct uiommu_iova_domain *dom,
 	if (__builtin_expect(!m || !m->n, 0))
 		return false;
 	k = m->n - 1;
-	n = m->e[k];
-	if (__builtin_expect(n->last > limit_pfn, 0))
+	e = m->e[k];
+	/* Folds away when the caller passes no limit (UINT64_MAX). */
+	if (__builtin_expect(e.pfn + (UINT64_C(1) << order) - 1 > limit_pfn,
+			     0))
 		return false;
 	m->n = k;
 	uio_relaxed_add(&tc->count[order], -1);
 	uio_relaxed_add(&tc->hits, 1);
-	*pfn = node_first(n);
-	__atomic_store_n(&n->state, (*pfn << ST_SHIFT) | ST_LIVE,
+	*pfn = e.pfn;
+	__atomic_store_n(&e.n->state, node_state(e.pfn, order, ST_LIVE),
 			 __ATOMIC_RELEASE);
 	return true;
 }

@@ -57,7 +57,11 @@
 /* One pool block: B-tree nodes and (with the caches on) records, one
  * allocation. */
 #define CHUNK_BT 16
-#define CHUNK_NODES 64	/* records */
+#define CHUNK_NODES 512	/* records: 64 lines */
+/* Blocks are aligned to a pair of lines, and so are the header, the
+ * B-tree nodes (whole pairs of lines in all) and the records behind them:
+ * a thread's records never share a pair with another's (rec_take()). */
+#define CHUNK_ALIGN 128
 
 /*
  * Once a tree has BIG_CHUNK_AFTER nodes, node-only blocks of
@@ -93,11 +97,14 @@ struct bt_node {
 	bool leaf;
 } __attribute__((aligned(64)));
 
-_Static_assert(sizeof(struct iova_node) == 64, "a range record is one line");
+_Static_assert(sizeof(struct iova_node) * IOVA_REC_TAKE == 128,
+	       "a thread takes records a pair of lines at a time");
+_Static_assert(CHUNK_BT * sizeof(struct bt_node) % CHUNK_ALIGN == 0,
+	       "the records of a block start on a pair of lines");
 
 /*
  * A leaf reference is either a pointer to the range's record (bit 0 clear:
- * records are 64-byte aligned), which a cacheable allocated range has, or
+ * records are 8-byte aligned), which a cacheable allocated range has, or
  * an inline range: bit 0 set, bits 2:1 its state (ST_LIVE or ST_RESERVED:
  * only a record can be ST_CACHED), bits 63:3 its last pfn (at most
  * 2^52, the sentinel's).  No lock-free path reads a leaf, so an inline
@@ -134,7 +141,7 @@ static inline struct iova_node *leaf_rec(const struct bt_node *lf, int i)
 static inline uint64_t leaf_last(const struct bt_node *lf, int i)
 {
 	return (lf->ref[i] & REF_INLINE) ? lf->ref[i] >> REF_LAST_SHIFT :
-	       leaf_rec(lf, i)->last;
+	       lf->key[i] + (UINT64_C(1) << node_cls(leaf_rec(lf, i))) - 1;
 }
 
 /* State of an inline range. */
@@ -156,7 +163,7 @@ static inline unsigned int leaf_st(const struct bt_node *lf, int i)
 struct pool_chunk {
 	struct pool_chunk *next;
 	size_t bytes;		/* as allocated */
-} __attribute__((aligned(64)));
+} __attribute__((aligned(CHUNK_ALIGN)));
 
 /* A root-to-leaf path: nd[0] is the root, ix[l] the entry taken at l. */
 struct bpath {
@@ -380,6 +387,79 @@ static void ent_delete(struct bt_node *nd, int i)
 
 /* ---------------------------------------------------------- pools */
 
+static struct iova_node *pool_get(struct uiommu_iova_domain *dom)
+{
+	struct iova_node *n = dom->pool;
+
+	assert(n && node_st(n) == ST_FREE);
+	dom->pool = (struct iova_node *)(uintptr_t)node_load(n);
+	return n;
+}
+
+static void pool_put(struct uiommu_iova_domain *dom, struct iova_node *n)
+{
+	/* The memory stays a record until destroy: a lock-free reader that
+	 * still holds a stale pointer sees state ST_FREE, which matches no
+	 * live range (the link is 8-byte aligned, so bits 1:0 stay 0). */
+	__atomic_store_n(&n->state, (uint64_t)(uintptr_t)dom->pool,
+			 __ATOMIC_RELEASE);
+	dom->pool = n;
+}
+
+/* This thread's record stash of class @cls in @dom, if it has a cache. */
+static struct iova_rstash *rstash_of(struct uiommu_iova_domain *dom,
+				     unsigned int cls)
+{
+	struct iova_tslot *slot = &uio_iova_tls[dom->id & (IOVA_TSLOTS - 1)];
+
+	return slot->id == dom->id ? &slot->tc->rstash[cls] : NULL;
+}
+
+/*
+ * A record for a new cacheable range of class @cls; pool_reserve() made
+ * sure there is one.  A thread with a cache takes never used records a
+ * line at a time per class, so that the ranges it allocates in a class
+ * one after the other have neighbouring records (see struct iova_node);
+ * records given back go to the pool and are used once no line is left.
+ */
+static struct iova_node *rec_take(struct uiommu_iova_domain *dom,
+				  unsigned int cls)
+{
+	struct iova_rstash *st = rstash_of(dom, cls);
+
+	if (st && !st->left && dom->nfresh >= IOVA_REC_TAKE) {
+		st->next = dom->fresh;
+		st->left = IOVA_REC_TAKE;
+		dom->fresh += IOVA_REC_TAKE;
+		dom->nfresh -= IOVA_REC_TAKE;
+	}
+	if (st && st->left) {
+		st->left--;
+		return st->next++;
+	}
+	if (dom->pool)
+		return pool_get(dom);
+	assert(dom->nfresh);
+	dom->nfresh--;
+	return dom->fresh++;
+}
+
+void uio_iova_rstash_return(struct uiommu_iova_domain *dom,
+			    struct iova_tcache *tc)
+{
+	unsigned int c;
+
+	uio_assert_held(&dom->tree_lock);
+	for (c = 0; c < IOVA_NCLASS; c++) {
+		struct iova_rstash *st = &tc->rstash[c];
+
+		while (st->left) {
+			st->left--;
+			pool_put(dom, st->next++);
+		}
+	}
+}
+
 /* Advise the whole 2 MiB pages inside [@p, @p + @bytes) as huge pages;
  * only a hint, so a failure (another allocator, no THP) changes nothing. */
 static void advise_huge(void *p, size_t bytes)
@@ -409,24 +489,34 @@ static int pool_grow(struct uiommu_iova_domain *dom)
 		       sizeof(struct pool_chunk) +
 		       nbt * sizeof(struct bt_node) +
 		       nrec * sizeof(struct iova_node);
-	struct pool_chunk *c = uio_alloc_aligned(bytes, 64);
+	struct pool_chunk *c = uio_alloc_aligned(bytes, CHUNK_ALIGN);
 	struct bt_node *bt;
-	struct iova_node *rec;
 	size_t i;
 
 	if (!c)
 		return -ENOMEM;
+	if (nrec && (uintptr_t)c + bytes > IOVA_HPTR_LIMIT) {
+		/* The hash slots keep a record's address in 48 bits. */
+		uio_free_aligned(c, bytes, CHUNK_ALIGN);
+		return uio_fail(-ENOMEM, "iova",
+				"record block at %p is above 2^48", (void *)c);
+	}
 	if (big)
 		advise_huge(c, bytes);
 	c->bytes = bytes;
 	c->next = dom->chunks;
 	dom->chunks = c;
 	bt = (struct bt_node *)(c + 1);
-	rec = (struct iova_node *)(bt + nbt);
-	for (i = nrec; i-- > 0;) {
-		__atomic_store_n(&rec[i].state, ST_POOL, __ATOMIC_RELAXED);
-		rec[i].next = dom->pool;
-		dom->pool = &rec[i];
+	if (nrec) {
+		/* Records never used are kept apart, whole lines at a
+		 * time for the threads' stashes (rec_take()). */
+		while (dom->nfresh) {
+			dom->nfresh--;
+			pool_put(dom, dom->fresh++);
+		}
+		dom->fresh = (struct iova_node *)(bt + nbt);
+		dom->nfresh = nrec;
+		dom->nrec += nrec;
 	}
 	for (i = 0; i < nbt; i++) {
 		bt[i].ref[0] = ref_of(dom->spare);
@@ -442,30 +532,11 @@ static int pool_grow(struct uiommu_iova_domain *dom)
  * free record.  Changes nothing in the tree. */
 static int pool_reserve(struct uiommu_iova_domain *dom)
 {
-	while ((dom->cache_on && !dom->pool) ||
+	while ((dom->cache_on && !dom->pool && !dom->nfresh) ||
 	       dom->nspare < dom->height + 1)
 		if (pool_grow(dom))
 			return -ENOMEM;
 	return 0;
-}
-
-static struct iova_node *pool_get(struct uiommu_iova_domain *dom)
-{
-	struct iova_node *n = dom->pool;
-
-	assert(n);
-	dom->pool = n->next;
-	n->next = NULL;
-	return n;
-}
-
-static void pool_put(struct uiommu_iova_domain *dom, struct iova_node *n)
-{
-	/* The memory stays a record until destroy: a lock-free reader that
-	 * still holds a stale pointer sees a state that matches no pfn. */
-	__atomic_store_n(&n->state, ST_POOL, __ATOMIC_RELEASE);
-	n->next = dom->pool;
-	dom->pool = n;
 }
 
 static struct bt_node *spare_get(struct uiommu_iova_domain *dom, bool leaf)
@@ -1068,10 +1139,9 @@ int uio_iova_tree_alloc(struct uiommu_iova_domain *dom, uint64_t pages,
 		return -ENOMEM;
 	if (cls >= 0) {
 		/* The caches and the hash hold cacheable ranges by record. */
-		x = pool_get(dom);
-		x->last = last;
-		x->cache_cls = cls;
-		__atomic_store_n(&x->state, (start << ST_SHIFT) | ST_LIVE,
+		x = rec_take(dom, (unsigned int)cls);
+		__atomic_store_n(&x->state,
+				 node_state(start, (unsigned int)cls, ST_LIVE),
 				 __ATOMIC_RELAXED);
 		ref = ref_of(x);
 	} else {
@@ -1139,7 +1209,7 @@ static int check_range(struct check_ctx *c, const struct bt_node *lf, int i)
 {
 	struct uiommu_iova_domain *dom = c->dom;
 	const struct iova_node *n = leaf_rec(lf, i);
-	uint64_t first = lf->key[i], last, len;
+	uint64_t first = lf->key[i], last, len, state;
 	unsigned int st;
 	int cls;
 
@@ -1174,10 +1244,8 @@ static int check_range(struct check_ctx *c, const struct bt_node *lf, int i)
 					  "cacheable range has no record", first);
 		if (!n)
 			break;
-		if (n->cache_cls != cls)
-			return check_fail(c, "cache class field is wrong", first);
 		c->hashed++;
-		if (uio_iova_hash_find(dom, first) != n)
+		if (uio_iova_hash_find(dom, first, &state) != n)
 			return check_fail(c, "cached-size range missing from the hash",
 					  first);
 		break;
@@ -1238,6 +1306,34 @@ static int check_bt(struct check_ctx *c, const struct bt_node *nd,
 	return 0;
 }
 
+/* Every record is in the tree (@in_tree of them), in the pool, never
+ * used, or in a thread's stash; none is lost or counted twice. */
+static void check_records(struct check_ctx *c, uint64_t in_tree)
+{
+	struct uiommu_iova_domain *dom = c->dom;
+	const struct iova_tcache *tc;
+	const struct iova_node *n;
+	uint64_t free = 0, stashed = 0;
+	unsigned int k;
+
+	for (n = dom->pool; n; n = (const struct iova_node *)(uintptr_t)node_load(n)) {
+		if (node_st(n) != ST_FREE || ++free > dom->nrec) {
+			check_fail(c, "record pool is corrupt", free);
+			return;
+		}
+	}
+	/* Stashes change only under tree_lock (held); the list of caches
+	 * needs depot_lock, which nests inside it. */
+	uio_lock(&dom->depot_lock);
+	for (tc = dom->tcaches; tc; tc = tc->next)
+		for (k = 0; k < IOVA_NCLASS; k++)
+			stashed += tc->rstash[k].left;
+	uio_unlock(&dom->depot_lock);
+	if (in_tree + free + dom->nfresh + stashed != dom->nrec)
+		check_fail(c, "records lost or counted twice",
+			   in_tree + free + dom->nfresh + stashed);
+}
+
 static int check_locked(struct uiommu_iova_domain *dom)
 {
 	struct check_ctx c = { .dom = dom, .prev_end = dom->start_pfn };
@@ -1258,6 +1354,8 @@ static int check_locked(struct uiommu_iova_domain *dom)
 		check_fail(&c, "counters disagree with the tree", 0);
 	if (!c.why && dom->cache_on && c.hashed != dom->hcount)
 		check_fail(&c, "hash count disagrees with the tree", 0);
+	if (!c.why && dom->cache_on)
+		check_records(&c, c.hashed);
 	if (!c.why && dom->cache_on &&
 	    dom->hcount > uio_iova_hash_load_max(dom->hash))
 		check_fail(&c, "hash fuller than its load bound", 0);
@@ -1377,7 +1475,7 @@ UIOMMU_API void uiommu_iova_domain_destroy(struct uiommu_iova_domain *dom)
 		uio_iova_cache_destroy(dom);
 	for (chunk = dom->chunks; chunk; chunk = next) {
 		next = chunk->next;
-		uio_free_aligned(chunk, chunk->bytes, 64);
+		uio_free_aligned(chunk, chunk->bytes, CHUNK_ALIGN);
 	}
 	uio_mutex_destroy(&dom->depot_lock);
 	uio_mutex_destroy(&dom->tree_lock);
@@ -1508,16 +1606,17 @@ UIOMMU_API int uiommu_iova_alloc(struct uiommu_iova_domain *dom, uint64_t size,
 
 	/*
 	 * The common case first, with the checks it implies folded: no
-	 * flags, the limit at or above the space (so the limit pfn is the
-	 * last one), size a non-zero multiple of the granule up to the
-	 * largest cached size (which is no larger than the space).
+	 * flags, the limit at or above the space (so no cached range, all
+	 * inside the space, lies above it), size a non-zero multiple of the
+	 * granule up to the largest cached size (which is no larger than
+	 * the space).
 	 */
 	if (uio_likely(dom && iova && !flags && limit >= dom->cfg.last)) {
 		pages = size >> dom->shift;
 		if (uio_likely(pages - 1 < dom->fast_pages &&
 			       !(size & (dom->cfg.granule - 1)) &&
 			       uio_iova_cache_pop(dom, cache_order_of(pages),
-						  dom->last_pfn, &pfn))) {
+						  UINT64_MAX, &pfn))) {
 			*iova = pfn << dom->shift;
 			trace_iova_alloc(size, limit, *iova);
 			return 0;
@@ -1543,12 +1642,12 @@ int uio_iova_cache_tree_alloc(struct uiommu_iova_domain *dom,
 static __attribute__((noinline)) int
 free_tree(struct uiommu_iova_domain *dom, uint64_t iova, uint64_t pfn)
 {
-	uint64_t live = (pfn << ST_SHIFT) | ST_LIVE;
 	const struct bt_node *lf;
 	struct iova_node *n;
 	struct bpath p;
 	int ret = -ENOENT, i;
 	bool claimed;
+	uint64_t s;
 
 	uio_lock(&dom->tree_lock);
 	descend_le(dom, pfn, &p);
@@ -1558,11 +1657,14 @@ free_tree(struct uiommu_iova_domain *dom, uint64_t iova, uint64_t pfn)
 		n = leaf_rec(lf, i);
 		/* A record is claimed against a racing cached free of the
 		 * same address; an inline range is only seen under the lock. */
-		if (n)
-			claimed = __atomic_compare_exchange_n(
-				&n->state, &live, (pfn << ST_SHIFT) | ST_CACHED,
-				false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
-		else
+		if (n) {
+			s = node_load(n);
+			claimed = state_st(s) == ST_LIVE &&
+				  __atomic_compare_exchange_n(
+					&n->state, &s, s ^ ST_LIVE ^ ST_CACHED,
+					false, __ATOMIC_ACQ_REL,
+					__ATOMIC_RELAXED);
+		} else
 			claimed = ref_st(lf->ref[i]) == ST_LIVE;
 		if (claimed) {
 			release_at(dom, &p);
@@ -1599,7 +1701,7 @@ free_cached_slow(struct uiommu_iova_domain *dom, uint64_t iova,
 		 unsigned int c, struct iova_node *n)
 {
 	uio_iova_cache_free_slow(dom, uio_iova_tls[dom->id & (IOVA_TSLOTS - 1)].tc,
-				 c, n);
+				 c, n, iova >> dom->shift);
 	trace_iova_free(iova, 1);
 	return 0;
 }
@@ -1613,31 +1715,28 @@ static inline __attribute__((always_inline)) int
 free_cached(struct uiommu_iova_domain *dom, uint64_t iova, uint64_t pfn)
 {
 	struct iova_tslot *slot = &uio_iova_tls[dom->id & (IOVA_TSLOTS - 1)];
-	struct iova_node *n = uio_iova_hash_find(dom, pfn);
-	uint64_t live = (pfn << ST_SHIFT) | ST_LIVE;
 	struct iova_magazine *m;
-	int c;
+	struct iova_node *n;
+	unsigned int c;
+	uint64_t s;
 
-	if (uio_unlikely(!n))
+	n = uio_iova_hash_find(dom, pfn, &s);
+	if (uio_unlikely(!n || state_st(s) != ST_LIVE))
 		return free_tree(dom, iova, pfn);
 	if (uio_unlikely(slot->id != dom->id))
 		return free_cached_attach(dom, iova, pfn);
-	/* The validation: only the first free of a live range wins. */
+	/* The validation: only the first free of a live range wins.  The
+	 * word read by the lookup holds the pfn, so a record reused for
+	 * another range since fails the exchange. */
 	if (uio_unlikely(!__atomic_compare_exchange_n(
-			&n->state, &live, (pfn << ST_SHIFT) | ST_CACHED, false,
+			&n->state, &s, s ^ ST_LIVE ^ ST_CACHED, false,
 			__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)))
 		return free_tree(dom, iova, pfn);
-	c = n->cache_cls;
-	if (uio_unlikely(c < 0)) {
-		/* Not cacheable (no record should be): undo, the tree path
-		 * frees it. */
-		__atomic_store_n(&n->state, live, __ATOMIC_RELEASE);
-		return free_tree(dom, iova, pfn);
-	}
+	c = state_cls(s);
 	m = slot->tc->loaded[c];
 	if (uio_unlikely(!m || m->n == IOVA_MAG_SIZE))
-		return free_cached_slow(dom, iova, (unsigned int)c, n);
-	m->e[m->n++] = n;
+		return free_cached_slow(dom, iova, c, n);
+	m->e[m->n++] = (struct iova_mag_ent){ n, pfn };
 	uio_relaxed_add(&slot->tc->count[c], 1);
 	trace_iova_free(iova, 1);
 	return 0;
