@@ -544,6 +544,18 @@ int uio_iova_cache_alloc_slow(struct uiommu_iova_domain *dom,
 
 /* ---------------------------------------------------------------- free */
 
+/* Start fetching @p's line for writing.  gcc's write prefetch is a plain
+ * one unless the target has PREFETCHW; the instruction is a no-op on x86
+ * processors older than it (its opcode was a reserved NOP). */
+static inline void prefetch_excl(const void *p)
+{
+#if defined(__x86_64__)
+	__asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
+#else
+	__builtin_prefetch(p, 1);
+#endif
+}
+
 /*
  * An empty magazine from the depot was last read by the thread that
  * emptied it, often another one.  Ask for all its lines for writing now:
@@ -555,7 +567,7 @@ static void mag_prefetch_excl(const struct iova_magazine *m)
 	size_t off;
 
 	for (off = 0; off < sizeof(*m); off += 64)
-		uio_prefetch_excl((const char *)m + off);
+		prefetch_excl((const char *)m + off);
 }
 
 /* An empty magazine off the depot list of @d, or NULL; depot_lock held. */
