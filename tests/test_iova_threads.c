@@ -220,6 +220,51 @@ static void test_exiting_threads_give_back_their_records(void **state)
 	tu_alloc_uninstall();
 }
 
+struct checker {
+	struct uiommu_iova_domain *d;
+	int stop;		/* atomic */
+	unsigned long rounds;
+};
+
+/* Check the domain over and over until told to stop. */
+static void *check_loop(void *arg)
+{
+	struct checker *c = arg;
+
+	while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
+		CHECK_EQ(uiommu_iova_check(c->d), 0);
+		c->rounds++;
+	}
+	return NULL;
+}
+
+/*
+ * The checker accounts for every record, those in threads' stashes
+ * included, while threads exit and give their stashes back: it must never
+ * see records in between (off the list of caches, not yet in the pool).
+ */
+static void test_check_while_threads_exit(void **state)
+{
+	struct uiommu_iova_config cfg = { 0, 0xffffffffffffull, K4, 5 };
+	struct checker c = { 0 };
+	pthread_t chk, t;
+	int i;
+
+	(void)state;
+	assert_int_equal(uiommu_iova_domain_create(&cfg, &c.d), 0);
+	assert_int_equal(pthread_create(&chk, NULL, check_loop, &c), 0);
+	for (i = 0; i < 2000; i++) {
+		assert_int_equal(pthread_create(&t, NULL, one_of_each_class,
+						c.d), 0);
+		pthread_join(t, NULL);
+	}
+	__atomic_store_n(&c.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(chk, NULL);
+	assert_true(c.rounds > 0);
+	assert_int_equal(uiommu_iova_check(c.d), 0);
+	uiommu_iova_domain_destroy(c.d);
+}
+
 struct parked {
 	struct uiommu_iova_domain *d;
 	pthread_mutex_t m;
@@ -363,6 +408,7 @@ int main(void)
 		cmocka_unit_test(test_two_threads_churn_then_exit),
 		cmocka_unit_test(test_destroy_while_thread_caches_it),
 		cmocka_unit_test(test_exiting_threads_give_back_their_records),
+		cmocka_unit_test(test_check_while_threads_exit),
 		cmocka_unit_test(test_racing_frees_of_one_address),
 	};
 

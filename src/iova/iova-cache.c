@@ -15,8 +15,9 @@
  * live allocation, once.  A miss in the lock-free lookup (never allocated,
  * or slots being moved concurrently) falls back to the tree under its
  * lock, which decides authoritatively.  Nodes are type-stable (pooled until
- * the domain dies), so a stale pointer is harmless: its state matches no
- * live pfn.
+ * the domain dies), so a stale pointer is harmless: the CAS compares the
+ * whole state word (pfn, class, LIVE), so it succeeds only on a record
+ * that is live for exactly that range at that moment.
  *
  * Full and empty magazines are exchanged with the domain's depot under
  * depot_lock.  When the tree has no space, the depot and the calling
@@ -290,6 +291,12 @@ static void tcache_retire(struct uiommu_iova_domain *dom,
 	struct iova_magazine *spill[2 * IOVA_NCLASS];
 	unsigned int c, nspill = 0, i;
 
+	/* Records first, while @tc is still listed: the checker counts
+	 * stashes through the list under tree_lock, so a stash off the list
+	 * but not yet returned would look like lost records. */
+	uio_lock(&dom->tree_lock);
+	uio_iova_rstash_return(dom, tc);
+	uio_unlock(&dom->tree_lock);
 	uio_lock(&dom->depot_lock);
 	for (pp = &dom->tcaches; *pp != tc; pp = &(*pp)->next)
 		assert(*pp);
@@ -309,9 +316,6 @@ static void tcache_retire(struct uiommu_iova_domain *dom,
 	uio_unlock(&dom->depot_lock);
 	for (i = 0; i < nspill; i++)
 		mag_free(spill[i]);
-	uio_lock(&dom->tree_lock);
-	uio_iova_rstash_return(dom, tc);
-	uio_unlock(&dom->tree_lock);
 	line_free(tc, sizeof(*tc));
 }
 

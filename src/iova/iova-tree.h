@@ -165,7 +165,7 @@ struct iova_magazine {
 	struct iova_mag_ent e[IOVA_MAG_SIZE];
 };
 
-/* Records not yet used, the rest of a line taken for one class. */
+/* Records not yet used, the rest of a pair of lines taken for one class. */
 struct iova_rstash {
 	struct iova_node *next;
 	unsigned int left;

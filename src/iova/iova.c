@@ -418,9 +418,10 @@ static struct iova_rstash *rstash_of(struct uiommu_iova_domain *dom,
 /*
  * A record for a new cacheable range of class @cls; pool_reserve() made
  * sure there is one.  A thread with a cache takes never used records a
- * line at a time per class, so that the ranges it allocates in a class
- * one after the other have neighbouring records (see struct iova_node);
- * records given back go to the pool and are used once no line is left.
+ * pair of lines (IOVA_REC_TAKE) at a time per class, so that the ranges
+ * it allocates in a class one after the other have neighbouring records
+ * (see struct iova_node); records given back go to the pool and are used
+ * once fewer than a pair of lines of never used ones is left.
  */
 static struct iova_node *rec_take(struct uiommu_iova_domain *dom,
 				  unsigned int cls)
@@ -1322,8 +1323,9 @@ static void check_records(struct check_ctx *c, uint64_t in_tree)
 			return;
 		}
 	}
-	/* Stashes change only under tree_lock (held); the list of caches
-	 * needs depot_lock, which nests inside it. */
+	/* Stashes change only under tree_lock (held), and a cache leaves
+	 * the list only after its stashes are empty (tcache_retire()); the
+	 * list needs depot_lock, which nests inside tree_lock. */
 	uio_lock(&dom->depot_lock);
 	for (tc = dom->tcaches; tc; tc = tc->next)
 		for (k = 0; k < IOVA_NCLASS; k++)
