@@ -440,9 +440,10 @@ static struct iova_node *rec_take(struct uiommu_iova_domain *dom,
 	}
 	if (dom->pool)
 		return pool_get(dom);
+	/* From the end, so that the stashes' pairs of lines stay aligned. */
 	assert(dom->nfresh);
 	dom->nfresh--;
-	return dom->fresh++;
+	return dom->fresh + dom->nfresh;
 }
 
 void uio_iova_rstash_return(struct uiommu_iova_domain *dom,
