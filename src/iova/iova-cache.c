@@ -663,17 +663,13 @@ void uio_iova_cache_free_slow(struct uiommu_iova_domain *dom,
 			      struct iova_tcache *tc, unsigned int c,
 			      struct iova_node *n, uint64_t pfn)
 {
-	struct iova_magazine *m;
-
 	if (!make_room(dom, tc, c)) {
 		uio_lock(&dom->tree_lock);
 		uio_iova_tree_release(dom, n);
 		uio_unlock(&dom->tree_lock);
 		return;
 	}
-	m = tc->loaded[c];
-	m->e[m->n++] = (struct iova_mag_ent){ n, pfn };
-	uio_relaxed_add(&tc->count[c], 1);
+	uio_iova_cache_push(tc, c, n, pfn);
 }
 
 /* --------------------------------------------------------------- stats */

@@ -249,6 +249,20 @@ static inline unsigned int node_cls(const struct iova_node *n)
 	return state_cls(node_load(n));
 }
 
+/*
+ * Claim the live range whose record @n held state @s when read: LIVE ->
+ * CACHED in one compare-and-swap of the whole word (pfn, class, state),
+ * so of two racing frees exactly one wins, and a record reused for
+ * another range since fails.  False: not live (any more).
+ */
+static inline bool node_claim(struct iova_node *n, uint64_t s)
+{
+	return state_st(s) == ST_LIVE &&
+	       __atomic_compare_exchange_n(&n->state, &s, s ^ ST_LIVE ^ ST_CACHED,
+					   false, __ATOMIC_ACQ_REL,
+					   __ATOMIC_RELAXED);
+}
+
 /* Cacheable: a power-of-two number of granules up to the cached order,
  * aligned to its size (so it serves any request of its class). */
 static inline int node_cache_class(const struct uiommu_iova_domain *dom,
@@ -421,6 +435,17 @@ static inline bool uio_iova_cache_pop(struct uiommu_iova_domain *dom,
 	__atomic_store_n(&e.n->state, node_state(e.pfn, order, ST_LIVE),
 			 __ATOMIC_RELEASE);
 	return true;
+}
+
+/* Push the claimed range @n at @pfn on @tc's loaded magazine of class
+ * @c, which has room: the counterpart of uio_iova_cache_pop(). */
+static inline void uio_iova_cache_push(struct iova_tcache *tc, unsigned int c,
+				       struct iova_node *n, uint64_t pfn)
+{
+	struct iova_magazine *m = tc->loaded[c];
+
+	m->e[m->n++] = (struct iova_mag_ent){ n, pfn };
+	uio_relaxed_add(&tc->count[c], 1);
 }
 
 /* Allocate a size-aligned block of 2^@order granules at or below

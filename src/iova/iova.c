@@ -406,6 +406,14 @@ static void pool_put(struct uiommu_iova_domain *dom, struct iova_node *n)
 	dom->pool = n;
 }
 
+/* Give the @count never used records from @first back to the pool. */
+static void pool_put_run(struct uiommu_iova_domain *dom,
+			 struct iova_node *first, uint64_t count)
+{
+	while (count--)
+		pool_put(dom, first++);
+}
+
 /* This thread's record stash of class @cls in @dom, if it has a cache. */
 static struct iova_rstash *rstash_of(struct uiommu_iova_domain *dom,
 				     unsigned int cls)
@@ -455,10 +463,8 @@ void uio_iova_rstash_return(struct uiommu_iova_domain *dom,
 	for (c = 0; c < IOVA_NCLASS; c++) {
 		struct iova_rstash *st = &tc->rstash[c];
 
-		while (st->left) {
-			st->left--;
-			pool_put(dom, st->next++);
-		}
+		pool_put_run(dom, st->next, st->left);
+		st->left = 0;
 	}
 }
 
@@ -512,10 +518,7 @@ static int pool_grow(struct uiommu_iova_domain *dom)
 	if (nrec) {
 		/* Records never used are kept apart, whole lines at a
 		 * time for the threads' stashes (rec_take()). */
-		while (dom->nfresh) {
-			dom->nfresh--;
-			pool_put(dom, dom->fresh++);
-		}
+		pool_put_run(dom, dom->fresh, dom->nfresh);
 		dom->fresh = (struct iova_node *)(bt + nbt);
 		dom->nfresh = nrec;
 		dom->nrec += nrec;
@@ -1650,7 +1653,6 @@ free_tree(struct uiommu_iova_domain *dom, uint64_t iova, uint64_t pfn)
 	struct bpath p;
 	int ret = -ENOENT, i;
 	bool claimed;
-	uint64_t s;
 
 	uio_lock(&dom->tree_lock);
 	descend_le(dom, pfn, &p);
@@ -1660,14 +1662,9 @@ free_tree(struct uiommu_iova_domain *dom, uint64_t iova, uint64_t pfn)
 		n = leaf_rec(lf, i);
 		/* A record is claimed against a racing cached free of the
 		 * same address; an inline range is only seen under the lock. */
-		if (n) {
-			s = node_load(n);
-			claimed = state_st(s) == ST_LIVE &&
-				  __atomic_compare_exchange_n(
-					&n->state, &s, s ^ ST_LIVE ^ ST_CACHED,
-					false, __ATOMIC_ACQ_REL,
-					__ATOMIC_RELAXED);
-		} else
+		if (n)
+			claimed = node_claim(n, node_load(n));
+		else
 			claimed = ref_st(lf->ref[i]) == ST_LIVE;
 		if (claimed) {
 			release_at(dom, &p);
@@ -1701,10 +1698,10 @@ free_cached_attach(struct uiommu_iova_domain *dom, uint64_t iova, uint64_t pfn)
 /* A claimed range @n of class @c whose loaded magazine has no room. */
 static __attribute__((noinline)) int
 free_cached_slow(struct uiommu_iova_domain *dom, uint64_t iova,
-		 unsigned int c, struct iova_node *n)
+		 uint64_t pfn, unsigned int c, struct iova_node *n)
 {
 	uio_iova_cache_free_slow(dom, uio_iova_tls[dom->id & (IOVA_TSLOTS - 1)].tc,
-				 c, n, iova >> dom->shift);
+				 c, n, pfn);
 	trace_iova_free(iova, 1);
 	return 0;
 }
@@ -1724,23 +1721,18 @@ free_cached(struct uiommu_iova_domain *dom, uint64_t iova, uint64_t pfn)
 	uint64_t s;
 
 	n = uio_iova_hash_find(dom, pfn, &s);
-	if (uio_unlikely(!n || state_st(s) != ST_LIVE))
+	if (uio_unlikely(!n))
 		return free_tree(dom, iova, pfn);
 	if (uio_unlikely(slot->id != dom->id))
 		return free_cached_attach(dom, iova, pfn);
-	/* The validation: only the first free of a live range wins.  The
-	 * word read by the lookup holds the pfn, so a record reused for
-	 * another range since fails the exchange. */
-	if (uio_unlikely(!__atomic_compare_exchange_n(
-			&n->state, &s, s ^ ST_LIVE ^ ST_CACHED, false,
-			__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)))
+	/* The validation: only the first free of a live range wins. */
+	if (uio_unlikely(!node_claim(n, s)))
 		return free_tree(dom, iova, pfn);
 	c = state_cls(s);
 	m = slot->tc->loaded[c];
 	if (uio_unlikely(!m || m->n == IOVA_MAG_SIZE))
-		return free_cached_slow(dom, iova, c, n);
-	m->e[m->n++] = (struct iova_mag_ent){ n, pfn };
-	uio_relaxed_add(&slot->tc->count[c], 1);
+		return free_cached_slow(dom, iova, pfn, c, n);
+	uio_iova_cache_push(slot->tc, c, n, pfn);
 	trace_iova_free(iova, 1);
 	return 0;
 }
