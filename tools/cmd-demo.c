@@ -93,20 +93,14 @@ static int parse_args(int argc, char **argv, struct demo_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->machine = "virt";
 	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
 		int ret = tool_assign_parse_opt(argc, argv, &i, &o->ao);
 
 		if (ret < 0)
 			goto bad;
 		if (ret)
 			continue;
-		if (i + 1 >= argc)
-			goto bad;
-		if (!strcmp(a, "--machine"))
-			o->machine = argv[++i];
-		else if (!strcmp(a, "--dtb"))
-			o->dtb = argv[++i];
-		else
+		if (tool_machine_parse_opt(argc, argv, &i, &o->machine,
+					   &o->dtb) <= 0)
 			goto bad;
 	}
 	return 0;

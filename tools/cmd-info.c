@@ -94,13 +94,8 @@ static int parse_args(int argc, char **argv, struct info_opts *o)
 			o->assign = true;
 			continue;
 		}
-		if (i + 1 >= argc)
-			goto bad;
-		if (!strcmp(a, "--machine"))
-			o->machine = argv[++i];
-		else if (!strcmp(a, "--dtb"))
-			o->dtb = argv[++i];
-		else
+		if (tool_machine_parse_opt(argc, argv, &i, &o->machine,
+					   &o->dtb) <= 0)
 			goto bad;
 	}
 	if (assign_only && !o->assign) {

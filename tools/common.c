@@ -64,6 +64,23 @@ void tool_log_errors(bool errors)
 	uiommu_set_log_handler(log_to_stderr, errors ? (void *)1 : NULL);
 }
 
+int tool_machine_parse_opt(int argc, char **argv, int *i,
+			   const char **machine, const char **dtb)
+{
+	const char **val;
+
+	if (!strcmp(argv[*i], "--machine"))
+		val = machine;
+	else if (!strcmp(argv[*i], "--dtb"))
+		val = dtb;
+	else
+		return 0;
+	if (*i + 1 >= argc)
+		return -EINVAL;
+	*val = argv[++*i];
+	return 1;
+}
+
 int tool_make_machine(const char *machine, const char *dtb,
 		      struct uiommu_machine **m)
 {

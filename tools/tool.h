@@ -35,6 +35,10 @@ bool tool_output_json(void);
 const char *tool_source_name(const char *machine, const char *dtb);
 int tool_make_machine(const char *machine, const char *dtb,
 		      struct uiommu_machine **m);
+/* "--machine NAME" or "--dtb FILE" at argv[*i]: 1 if taken (*i then on
+ * its value), 0 if neither, -EINVAL if the value is missing */
+int tool_machine_parse_opt(int argc, char **argv, int *i,
+			   const char **machine, const char **dtb);
 void tool_log_errors(bool errors);
 void tool_json_str(const char *s);
 const char *tool_json_bool(bool b);	/* "true" / "false" */
