@@ -1218,7 +1218,7 @@ static void test_cached_allocs_with_every_first_allocation_failing(void **state)
 }
 
 /* Fill @out[0..n) with distinct pfns whose hash mixes agree in their top
- * 22 bits: they share home slot and 16-bit tag in any table of up to 2^6
+ * 22 bits: they share home slot and 10-bit tag in any table of up to 2^6
  * slots. */
 static void colliding_pfns(uint64_t *out, unsigned int n)
 {
@@ -1231,11 +1231,12 @@ static void colliding_pfns(uint64_t *out, unsigned int n)
 }
 
 /*
- * One-word hash slots carry only a 16-bit tag of the key: keys that share
+ * One-word hash slots carry only a 10-bit tag of the key: keys that share
  * home slot and tag must still each find their own record (the match is
- * confirmed against the record's pfn), a key of the same home and tag that
- * is not in the table must find nothing, and removing any of them must
- * leave the others reachable.
+ * confirmed against the record's pfn), and a free's claim must take the
+ * record of its own key only, whichever slot of the run holds it.  A key
+ * of the same home and tag that is not in the table must find and claim
+ * nothing, and removing any of them must leave the others reachable.
  */
 static void test_hash_keys_sharing_home_slot_and_tag(void **state)
 {
@@ -1261,6 +1262,31 @@ static void test_hash_keys_sharing_home_slot_and_tag(void **state)
 		assert_int_equal(st, rec[i].state);
 	}
 	assert_null(uio_iova_hash_find(d, pfn[N], &st));
+	/* Claims: each key's own record once, LIVE -> CACHED, nothing else. */
+	for (i = 0; i < N; i++)
+		rec[i].state = node_state(pfn[i], 0, ST_LIVE);
+	assert_null(uio_iova_hash_claim(d, pfn[N], &st));
+	for (i = 0; i < N; i++) {
+		struct iova_node *n = NULL;
+		uint64_t live = 0;
+		bool home = uio_iova_hash_claim_home(d, pfn[i], &n, &live);
+
+		/* Only the key in the run's first slot is claimed there. */
+		if (home) {
+			assert_ptr_equal(n, &rec[i]);
+		} else {
+			n = uio_iova_hash_claim(d, pfn[i], &live);
+			assert_ptr_equal(n, &rec[i]);
+		}
+		assert_int_equal(live, node_state(pfn[i], 0, ST_LIVE));
+		for (j = 0; j < N; j++)
+			assert_int_equal(rec[j].state,
+					 node_state(pfn[j], 0, j <= i ?
+						    ST_CACHED : ST_LIVE));
+		assert_null(uio_iova_hash_claim(d, pfn[i], &live));
+		assert_false(uio_iova_hash_claim_home(d, pfn[i], &n, &live));
+	}
+	assert_null(uio_iova_hash_check(d, &where));
 	/* Remove from the middle of the run, then the rest. */
 	for (i = 0; i < N; i++) {
 		unsigned int victim = (i + 2) % N;

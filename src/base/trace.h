@@ -23,7 +23,10 @@ enum uio_trace_id {
 	UIO_TRACE__COUNT
 };
 
-extern unsigned char uio_trace_on[UIO_TRACE__COUNT];
+/* Hidden: the library's own code reads it with one RIP-relative load
+ * instead of first loading its address from the GOT. */
+extern unsigned char uio_trace_on[UIO_TRACE__COUNT]
+	__attribute__((visibility("hidden")));
 
 void uio_trace_emit(enum uio_trace_id id, const char *fmt, ...)
 	UIOMMU_PRINTF(2, 3);
@@ -31,10 +34,14 @@ void uio_trace_emit(enum uio_trace_id id, const char *fmt, ...)
 #define UIO_TRACE_UNPACK(...) __VA_ARGS__
 
 #define UIO_TRACE_EVENT(name, proto, args, fmt)                          \
+	static inline bool trace_##name##_enabled(void)                  \
+	{                                                                \
+		return uio_unlikely(__atomic_load_n(                     \
+			&uio_trace_on[UIO_TRACE_##name], __ATOMIC_RELAXED)); \
+	}                                                                \
 	static inline void trace_##name proto                            \
 	{                                                                \
-		if (uio_unlikely(__atomic_load_n(&uio_trace_on[UIO_TRACE_##name], \
-						 __ATOMIC_RELAXED)))     \
+		if (trace_##name##_enabled())                            \
 			uio_trace_emit(UIO_TRACE_##name, fmt,            \
 				       UIO_TRACE_UNPACK args);           \
 	}

@@ -56,6 +56,15 @@ static inline uint32_t mag_n(const struct iova_magazine *m)
 	return m ? m->n : 0;
 }
 
+/* Ranges in @*slot, a cache's loaded or prev magazine, as another thread
+ * reads them (see struct iova_tcache); depot_lock held. */
+static uint32_t mag_n_racy(struct iova_magazine *const *slot)
+{
+	const struct iova_magazine *m = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+
+	return m ? __atomic_load_n(&m->n, __ATOMIC_RELAXED) : 0;
+}
+
 /* ---------------------------------------------------------------- hash */
 
 static size_t hash_bytes(unsigned int bits)
@@ -70,7 +79,7 @@ static struct iova_hash *hash_new(unsigned int bits)
 	if (h) {
 		h->bits = bits;
 		h->idx_shift = 64 - bits;
-		h->tag_shift = 64 - IOVA_HTAG_BITS - bits;
+		h->tag_shift = IOVA_HPTR_SHIFT - bits;
 		h->mask = ((size_t)1 << bits) - 1;
 	}
 	return h;
@@ -78,11 +87,8 @@ static struct iova_hash *hash_new(unsigned int bits)
 
 static uint64_t slot_of(const struct iova_hash *h, struct iova_node *n)
 {
-	uintptr_t p = (uintptr_t)n;
-
-	assert(n && p < IOVA_HPTR_LIMIT);
-	return (uint64_t)p << IOVA_HPTR_SHIFT |
-	       uio_iova_hash_tag(node_first(n), h->bits);
+	assert(n && (uintptr_t)n < IOVA_HPTR_LIMIT);
+	return uio_iova_hslot(n, node_first(n), node_cls(n), h->bits);
 }
 
 static void hash_link(struct iova_hash *h, struct iova_node *n)
@@ -174,7 +180,7 @@ const char *uio_iova_hash_check(struct uiommu_iova_domain *dom,
 	uio_assert_held(&dom->tree_lock);
 	*where = h->bits;
 	if (h->idx_shift != 64 - h->bits ||
-	    h->tag_shift != 64 - IOVA_HTAG_BITS - h->bits ||
+	    h->tag_shift != IOVA_HPTR_SHIFT - h->bits ||
 	    h->mask != ((size_t)1 << h->bits) - 1)
 		return "hash shifts or mask disagree with its size";
 	for (i = 0; i < ((size_t)1 << h->bits); i++) {
@@ -189,9 +195,9 @@ const char *uio_iova_hash_check(struct uiommu_iova_domain *dom,
 		*where = node_first(n);
 		if (st != ST_LIVE && st != ST_CACHED)
 			return "hash slot holds a record not in use";
-		if (uio_iova_hslot_tag(h->s[i]) !=
-		    uio_iova_hash_tag(node_first(n), h->bits))
-			return "hash slot tag differs from its range's";
+		if (h->s[i] != uio_iova_hslot(n, node_first(n), node_cls(n),
+					      h->bits))
+			return "hash slot differs from its range's (tag or class)";
 	}
 	*where = used;
 	if (used != dom->hcount)
@@ -423,8 +429,9 @@ static uint64_t mag_drain(struct uiommu_iova_domain *dom,
 	uint64_t n = 0;
 
 	for (; m && m->n; n++) {
-		struct iova_node *x = m->e[--m->n].n;
+		struct iova_node *x = m->e[m->n - 1].n;
 
+		mag_set_n(m, m->n - 1);
 		assert(node_st(x) == ST_CACHED);
 		uio_iova_tree_release(dom, x);
 	}
@@ -474,7 +481,6 @@ void uio_iova_cache_flush_local(struct uiommu_iova_domain *dom)
 		if (tc) {
 			ranges += mag_drain(dom, tc->loaded[c]);
 			ranges += mag_drain(dom, tc->prev[c]);
-			__atomic_store_n(&tc->count[c], 0, __ATOMIC_RELAXED);
 		}
 	}
 	uio_unlock(&dom->tree_lock);
@@ -488,13 +494,6 @@ void uio_iova_cache_flush_local(struct uiommu_iova_domain *dom)
 
 /* --------------------------------------------------------------- alloc */
 
-static void set_count(struct iova_tcache *tc, unsigned int c)
-{
-	__atomic_store_n(&tc->count[c],
-			 (uint64_t)mag_n(tc->loaded[c]) + mag_n(tc->prev[c]),
-			 __ATOMIC_RELAXED);
-}
-
 /* Loaded magazine of class @c is empty: make a non-empty one loaded if the
  * previous one or the depot has one. */
 static bool reload_full(struct uiommu_iova_domain *dom,
@@ -505,8 +504,8 @@ static bool reload_full(struct uiommu_iova_domain *dom,
 
 	if (mag_n(tc->prev[c])) {
 		m = tc->prev[c];
-		tc->prev[c] = tc->loaded[c];
-		tc->loaded[c] = m;
+		mag_set(&tc->prev[c], tc->loaded[c]);
+		mag_set(&tc->loaded[c], m);
 		return true;
 	}
 	uio_lock(&dom->depot_lock);
@@ -515,12 +514,11 @@ static bool reload_full(struct uiommu_iova_domain *dom,
 		d->full = m->next;
 		d->nfull--;
 		spill = depot_put(d, tc->loaded[c]);
-		tc->loaded[c] = m;
+		mag_set(&tc->loaded[c], m);
 	}
 	uio_unlock(&dom->depot_lock);
 	if (spill)
 		mag_free(spill);
-	set_count(tc, c);
 	return m != NULL;
 }
 
@@ -615,19 +613,21 @@ static bool rotate_full(struct uiommu_iova_domain *dom, struct iova_tcache *tc,
 		depot_put(d, full);
 		full = NULL;
 		m = depot_take_empty(d);
+		/* It leaves prev under the lock (see struct iova_tcache). */
+		mag_set(&tc->prev[c], tc->loaded[c]);
+		mag_set(&tc->loaded[c], NULL);
 	}
 	uio_unlock(&dom->depot_lock);
 	if (full) {
 		uio_lock(&dom->tree_lock);
 		mag_drain(dom, full);
 		uio_unlock(&dom->tree_lock);
+		mag_set(&tc->prev[c], tc->loaded[c]);
 		m = full;		/* drained, empty */
 	} else {
 		m = mag_ready_empty(m);
 	}
-	tc->prev[c] = tc->loaded[c];
-	tc->loaded[c] = m;
-	set_count(tc, c);
+	mag_set(&tc->loaded[c], m);
 	return m != NULL;
 }
 
@@ -641,35 +641,34 @@ static bool make_room(struct uiommu_iova_domain *dom, struct iova_tcache *tc,
 		if (tc->prev[c]->n == IOVA_MAG_SIZE)
 			return rotate_full(dom, tc, c);
 		m = tc->prev[c];
-		tc->prev[c] = tc->loaded[c];
-		tc->loaded[c] = m;
+		mag_set(&tc->prev[c], tc->loaded[c]);
+		mag_set(&tc->loaded[c], m);
 		return true;
 	}
 	if (tc->loaded[c]) {
 		/* No previous: loaded becomes it. */
-		tc->prev[c] = tc->loaded[c];
-		tc->loaded[c] = NULL;
+		mag_set(&tc->prev[c], tc->loaded[c]);
+		mag_set(&tc->loaded[c], NULL);
 	}
 	uio_lock(&dom->depot_lock);
 	m = depot_take_empty(&dom->depot[c]);
 	uio_unlock(&dom->depot_lock);
-	tc->loaded[c] = mag_ready_empty(m);
-	set_count(tc, c);
+	mag_set(&tc->loaded[c], mag_ready_empty(m));
 	return tc->loaded[c] != NULL;
 }
 
 /* Loaded magazine full or missing: make room, or give @n to the tree. */
 void uio_iova_cache_free_slow(struct uiommu_iova_domain *dom,
-			      struct iova_tcache *tc, unsigned int c,
-			      struct iova_node *n, uint64_t pfn)
+			      struct iova_tcache *tc, struct iova_node *n,
+			      uint64_t live)
 {
-	if (!make_room(dom, tc, c)) {
+	if (!make_room(dom, tc, state_cls(live))) {
 		uio_lock(&dom->tree_lock);
 		uio_iova_tree_release(dom, n);
 		uio_unlock(&dom->tree_lock);
 		return;
 	}
-	uio_iova_cache_push(tc, c, n, pfn);
+	uio_iova_cache_push(tc, n, live);
 }
 
 /* --------------------------------------------------------------- stats */
@@ -695,8 +694,8 @@ void uio_iova_cache_counts(struct uiommu_iova_domain *dom,
 		st->cache_misses +=
 			__atomic_load_n(&tc->misses, __ATOMIC_RELAXED);
 		for (c = 0; c < IOVA_NCLASS; c++) {
-			uint64_t k = __atomic_load_n(&tc->count[c],
-						     __ATOMIC_RELAXED);
+			uint64_t k = (uint64_t)mag_n_racy(&tc->loaded[c]) +
+				     mag_n_racy(&tc->prev[c]);
 
 			st->cached_ranges += k;
 			st->cached_granules += k << c;

@@ -94,29 +94,45 @@ struct pool_chunk;	/* iova.c */
 
 /*
  * The pfn -> node index of cacheable ranges: open addressing with linear
- * probing.  A slot is one word: the record's address in bits 63:16 (user
- * addresses are below 2^48 on the 64-bit hosts we build for; pool_grow()
- * checks each block) with a 16-bit tag of the pfn's hash in bits 15:0, 0
- * when empty.  Both halves come out without a mask constant (a shift, a
- * 16-bit compare), which keeps the lock-free lookup short of registers.  One atomic load reads a whole slot, so a lock-free reader
- * never sees a torn one; the tag lets a probe pass other keys' slots
- * without touching their records (mostly other threads' lines).  A tag
- * match is confirmed against the record's state, which holds the pfn.
- * Old arrays are kept until destroy (a lock-free reader may still be in
- * one; together they are smaller than the current one).
+ * probing.  A slot is one word, 0 when empty:
+ *   bits 63:16  the record's address (user addresses are below 2^48 on
+ *               the 64-bit hosts we build for; pool_grow() checks each
+ *               block);
+ *   bits 15:6   a 10-bit tag of the pfn's hash;
+ *   bits  5:0   the low bits of the record's state word when it is live:
+ *               the cache class in 5:2 and ST_LIVE (1) in 1:0.
+ * One atomic load reads a whole slot, so a lock-free reader never sees a
+ * torn one.  The tag lets a probe pass other keys' slots without touching
+ * their records (mostly other threads' lines); with bit 0 set in every
+ * used slot, one masked compare also rejects an empty one.  And since the
+ * low bits are those of the live state word, a free has the whole word
+ * it expects, (pfn << 6) | (slot & 63), and claims the record with one
+ * compare-and-swap without reading it first: that read would be one more
+ * load in the chain of every free.  A tag match is confirmed by the CAS,
+ * or by the pfn in the word it returns.  Old arrays are kept until
+ * destroy (a lock-free reader may still be in one; together they are
+ * smaller than the current one).
  */
 #define IOVA_HPTR_SHIFT 16
-#define IOVA_HTAG_BITS 16
+#define IOVA_HTAG_SHIFT ST_SHIFT
+#define IOVA_HTAG_BITS 10
+#define IOVA_HTAG_MASK (((UINT64_C(1) << IOVA_HTAG_BITS) - 1) << IOVA_HTAG_SHIFT)
+#define IOVA_HLOW_MASK ((UINT64_C(1) << ST_SHIFT) - 1)	/* class, LIVE */
+/* What a probe compares: the tag and the used bit (ST_LIVE's). */
+#define IOVA_HKEY_MASK (IOVA_HTAG_MASK | ST_LIVE)
 #define IOVA_HPTR_LIMIT (UINT64_C(1) << (64 - IOVA_HPTR_SHIFT))
+
+_Static_assert(IOVA_HTAG_SHIFT + IOVA_HTAG_BITS == IOVA_HPTR_SHIFT,
+	       "a hash slot's fields fill its word");
 
 struct iova_hash {
 	struct iova_hash *retired;
 	unsigned int bits;
 	/* Derived from bits, for the lock-free lookup: 64 - bits,
-	 * 64 - IOVA_HTAG_BITS - bits, 2^bits - 1. */
+	 * IOVA_HPTR_SHIFT - bits, 2^bits - 1. */
 	unsigned int idx_shift, tag_shift;
 	size_t mask;
-	uint64_t s[];		/* (uintptr_t)node << 16 | tag, 0: empty */
+	uint64_t s[];		/* see above; 0: empty */
 };
 
 /*
@@ -151,12 +167,13 @@ static inline uint64_t uio_iova_hash_load_max(const struct iova_hash *h)
 _Static_assert(IOVA_MAG_SIZE % IOVA_REC_TAKE == 0,
 	       "magazines hold whole stashes of records");
 
-/* A cached range: its record and its first pfn, so that an allocation
- * from the magazine writes the record without reading it first (the
- * line is often still in the cache of the thread that freed it). */
+/* A cached range: its record and the state word it has when live (first
+ * pfn, class, ST_LIVE), so that an allocation from the magazine writes
+ * the record without reading it first (the line is often still in the
+ * cache of the thread that freed it) or forming the word. */
 struct iova_mag_ent {
 	struct iova_node *n;
-	uint64_t pfn;
+	uint64_t live;
 };
 
 struct iova_magazine {
@@ -171,12 +188,20 @@ struct iova_rstash {
 	unsigned int left;
 };
 
-/* One thread's caches of one domain. */
+/*
+ * One thread's caches of one domain.  The stats of any thread count the
+ * ranges in them by reading loaded, prev and their magazines' n under
+ * depot_lock (uio_iova_cache_counts()), while the owner changes them: so
+ * the owner stores those atomically (mag_set(), mag_set_n()), and a
+ * magazine leaves loaded or prev only under depot_lock, which keeps it
+ * from being freed while the stats read it.
+ * (A counter per class instead cost the hit paths a load and a store
+ * each, about 1 ns per pair: docs/perf/iova.md.)
+ */
 struct iova_tcache {
 	struct iova_magazine *loaded[IOVA_NCLASS];
 	struct iova_magazine *prev[IOVA_NCLASS];
 	/* Written by the owner with relaxed atomics, read by stats. */
-	uint64_t count[IOVA_NCLASS];	/* ranges in loaded + prev */
 	uint64_t hits, misses;
 	struct iova_tcache *next;	/* dom->tcaches, under depot_lock */
 	/* Under tree_lock, taken only by the owner (iova.c). */
@@ -191,7 +216,7 @@ struct iova_depot {
 };
 
 struct uiommu_iova_domain {
-	/* Read-mostly, used by the lock-free paths: one cache line. */
+	/* Read-mostly, used by the lock-free paths: the first two lines. */
 	uint64_t id;			/* unique, never reused */
 	unsigned int shift;		/* log2(granule) */
 	unsigned int cache_order;	/* max cached order, or OFF */
@@ -200,6 +225,8 @@ struct uiommu_iova_domain {
 	 * of the space) granules, 0 with the cache off. */
 	uint64_t fast_pages;
 	uint64_t start_pfn, last_pfn;
+	uint64_t granule_mask;		/* cfg.granule - 1 */
+	uintptr_t tslot_off;		/* see IOVA_TSLOT() */
 	struct iova_hash *hash;		/* atomic pointer */
 	struct uiommu_iova_config cfg;
 
@@ -228,6 +255,20 @@ struct uiommu_iova_domain {
 
 	struct uiommu_iova_domain *reg_next; /* registry of cached domains */
 };
+
+/* The owner's store of a magazine's count (see struct iova_tcache). */
+static inline void mag_set_n(struct iova_magazine *m, uint32_t n)
+{
+	__atomic_store_n(&m->n, n, __ATOMIC_RELAXED);
+}
+
+/* The owner's store of a cache's loaded or prev magazine; release, so
+ * that a reader of a new magazine sees it initialised. */
+static inline void mag_set(struct iova_magazine **slot,
+			   struct iova_magazine *m)
+{
+	__atomic_store_n(slot, m, __ATOMIC_RELEASE);
+}
 
 static inline uint64_t node_load(const struct iova_node *n)
 {
@@ -305,6 +346,39 @@ extern __thread struct iova_tslot uio_iova_tls[IOVA_TSLOTS]
 struct iova_tcache *uio_iova_tcache_attach(struct uiommu_iova_domain *dom,
 					   struct iova_tslot *slot);
 
+/*
+ * The hit paths read this thread's slot of @dom at dom->tslot_off from
+ * the thread pointer: an initial-exec variable lies at the same offset
+ * from it in every thread, so the domain computes it once
+ * (uio_iova_tslot_off()) and a hit spends one load on it instead of five
+ * instructions that index the array and add the thread pointer.  On
+ * x86-64 the load is %fs-relative.
+ */
+static inline uintptr_t uio_iova_tslot_off(const struct uiommu_iova_domain *dom)
+{
+	return (uintptr_t)&uio_iova_tls[dom->id & (IOVA_TSLOTS - 1)] -
+	       (uintptr_t)__builtin_thread_pointer();
+}
+
+/* The sanitizers instrument an %fs-relative access as if it were a plain
+ * pointer (and fault): they get the portable form. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define IOVA_SANITIZED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define IOVA_SANITIZED 1
+#endif
+
+#if defined(__x86_64__) && defined(__SEG_FS) && !defined(IOVA_SANITIZED)
+#define IOVA_TSLOT(dom) \
+	((const struct iova_tslot __seg_fs *)(dom)->tslot_off)
+#else
+#define IOVA_TSLOT(dom) ((const struct iova_tslot *)(uintptr_t) \
+	((uintptr_t)__builtin_thread_pointer() + (dom)->tslot_off))
+#endif
+
 /* This thread's cache of @dom, created on first use; NULL if that failed. */
 static inline struct iova_tcache *
 uio_iova_tcache_get(struct uiommu_iova_domain *dom)
@@ -319,8 +393,8 @@ int uio_iova_cache_alloc_slow(struct uiommu_iova_domain *dom,
 			      struct iova_tcache *tc, unsigned int order,
 			      uint64_t limit_pfn, uint64_t *pfn);
 void uio_iova_cache_free_slow(struct uiommu_iova_domain *dom,
-			      struct iova_tcache *tc, unsigned int c,
-			      struct iova_node *n, uint64_t pfn);
+			      struct iova_tcache *tc, struct iova_node *n,
+			      uint64_t live);
 
 /* The owner's relaxed update of a counter that stats read racily. */
 static inline void uio_relaxed_add(uint64_t *p, int64_t v)
@@ -340,13 +414,15 @@ static inline size_t uio_iova_hash_idx(uint64_t pfn, unsigned int bits)
 	return (size_t)(uio_iova_hash_mix(pfn) >> (64 - bits));
 }
 
-/* Tag: the next IOVA_HTAG_BITS of the mix, so keys of one home slot
- * differ in it (the low bits of an aligned pfn, and of its product, are
- * zero).  bits <= 48 always (a space has at most 2^52 granules, the hash
- * at most 8 slots per cacheable range of at least 4 KiB). */
-static inline uint16_t uio_iova_hash_tag(uint64_t pfn, unsigned int bits)
+/* Tag: the next IOVA_HTAG_BITS of the mix below the home slot's, so
+ * keys of one home slot differ in it (the low bits of an aligned pfn, and
+ * of its product, are zero), in place in the slot.  bits <= 48 always (a
+ * space has at most 2^52 granules, the hash at most 8 slots per
+ * cacheable range of at least 4 KiB), so the shift is not negative. */
+static inline uint64_t uio_iova_hash_tag(uint64_t pfn, unsigned int bits)
 {
-	return (uint16_t)(uio_iova_hash_mix(pfn) >> (64 - IOVA_HTAG_BITS - bits));
+	return (uio_iova_hash_mix(pfn) >> (IOVA_HPTR_SHIFT - bits)) &
+	       IOVA_HTAG_MASK;
 }
 
 static inline struct iova_node *uio_iova_hslot_node(uint64_t v)
@@ -354,9 +430,31 @@ static inline struct iova_node *uio_iova_hslot_node(uint64_t v)
 	return (struct iova_node *)(uintptr_t)(v >> IOVA_HPTR_SHIFT);
 }
 
-static inline uint16_t uio_iova_hslot_tag(uint64_t v)
+/* The slot of live record @n at @first in a table of 2^@bits slots. */
+static inline uint64_t uio_iova_hslot(const struct iova_node *n,
+				      uint64_t first,
+				      unsigned int cls, unsigned int bits)
 {
-	return (uint16_t)v;
+	return (uint64_t)(uintptr_t)n << IOVA_HPTR_SHIFT |
+	       uio_iova_hash_tag(first, bits) |
+	       (node_state(first, cls, ST_LIVE) & IOVA_HLOW_MASK);
+}
+
+/* The first slot of @pfn's probe run in @h, and what a slot of @pfn
+ * holds in IOVA_HKEY_MASK (unmasked: the compare masks it). */
+static inline size_t uio_iova_hash_home(const struct iova_hash *h,
+					uint64_t pfn, uint64_t *key)
+{
+	uint64_t hv = uio_iova_hash_mix(pfn);
+
+	*key = (hv >> h->tag_shift) | ST_LIVE;
+	return (size_t)(hv >> h->idx_shift);
+}
+
+/* Slot @v is used and its tag is the one in @key. */
+static inline bool uio_iova_hslot_match(uint64_t v, uint64_t key)
+{
+	return !((v ^ key) & IOVA_HKEY_MASK);
 }
 
 #define IOVA_HASH_MAX_STEPS 64	/* lock-free probe bound */
@@ -372,20 +470,18 @@ uio_iova_hash_find(struct uiommu_iova_domain *dom, uint64_t pfn,
 		   uint64_t *state)
 {
 	struct iova_hash *h = __atomic_load_n(&dom->hash, __ATOMIC_ACQUIRE);
-	size_t mask = h->mask;
-	uint64_t hv = uio_iova_hash_mix(pfn);
-	size_t i = (size_t)(hv >> h->idx_shift);
-	uint16_t tag = (uint16_t)(hv >> h->tag_shift);
+	uint64_t key;
+	size_t i = uio_iova_hash_home(h, pfn, &key);
 	int steps;
 
 	for (steps = 0; steps < IOVA_HASH_MAX_STEPS;
-	     steps++, i = (i + 1) & mask) {
+	     steps++, i = (i + 1) & h->mask) {
 		uint64_t v = __atomic_load_n(&h->s[i], __ATOMIC_ACQUIRE);
 		struct iova_node *n;
 
 		if (!v)
 			return NULL;
-		if (uio_iova_hslot_tag(v) != tag)
+		if (!uio_iova_hslot_match(v, key))
 			continue;
 		n = uio_iova_hslot_node(v);
 		*state = node_load(n);
@@ -393,6 +489,76 @@ uio_iova_hash_find(struct uiommu_iova_domain *dom, uint64_t pfn,
 			return n;
 	}
 	return NULL;
+}
+
+/*
+ * Claim @pfn's live range through its matching slot @v: LIVE -> CACHED in
+ * one compare-and-swap of the whole state word (see node_claim()), built
+ * from @pfn and the slot without reading the record.  True with the
+ * record's state word as it was in *@s; false with the word the CAS found.
+ */
+static inline bool uio_iova_hslot_claim(uint64_t v, uint64_t pfn,
+					uint64_t *s)
+{
+	*s = (pfn << ST_SHIFT) | (v & IOVA_HLOW_MASK);
+	return __atomic_compare_exchange_n(&uio_iova_hslot_node(v)->state, s,
+					   *s ^ ST_LIVE ^ ST_CACHED, false,
+					   __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+}
+
+/*
+ * Lock-free: claim the live cacheable range that starts at @pfn and
+ * return its record, with the state word it had in *@live.  NULL if no
+ * record at @pfn was live at the CAS, or possibly falsely while a writer
+ * moves slots: the caller then asks the tree, which decides.
+ */
+static inline struct iova_node *
+uio_iova_hash_claim(struct uiommu_iova_domain *dom, uint64_t pfn,
+		    uint64_t *live)
+{
+	struct iova_hash *h = __atomic_load_n(&dom->hash, __ATOMIC_ACQUIRE);
+	uint64_t key, s;
+	size_t i = uio_iova_hash_home(h, pfn, &key);
+	int steps;
+
+	for (steps = 0; steps < IOVA_HASH_MAX_STEPS;
+	     steps++, i = (i + 1) & h->mask) {
+		uint64_t v = __atomic_load_n(&h->s[i], __ATOMIC_ACQUIRE);
+
+		if (!v)
+			return NULL;
+		if (!uio_iova_hslot_match(v, key))
+			continue;
+		if (uio_iova_hslot_claim(v, pfn, &s)) {
+			*live = s;
+			return uio_iova_hslot_node(v);
+		}
+		/* @pfn's own record, not live; else another key's. */
+		if (state_first(s) == pfn)
+			return NULL;
+	}
+	return NULL;
+}
+
+/*
+ * uio_iova_hash_claim() at @pfn's home slot only, where nearly every live
+ * key sits at the hash's load (IOVA_HASH_LOAD_SHIFT): the inline hit path
+ * then keeps no probe loop state.  False when that slot does not claim
+ * it: the caller probes the whole run.
+ */
+static inline bool uio_iova_hash_claim_home(struct uiommu_iova_domain *dom,
+					    uint64_t pfn, struct iova_node **n,
+					    uint64_t *live)
+{
+	struct iova_hash *h = __atomic_load_n(&dom->hash, __ATOMIC_ACQUIRE);
+	uint64_t key;
+	size_t i = uio_iova_hash_home(h, pfn, &key);
+	uint64_t v = __atomic_load_n(&h->s[i], __ATOMIC_ACQUIRE);
+
+	if (!uio_iova_hslot_match(v, key) || !uio_iova_hslot_claim(v, pfn, live))
+		return false;
+	*n = uio_iova_hslot_node(v);
+	return true;
 }
 
 /*
@@ -410,42 +576,41 @@ static inline bool uio_iova_cache_pop(struct uiommu_iova_domain *dom,
 				      unsigned int order, uint64_t limit_pfn,
 				      uint64_t *pfn)
 {
-	struct iova_tslot *slot = &uio_iova_tls[dom->id & (IOVA_TSLOTS - 1)];
 	struct iova_tcache *tc;
 	struct iova_magazine *m;
 	struct iova_mag_ent e;
 	uint32_t k;
 
-	if (__builtin_expect(slot->id != dom->id, 0))
+	if (__builtin_expect(IOVA_TSLOT(dom)->id != dom->id, 0))
 		return false;
-	tc = slot->tc;
+	tc = IOVA_TSLOT(dom)->tc;
 	m = tc->loaded[order];
 	if (__builtin_expect(!m || !m->n, 0))
 		return false;
 	k = m->n - 1;
 	e = m->e[k];
 	/* Folds away when the caller passes no limit (UINT64_MAX). */
-	if (__builtin_expect(e.pfn + (UINT64_C(1) << order) - 1 > limit_pfn,
-			     0))
+	if (__builtin_expect(state_first(e.live) + (UINT64_C(1) << order) - 1 >
+			     limit_pfn, 0))
 		return false;
-	m->n = k;
-	uio_relaxed_add(&tc->count[order], -1);
+	mag_set_n(m, k);
 	uio_relaxed_add(&tc->hits, 1);
-	*pfn = e.pfn;
-	__atomic_store_n(&e.n->state, node_state(e.pfn, order, ST_LIVE),
-			 __ATOMIC_RELEASE);
+	*pfn = state_first(e.live);
+	__atomic_store_n(&e.n->state, e.live, __ATOMIC_RELEASE);
 	return true;
 }
 
-/* Push the claimed range @n at @pfn on @tc's loaded magazine of class
- * @c, which has room: the counterpart of uio_iova_cache_pop(). */
-static inline void uio_iova_cache_push(struct iova_tcache *tc, unsigned int c,
-				       struct iova_node *n, uint64_t pfn)
+/* Push the claimed range @n, whose state word was @live when live, on
+ * @tc's loaded magazine of its class, which has room: the counterpart of
+ * uio_iova_cache_pop(). */
+static inline void uio_iova_cache_push(struct iova_tcache *tc,
+				       struct iova_node *n, uint64_t live)
 {
+	unsigned int c = state_cls(live);
 	struct iova_magazine *m = tc->loaded[c];
 
-	m->e[m->n++] = (struct iova_mag_ent){ n, pfn };
-	uio_relaxed_add(&tc->count[c], 1);
+	m->e[m->n] = (struct iova_mag_ent){ n, live };
+	mag_set_n(m, m->n + 1);
 }
 
 /* Allocate a size-aligned block of 2^@order granules at or below

@@ -1427,6 +1427,7 @@ UIOMMU_API int uiommu_iova_domain_create(const struct uiommu_iova_config *cfg,
 	shift = uio_ffs64(cfg->granule);
 	dom->cfg = *cfg;
 	dom->shift = shift;
+	dom->granule_mask = cfg->granule - 1;
 	dom->start_pfn = cfg->start >> shift;
 	dom->last_pfn = cfg->last >> shift;
 	dom->cache_on = cfg->cache_max_order != UIOMMU_IOVA_CACHE_OFF;
@@ -1437,6 +1438,7 @@ UIOMMU_API int uiommu_iova_domain_create(const struct uiommu_iova_config *cfg,
 			dom->fast_pages = dom->last_pfn - dom->start_pfn + 1;
 	}
 	dom->id = __atomic_fetch_add(&next_domain_id, 1, __ATOMIC_RELAXED);
+	dom->tslot_off = uio_iova_tslot_off(dom);
 	uio_mutex_init_adaptive(&dom->tree_lock);
 	uio_mutex_init_adaptive(&dom->depot_lock);
 
@@ -1604,6 +1606,15 @@ out_fail:
 	return ret;
 }
 
+/* Out of line and called last, so that the hit path makes no call and
+ * keeps no register across one (it then saves none). */
+static __attribute__((noinline, cold)) int
+alloc_hit_traced(uint64_t size, uint64_t limit, uint64_t iova)
+{
+	trace_iova_alloc(size, limit, iova);
+	return 0;
+}
+
 UIOMMU_API int uiommu_iova_alloc(struct uiommu_iova_domain *dom, uint64_t size,
 				 uint64_t limit, unsigned int flags,
 				 uint64_t *iova)
@@ -1617,14 +1628,16 @@ UIOMMU_API int uiommu_iova_alloc(struct uiommu_iova_domain *dom, uint64_t size,
 	 * granule up to the largest cached size (which is no larger than
 	 * the space).
 	 */
-	if (uio_likely(dom && iova && !flags && limit >= dom->cfg.last)) {
+	if (uio_likely(!flags) && uio_likely(iova != NULL) &&
+	    uio_likely(dom != NULL) && uio_likely(limit >= dom->cfg.last)) {
 		pages = size >> dom->shift;
 		if (uio_likely(pages - 1 < dom->fast_pages &&
-			       !(size & (dom->cfg.granule - 1)) &&
+			       !(size & dom->granule_mask) &&
 			       uio_iova_cache_pop(dom, cache_order_of(pages),
 						  UINT64_MAX, &pfn))) {
 			*iova = pfn << dom->shift;
-			trace_iova_alloc(size, limit, *iova);
+			if (trace_iova_alloc_enabled())
+				return alloc_hit_traced(size, limit, *iova);
 			return 0;
 		}
 		/* Tail calls, flags known: the hit path keeps fewer
@@ -1646,7 +1659,7 @@ int uio_iova_cache_tree_alloc(struct uiommu_iova_domain *dom,
 /* Free @pfn through the tree, which validates authoritatively; out of
  * line so that the cached path saves no registers. */
 static __attribute__((noinline)) int
-free_tree(struct uiommu_iova_domain *dom, uint64_t iova, uint64_t pfn)
+free_tree(struct uiommu_iova_domain *dom, uint64_t pfn)
 {
 	const struct bt_node *lf;
 	struct iova_node *n;
@@ -1654,6 +1667,10 @@ free_tree(struct uiommu_iova_domain *dom, uint64_t iova, uint64_t pfn)
 	int ret = -ENOENT, i;
 	bool claimed;
 
+	if (uio_unlikely(pfn < dom->start_pfn || pfn > dom->last_pfn))
+		return uio_fail(-ENOENT, "iova",
+				"free: 0x%" PRIx64 " is outside the space",
+				pfn << dom->shift);
 	uio_lock(&dom->tree_lock);
 	descend_le(dom, pfn, &p);
 	lf = LEAF(dom, &p);
@@ -1676,65 +1693,91 @@ free_tree(struct uiommu_iova_domain *dom, uint64_t iova, uint64_t pfn)
 	if (ret)
 		return uio_fail(ret, "iova",
 				"free: 0x%" PRIx64 " is not the start of a live allocation",
-				iova);
-	trace_iova_free(iova, 0);
+				pfn << dom->shift);
+	trace_iova_free(pfn << dom->shift, 0);
 	return 0;
 }
 
-static int free_cached(struct uiommu_iova_domain *dom, uint64_t iova,
-		       uint64_t pfn);
+static int free_cached(struct uiommu_iova_domain *dom, uint64_t pfn);
 
 /* A cached free on a thread without a cache of @dom yet. */
 static __attribute__((noinline, cold)) int
-free_cached_attach(struct uiommu_iova_domain *dom, uint64_t iova, uint64_t pfn)
+free_cached_attach(struct uiommu_iova_domain *dom, uint64_t pfn)
 {
 	struct iova_tslot *slot = &uio_iova_tls[dom->id & (IOVA_TSLOTS - 1)];
 
 	if (!uio_iova_tcache_attach(dom, slot))
-		return free_tree(dom, iova, pfn);
-	return free_cached(dom, iova, pfn);	/* the slot matches now */
+		return free_tree(dom, pfn);
+	return free_cached(dom, pfn);	/* the slot matches now */
 }
 
-/* A claimed range @n of class @c whose loaded magazine has no room. */
+/* A claimed range @n whose loaded magazine has no room. */
 static __attribute__((noinline)) int
-free_cached_slow(struct uiommu_iova_domain *dom, uint64_t iova,
-		 uint64_t pfn, unsigned int c, struct iova_node *n)
+free_cached_slow(struct uiommu_iova_domain *dom, struct iova_tcache *tc,
+		 struct iova_node *n, uint64_t live)
 {
-	uio_iova_cache_free_slow(dom, uio_iova_tls[dom->id & (IOVA_TSLOTS - 1)].tc,
-				 c, n, pfn);
-	trace_iova_free(iova, 1);
+	uio_iova_cache_free_slow(dom, tc, n, live);
+	trace_iova_free(state_first(live) << dom->shift, 1);
 	return 0;
+}
+
+/* Out of line and called last, so that the hit path makes no call and
+ * keeps no register across one (it then saves none). */
+static __attribute__((noinline, cold)) int
+free_hit_traced(struct uiommu_iova_domain *dom, uint64_t live)
+{
+	trace_iova_free(state_first(live) << dom->shift, 1);
+	return 0;
+}
+
+/* Park the claimed range @n, whose state word was @live, in this thread's
+ * cache @tc. */
+static inline __attribute__((always_inline)) int
+free_cached_push(struct uiommu_iova_domain *dom, struct iova_tcache *tc,
+		 struct iova_node *n, uint64_t live)
+{
+	struct iova_magazine *m = tc->loaded[state_cls(live)];
+
+	if (uio_unlikely(!m || m->n == IOVA_MAG_SIZE))
+		return free_cached_slow(dom, tc, n, live);
+	uio_iova_cache_push(tc, n, live);
+	if (trace_iova_free_enabled())
+		return free_hit_traced(dom, live);
+	return 0;
+}
+
+/* The home slot did not claim @pfn: probe the whole run, else the tree. */
+static __attribute__((noinline)) int
+free_cached_probe(struct uiommu_iova_domain *dom, struct iova_tcache *tc,
+		  uint64_t pfn)
+{
+	uint64_t live;
+	struct iova_node *n = uio_iova_hash_claim(dom, pfn, &live);
+
+	if (!n)
+		return free_tree(dom, pfn);
+	return free_cached_push(dom, tc, n, live);
 }
 
 /*
- * Free @pfn into this thread's cache if the lock-free index finds it live,
- * else through the tree, which validates authoritatively.  Every exit but
- * the hit is a tail call, so the hit path saves no registers.
+ * Free @pfn into this thread's cache if the lock-free index claims it
+ * live (the validation: only the first free of a live range wins), else
+ * through the tree, which decides.  Every exit but the hit is a tail
+ * call, so the hit path saves no registers.
  */
 static inline __attribute__((always_inline)) int
-free_cached(struct uiommu_iova_domain *dom, uint64_t iova, uint64_t pfn)
+free_cached(struct uiommu_iova_domain *dom, uint64_t pfn)
 {
-	struct iova_tslot *slot = &uio_iova_tls[dom->id & (IOVA_TSLOTS - 1)];
-	struct iova_magazine *m;
+	struct iova_tcache *tc;
 	struct iova_node *n;
-	unsigned int c;
-	uint64_t s;
+	uint64_t live;
 
-	n = uio_iova_hash_find(dom, pfn, &s);
-	if (uio_unlikely(!n))
-		return free_tree(dom, iova, pfn);
-	if (uio_unlikely(slot->id != dom->id))
-		return free_cached_attach(dom, iova, pfn);
-	/* The validation: only the first free of a live range wins. */
-	if (uio_unlikely(!node_claim(n, s)))
-		return free_tree(dom, iova, pfn);
-	c = state_cls(s);
-	m = slot->tc->loaded[c];
-	if (uio_unlikely(!m || m->n == IOVA_MAG_SIZE))
-		return free_cached_slow(dom, iova, pfn, c, n);
-	uio_iova_cache_push(slot->tc, c, n, pfn);
-	trace_iova_free(iova, 1);
-	return 0;
+	if (uio_unlikely(IOVA_TSLOT(dom)->id != dom->id))
+		return free_cached_attach(dom, pfn);
+	tc = IOVA_TSLOT(dom)->tc;
+	if (uio_unlikely(!uio_iova_hash_claim_home(dom, pfn, &n, &live)))
+		return free_cached_probe(dom, tc, pfn);
+	return free_cached_push(dom, tc, n, live);
 }
 
 UIOMMU_API int uiommu_iova_free(struct uiommu_iova_domain *dom, uint64_t iova)
@@ -1743,17 +1786,16 @@ UIOMMU_API int uiommu_iova_free(struct uiommu_iova_domain *dom, uint64_t iova)
 
 	if (uio_unlikely(!dom))
 		return uio_fail(-EINVAL, "iova", "free: NULL domain");
-	if (uio_unlikely(iova & (dom->cfg.granule - 1)))
+	if (uio_unlikely(iova & dom->granule_mask))
 		return uio_fail(-EINVAL, "iova",
 				"free: 0x%" PRIx64 " is not aligned to the granule 0x%" PRIx64,
 				iova, dom->cfg.granule);
+	/* A pfn outside the space has no live range, so the cached path
+	 * finds none there and leaves it to free_tree() to say so. */
 	pfn = iova >> dom->shift;
-	if (uio_unlikely(pfn < dom->start_pfn || pfn > dom->last_pfn))
-		return uio_fail(-ENOENT, "iova",
-				"free: 0x%" PRIx64 " is outside the space", iova);
 	if (dom->cache_on)
-		return free_cached(dom, iova, pfn);
-	return free_tree(dom, iova, pfn);
+		return free_cached(dom, pfn);
+	return free_tree(dom, pfn);
 }
 
 /* Reserve with tree_lock held and the pools reserved (pool_reserve()). */
