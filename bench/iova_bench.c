@@ -12,11 +12,12 @@
  * clock read, ~30 ns here).
  *
  * Usage: iova_bench [--quick] [CASE...]   (cases: tree_random cached mixed
- * cached_private remote_free near_full_32bit; default all)
+ * cached_private mixed_private remote_free near_full_32bit; default all)
  *
- * cached_private is no target: "cached" on two threads with a domain each,
- * so nothing is shared; it shows what two threads of this machine give for
- * the same work (the ceiling of the shared "cached" scaling).
+ * cached_private and mixed_private are no targets: "cached" and "mixed"
+ * on two threads with a domain each, so nothing is shared; they show what
+ * two threads of this machine give for the same work (the ceiling of the
+ * shared figures).
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -481,10 +482,12 @@ int main(int argc, char **argv)
 		run_pairs("mixed", 1, 64, false);
 		run_pairs("mixed", 2, 64, false);
 	}
-	/* Not a target: the same work with nothing shared, the ceiling of
-	 * the two-thread cached figure on this machine. */
+	/* Not targets: the same work with nothing shared, the ceiling of
+	 * the two-thread figures on this machine. */
 	if (wanted(argc, argv, "cached_private"))
 		run_pairs("cached_private", 2, 32, true);
+	if (wanted(argc, argv, "mixed_private"))
+		run_pairs("mixed_private", 2, 64, true);
 	if (wanted(argc, argv, "remote_free"))
 		bench_remote_free();
 	if (wanted(argc, argv, "near_full_32bit"))
