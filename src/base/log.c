@@ -57,8 +57,9 @@ bool uio_log_enabled(enum uiommu_log_level level)
 	return level <= log_max;
 }
 
-static void log_va(enum uiommu_log_level level, const char *subsys,
-		   const char *prefix, const char *fmt, va_list ap)
+static UIOMMU_PRINTF(4, 0) void log_va(enum uiommu_log_level level,
+					const char *subsys, const char *prefix,
+					const char *fmt, va_list ap)
 {
 	char msg[512];
 	size_t plen = strlen(prefix);
