@@ -6,6 +6,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "testutil.h"
@@ -1307,6 +1308,57 @@ static void test_hash_keys_sharing_home_slot_and_tag(void **state)
 	uiommu_iova_domain_destroy(d);
 }
 
+/*
+ * A slot's tag is the 10 bits of the pfn's mix just below the home index,
+ * for every table size a domain can reach: were it taken from elsewhere
+ * (or shifted out), keys of one home slot would share it and every probe
+ * would try their records with a compare-and-swap.
+ */
+static void test_hash_tag_is_the_bits_below_the_index(void **state)
+{
+	unsigned int bits, k;
+
+	(void)state;
+	for (bits = 4; bits <= 48; bits++) {
+		for (k = 0; k < 64; k++) {
+			uint64_t pfn = (uint64_t)k * 0x10001 + bits, mix;
+
+			mix = uio_iova_hash_mix(pfn);
+			assert_int_equal(uio_iova_hash_tag(pfn, bits),
+					 ((mix >> (64 - bits - 10)) & 0x3ff) << 6);
+		}
+	}
+}
+
+/* Enough live cacheable ranges for a table of more than 2^16 slots (the
+ * tag's shift depends on the size; UBSan checks it): each is found and
+ * freed once, a second free of any is refused. */
+static void test_large_hash_frees_through_the_cache(void **state)
+{
+	enum { N = 12000 };
+	struct uiommu_iova_domain *d = mkdom(0, (1ull << 48) - 1, K4, 5);
+	struct uiommu_iova_stats st;
+	uint64_t *iova = calloc(N, sizeof(*iova));
+	unsigned int i;
+
+	(void)state;
+	assert_non_null(iova);
+	for (i = 0; i < N; i++)
+		iova[i] = must_alloc(d, K4 << (i % 6), ~0ull, 0);
+	assert_true(d->hash->bits > 16);
+	assert_int_equal(uiommu_iova_check(d), 0);
+	for (i = 0; i < N; i++)
+		assert_int_equal(uiommu_iova_free(d, iova[i]), 0);
+	for (i = 0; i < N; i += 997)
+		assert_int_equal(uiommu_iova_free(d, iova[i]), -ENOENT);
+	assert_int_equal(uiommu_iova_get_stats(d, &st), 0);
+	assert_int_equal(st.live_ranges, 0);
+	assert_true(st.cached_ranges > 0);	/* the rest went back */
+	assert_int_equal(uiommu_iova_check(d), 0);
+	uiommu_iova_domain_destroy(d);
+	free(iova);
+}
+
 /* The checker verifies every used hash slot: a wrong tag, or a slot that
  * went missing, is reported as corruption. */
 static void test_check_catches_a_bad_hash_slot(void **state)
@@ -1401,6 +1453,8 @@ int main(void)
 		cmocka_unit_test(test_fail_nth_alloc_reserve_and_caches),
 		cmocka_unit_test(test_cached_allocs_with_every_first_allocation_failing),
 		cmocka_unit_test(test_hash_keys_sharing_home_slot_and_tag),
+		cmocka_unit_test(test_hash_tag_is_the_bits_below_the_index),
+		cmocka_unit_test(test_large_hash_frees_through_the_cache),
 		cmocka_unit_test(test_check_catches_a_bad_hash_slot),
 		cmocka_unit_test(test_check_catches_a_lost_record),
 	};

@@ -79,7 +79,7 @@ static struct iova_hash *hash_new(unsigned int bits)
 	if (h) {
 		h->bits = bits;
 		h->idx_shift = 64 - bits;
-		h->tag_shift = IOVA_HPTR_SHIFT - bits;
+		h->tag_shift = IOVA_HTAG_FROM - bits;
 		h->mask = ((size_t)1 << bits) - 1;
 	}
 	return h;
@@ -180,7 +180,7 @@ const char *uio_iova_hash_check(struct uiommu_iova_domain *dom,
 	uio_assert_held(&dom->tree_lock);
 	*where = h->bits;
 	if (h->idx_shift != 64 - h->bits ||
-	    h->tag_shift != IOVA_HPTR_SHIFT - h->bits ||
+	    h->tag_shift != IOVA_HTAG_FROM - h->bits ||
 	    h->mask != ((size_t)1 << h->bits) - 1)
 		return "hash shifts or mask disagree with its size";
 	for (i = 0; i < ((size_t)1 << h->bits); i++) {

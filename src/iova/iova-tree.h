@@ -124,12 +124,16 @@ struct pool_chunk;	/* iova.c */
 
 _Static_assert(IOVA_HTAG_SHIFT + IOVA_HTAG_BITS == IOVA_HPTR_SHIFT,
 	       "a hash slot's fields fill its word");
+/* A table of 2^bits slots takes its tag from the mix's bits just below
+ * the home index: the mix shifted right by this minus bits puts them at
+ * bits 15:6 (bits <= 48 always, see uio_iova_hash_tag()). */
+#define IOVA_HTAG_FROM (64 - IOVA_HPTR_SHIFT)
 
 struct iova_hash {
 	struct iova_hash *retired;
 	unsigned int bits;
 	/* Derived from bits, for the lock-free lookup: 64 - bits,
-	 * IOVA_HPTR_SHIFT - bits, 2^bits - 1. */
+	 * IOVA_HTAG_FROM - bits, 2^bits - 1. */
 	unsigned int idx_shift, tag_shift;
 	size_t mask;
 	uint64_t s[];		/* see above; 0: empty */
@@ -421,7 +425,7 @@ static inline size_t uio_iova_hash_idx(uint64_t pfn, unsigned int bits)
  * cacheable range of at least 4 KiB), so the shift is not negative. */
 static inline uint64_t uio_iova_hash_tag(uint64_t pfn, unsigned int bits)
 {
-	return (uio_iova_hash_mix(pfn) >> (IOVA_HPTR_SHIFT - bits)) &
+	return (uio_iova_hash_mix(pfn) >> (IOVA_HTAG_FROM - bits)) &
 	       IOVA_HTAG_MASK;
 }
 
