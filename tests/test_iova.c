@@ -1219,7 +1219,7 @@ static void test_cached_allocs_with_every_first_allocation_failing(void **state)
 }
 
 /* Fill @out[0..n) with distinct pfns whose hash mixes agree in their top
- * 22 bits: they share home slot and 10-bit tag in any table of up to 2^6
+ * 22 bits: they share home slot and 10-bit tag in any table of up to 2^12
  * slots. */
 static void colliding_pfns(uint64_t *out, unsigned int n)
 {

@@ -9,8 +9,9 @@
  * CACHED.  The fast paths take no lock:
  *   alloc: pop the loaded magazine, store state LIVE;
  *   free:  find the node by pfn in the hash (open addressing, a slot is
- *          the node's address and a tag of the pfn), CAS its state
- *          (pfn|LIVE) -> (pfn|CACHED), push it with its pfn.
+ *          the node's address, a tag of the pfn and the low bits of the
+ *          live state word), CAS its state (pfn|class|LIVE) ->
+ *          (pfn|class|CACHED), push it with that live word.
  * The CAS is the validation: it only succeeds on the first address of a
  * live allocation, once.  A miss in the lock-free lookup (never allocated,
  * or slots being moved concurrently) falls back to the tree under its
@@ -104,9 +105,12 @@ static void hash_link(struct iova_hash *h, struct iova_node *n)
 /* Double the slots (see IOVA_HASH_LOAD_SHIFT). */
 static int hash_grow(struct uiommu_iova_domain *dom)
 {
-	struct iova_hash *old = dom->hash, *h = hash_new(old->bits + 1);
+	struct iova_hash *old = dom->hash, *h;
 	size_t i;
 
+	if (old->bits >= IOVA_HASH_MAX_BITS)
+		return -ENOMEM;
+	h = hash_new(old->bits + 1);
 	if (!h)
 		return -ENOMEM;
 	for (i = 0; i < ((size_t)1 << old->bits); i++)
@@ -168,8 +172,9 @@ void uio_iova_hash_remove(struct uiommu_iova_domain *dom, struct iova_node *n)
 }
 
 /* tree_lock held: every used slot holds a hashed (live or cached) record
- * with the tag of its pfn, and the used slots number hcount.  NULL, or
- * what is wrong (with the pfn in *@where). */
+ * with the tag of its pfn and the low bits of its live state word, and
+ * the used slots number hcount.  NULL, or what is wrong (with the pfn in
+ * *@where). */
 const char *uio_iova_hash_check(struct uiommu_iova_domain *dom,
 				uint64_t *where)
 {

@@ -57,8 +57,9 @@ _Static_assert(UIOMMU_IOVA_CACHE_MAX_ORDER <= ST_CLS_MASK,
  * moves, and two threads that allocate on their own never share a line
  * (nor the line the prefetcher pairs with it).
  *
- * state is read without the lock by the cached free path (found through
- * the hash), so it is only accessed atomically.
+ * state is claimed without the lock by the cached free path (found
+ * through the hash, with one compare-and-swap), so it is only accessed
+ * atomically.
  */
 struct iova_node {
 	uint64_t state;
@@ -126,8 +127,10 @@ _Static_assert(IOVA_HTAG_SHIFT + IOVA_HTAG_BITS == IOVA_HPTR_SHIFT,
 	       "a hash slot's fields fill its word");
 /* A table of 2^bits slots takes its tag from the mix's bits just below
  * the home index: the mix shifted right by this minus bits puts them at
- * bits 15:6 (bits <= 48 always, see uio_iova_hash_tag()). */
+ * bits 15:6.  A table never grows past IOVA_HASH_MAX_BITS, so the shift
+ * is never negative. */
 #define IOVA_HTAG_FROM (64 - IOVA_HPTR_SHIFT)
+#define IOVA_HASH_MAX_BITS IOVA_HTAG_FROM
 
 struct iova_hash {
 	struct iova_hash *retired;
@@ -197,8 +200,10 @@ struct iova_rstash {
  * ranges in them by reading loaded, prev and their magazines' n under
  * depot_lock (uio_iova_cache_counts()), while the owner changes them: so
  * the owner stores those atomically (mag_set(), mag_set_n()), and a
- * magazine leaves loaded or prev only under depot_lock, which keeps it
- * from being freed while the stats read it.
+ * magazine leaves the thread (to the depot, or to be freed) only under
+ * depot_lock, which keeps it from being freed while the stats read it.
+ * (The owner's swaps of loaded and prev may make a racing count see one
+ * magazine twice and the other not at all; the stats clamp.)
  * (A counter per class instead cost the hit paths a load and a store
  * each, about 1 ns per pair: docs/perf/iova.md.)
  */
@@ -364,14 +369,16 @@ static inline uintptr_t uio_iova_tslot_off(const struct uiommu_iova_domain *dom)
 	       (uintptr_t)__builtin_thread_pointer();
 }
 
-/* The sanitizers instrument an %fs-relative access as if it were a plain
- * pointer (and fault): they get the portable form. */
+/* The sanitizers that shadow memory instrument an %fs-relative access as
+ * if it were a plain pointer (and fault): they get the portable form. */
 #if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+	__has_feature(memory_sanitizer) || __has_feature(hwaddress_sanitizer)
 #define IOVA_SANITIZED 1
 #endif
 #endif
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || \
+	defined(__SANITIZE_HWADDRESS__)
 #define IOVA_SANITIZED 1
 #endif
 
@@ -420,9 +427,9 @@ static inline size_t uio_iova_hash_idx(uint64_t pfn, unsigned int bits)
 
 /* Tag: the next IOVA_HTAG_BITS of the mix below the home slot's, so
  * keys of one home slot differ in it (the low bits of an aligned pfn, and
- * of its product, are zero), in place in the slot.  bits <= 48 always (a
- * space has at most 2^52 granules, the hash at most 8 slots per
- * cacheable range of at least 4 KiB), so the shift is not negative. */
+ * of its product, are zero), in place in the slot; bits <=
+ * IOVA_HASH_MAX_BITS (hash_grow() refuses more, which 8-byte slots
+ * below 2^48 could not hold anyway). */
 static inline uint64_t uio_iova_hash_tag(uint64_t pfn, unsigned int bits)
 {
 	return (uio_iova_hash_mix(pfn) >> (IOVA_HTAG_FROM - bits)) &

@@ -1698,19 +1698,6 @@ free_tree(struct uiommu_iova_domain *dom, uint64_t pfn)
 	return 0;
 }
 
-static int free_cached(struct uiommu_iova_domain *dom, uint64_t pfn);
-
-/* A cached free on a thread without a cache of @dom yet. */
-static __attribute__((noinline, cold)) int
-free_cached_attach(struct uiommu_iova_domain *dom, uint64_t pfn)
-{
-	struct iova_tslot *slot = &uio_iova_tls[dom->id & (IOVA_TSLOTS - 1)];
-
-	if (!uio_iova_tcache_attach(dom, slot))
-		return free_tree(dom, pfn);
-	return free_cached(dom, pfn);	/* the slot matches now */
-}
-
 /* A claimed range @n whose loaded magazine has no room. */
 static __attribute__((noinline)) int
 free_cached_slow(struct uiommu_iova_domain *dom, struct iova_tcache *tc,
@@ -1756,6 +1743,35 @@ free_cached_probe(struct uiommu_iova_domain *dom, struct iova_tcache *tc,
 
 	if (!n)
 		return free_tree(dom, pfn);
+	return free_cached_push(dom, tc, n, live);
+}
+
+/*
+ * A free on a thread without a cache of @dom yet.  The claim comes first:
+ * a free that the cache will not take (an uncacheable range, an address
+ * that is not live) must not set up a cache, which may evict another
+ * domain's from the thread's slot.
+ */
+static __attribute__((noinline, cold)) int
+free_cached_attach(struct uiommu_iova_domain *dom, uint64_t pfn)
+{
+	struct iova_tslot *slot = &uio_iova_tls[dom->id & (IOVA_TSLOTS - 1)];
+	struct iova_tcache *tc;
+	uint64_t live;
+	struct iova_node *n = uio_iova_hash_claim(dom, pfn, &live);
+
+	if (!n)
+		return free_tree(dom, pfn);
+	tc = uio_iova_tcache_attach(dom, slot);
+	if (!tc) {
+		/* Claimed, and no cache to park it in: back to the tree. */
+		uio_lock(&dom->tree_lock);
+		uio_iova_tree_release(dom, n);
+		debug_check(dom);
+		uio_unlock(&dom->tree_lock);
+		trace_iova_free(pfn << dom->shift, 0);
+		return 0;
+	}
 	return free_cached_push(dom, tc, n, live);
 }
 
