@@ -434,7 +434,7 @@ static uint64_t mag_drain(struct uiommu_iova_domain *dom,
 	uint64_t n = 0;
 
 	for (; m && m->n; n++) {
-		struct iova_node *x = m->e[m->n - 1].n;
+		struct iova_node *x = m->rec[m->n - 1];
 
 		mag_set_n(m, m->n - 1);
 		assert(node_st(x) == ST_CACHED);

@@ -174,19 +174,20 @@ static inline uint64_t uio_iova_hash_load_max(const struct iova_hash *h)
 _Static_assert(IOVA_MAG_SIZE % IOVA_REC_TAKE == 0,
 	       "magazines hold whole stashes of records");
 
-/* A cached range: its record and the state word it has when live (first
- * pfn, class, ST_LIVE), so that an allocation from the magazine writes
- * the record without reading it first (the line is often still in the
- * cache of the thread that freed it) or forming the word. */
-struct iova_mag_ent {
-	struct iova_node *n;
-	uint64_t live;
-};
-
+/*
+ * Cached range i of a magazine: its record rec[i] and the state word the
+ * record has when live, live[i] (first pfn, class, ST_LIVE), so that an
+ * allocation from the magazine writes the record without reading it first
+ * (the line is often still in the cache of the thread that freed it) or
+ * forming the word.  Two arrays of words rather than one of pairs: an
+ * entry's address is then one scaled index, which x86 folds into the
+ * load or store.
+ */
 struct iova_magazine {
 	uint32_t n;
 	struct iova_magazine *next;	/* depot lists */
-	struct iova_mag_ent e[IOVA_MAG_SIZE];
+	struct iova_node *rec[IOVA_MAG_SIZE];
+	uint64_t live[IOVA_MAG_SIZE];
 };
 
 /* Records not yet used, the rest of a pair of lines taken for one class. */
@@ -589,8 +590,8 @@ static inline bool uio_iova_cache_pop(struct uiommu_iova_domain *dom,
 {
 	struct iova_tcache *tc;
 	struct iova_magazine *m;
-	struct iova_mag_ent e;
-	uint32_t k;
+	uint64_t live;
+	size_t k;
 
 	if (__builtin_expect(IOVA_TSLOT(dom)->id != dom->id, 0))
 		return false;
@@ -599,15 +600,15 @@ static inline bool uio_iova_cache_pop(struct uiommu_iova_domain *dom,
 	if (__builtin_expect(!m || !m->n, 0))
 		return false;
 	k = m->n - 1;
-	e = m->e[k];
+	live = m->live[k];
 	/* Folds away when the caller passes no limit (UINT64_MAX). */
-	if (__builtin_expect(state_first(e.live) + (UINT64_C(1) << order) - 1 >
+	if (__builtin_expect(state_first(live) + (UINT64_C(1) << order) - 1 >
 			     limit_pfn, 0))
 		return false;
-	mag_set_n(m, k);
+	mag_set_n(m, (uint32_t)k);
 	uio_relaxed_add(&tc->hits, 1);
-	*pfn = state_first(e.live);
-	__atomic_store_n(&e.n->state, e.live, __ATOMIC_RELEASE);
+	*pfn = state_first(live);
+	__atomic_store_n(&m->rec[k]->state, live, __ATOMIC_RELEASE);
 	return true;
 }
 
@@ -619,9 +620,11 @@ static inline void uio_iova_cache_push(struct iova_tcache *tc,
 {
 	unsigned int c = state_cls(live);
 	struct iova_magazine *m = tc->loaded[c];
+	size_t k = m->n;
 
-	m->e[m->n] = (struct iova_mag_ent){ n, live };
-	mag_set_n(m, m->n + 1);
+	m->rec[k] = n;
+	m->live[k] = live;
+	mag_set_n(m, (uint32_t)k + 1);
 }
 
 /* Allocate a size-aligned block of 2^@order granules at or below
