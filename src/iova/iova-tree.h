@@ -301,17 +301,23 @@ static inline unsigned int node_cls(const struct iova_node *n)
 }
 
 /*
- * Claim the live range whose record @n held state @s when read: LIVE ->
- * CACHED in one compare-and-swap of the whole word (pfn, class, state),
- * so of two racing frees exactly one wins, and a record reused for
- * another range since fails.  False: not live (any more).
+ * LIVE -> CACHED in one compare-and-swap of @n's whole state word (pfn,
+ * class, state), expected to be *@live: so of two racing frees exactly one
+ * wins, and a record reused for another range since fails.  On failure
+ * *@live holds the word found.
  */
+static inline bool node_cas_claim(struct iova_node *n, uint64_t *live)
+{
+	return __atomic_compare_exchange_n(&n->state, live,
+					   *live ^ ST_LIVE ^ ST_CACHED, false,
+					   __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+}
+
+/* Claim the live range whose record @n held state @s when read (see
+ * node_cas_claim()).  False: not live (any more). */
 static inline bool node_claim(struct iova_node *n, uint64_t s)
 {
-	return state_st(s) == ST_LIVE &&
-	       __atomic_compare_exchange_n(&n->state, &s, s ^ ST_LIVE ^ ST_CACHED,
-					   false, __ATOMIC_ACQ_REL,
-					   __ATOMIC_RELAXED);
+	return state_st(s) == ST_LIVE && node_cas_claim(n, &s);
 }
 
 /* Cacheable: a power-of-two number of granules up to the cached order,
@@ -471,6 +477,40 @@ static inline bool uio_iova_hslot_match(uint64_t v, uint64_t key)
 
 #define IOVA_HASH_MAX_STEPS 64	/* lock-free probe bound */
 
+/* A lock-free walk of one probe run: uio_iova_probe_start(), then
+ * uio_iova_probe_next() until it returns 0. */
+struct iova_probe {
+	const struct iova_hash *h;
+	uint64_t key;		/* see uio_iova_hash_home() */
+	size_t i;		/* the next slot to read */
+	int left;		/* slots it may still read */
+};
+
+static inline void uio_iova_probe_start(struct iova_probe *p,
+					struct uiommu_iova_domain *dom,
+					uint64_t pfn)
+{
+	p->h = __atomic_load_n(&dom->hash, __ATOMIC_ACQUIRE);
+	p->i = uio_iova_hash_home(p->h, pfn, &p->key);
+	p->left = IOVA_HASH_MAX_STEPS;
+}
+
+/* The next slot of the run whose tag is the key's; 0 at the run's end
+ * (an empty slot) or after IOVA_HASH_MAX_STEPS slots. */
+static inline uint64_t uio_iova_probe_next(struct iova_probe *p)
+{
+	while (p->left-- > 0) {
+		uint64_t v = __atomic_load_n(&p->h->s[p->i], __ATOMIC_ACQUIRE);
+
+		p->i = (p->i + 1) & p->h->mask;
+		if (!v)
+			return 0;
+		if (uio_iova_hslot_match(v, p->key))
+			return v;
+	}
+	return 0;
+}
+
 /*
  * Lock-free: the node indexed at @pfn, with the state word read from it
  * in *@state, or NULL (possibly falsely, while a writer moves slots: the
@@ -481,21 +521,13 @@ static inline struct iova_node *
 uio_iova_hash_find(struct uiommu_iova_domain *dom, uint64_t pfn,
 		   uint64_t *state)
 {
-	struct iova_hash *h = __atomic_load_n(&dom->hash, __ATOMIC_ACQUIRE);
-	uint64_t key;
-	size_t i = uio_iova_hash_home(h, pfn, &key);
-	int steps;
+	struct iova_probe p;
+	uint64_t v;
 
-	for (steps = 0; steps < IOVA_HASH_MAX_STEPS;
-	     steps++, i = (i + 1) & h->mask) {
-		uint64_t v = __atomic_load_n(&h->s[i], __ATOMIC_ACQUIRE);
-		struct iova_node *n;
+	uio_iova_probe_start(&p, dom, pfn);
+	while ((v = uio_iova_probe_next(&p))) {
+		struct iova_node *n = uio_iova_hslot_node(v);
 
-		if (!v)
-			return NULL;
-		if (!uio_iova_hslot_match(v, key))
-			continue;
-		n = uio_iova_hslot_node(v);
 		*state = node_load(n);
 		if (state_first(*state) == pfn)
 			return n;
@@ -504,18 +536,16 @@ uio_iova_hash_find(struct uiommu_iova_domain *dom, uint64_t pfn,
 }
 
 /*
- * Claim @pfn's live range through its matching slot @v: LIVE -> CACHED in
- * one compare-and-swap of the whole state word (see node_claim()), built
- * from @pfn and the slot without reading the record.  True with the
- * record's state word as it was in *@s; false with the word the CAS found.
+ * Claim @pfn's live range through its matching slot @v (see
+ * node_cas_claim()), with the expected word built from @pfn and the slot
+ * without reading the record.  True with the record's state word as it
+ * was in *@s; false with the word the CAS found.
  */
 static inline bool uio_iova_hslot_claim(uint64_t v, uint64_t pfn,
 					uint64_t *s)
 {
 	*s = (pfn << ST_SHIFT) | (v & IOVA_HLOW_MASK);
-	return __atomic_compare_exchange_n(&uio_iova_hslot_node(v)->state, s,
-					   *s ^ ST_LIVE ^ ST_CACHED, false,
-					   __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+	return node_cas_claim(uio_iova_hslot_node(v), s);
 }
 
 /*
@@ -528,19 +558,11 @@ static inline struct iova_node *
 uio_iova_hash_claim(struct uiommu_iova_domain *dom, uint64_t pfn,
 		    uint64_t *live)
 {
-	struct iova_hash *h = __atomic_load_n(&dom->hash, __ATOMIC_ACQUIRE);
-	uint64_t key, s;
-	size_t i = uio_iova_hash_home(h, pfn, &key);
-	int steps;
+	struct iova_probe p;
+	uint64_t v, s;
 
-	for (steps = 0; steps < IOVA_HASH_MAX_STEPS;
-	     steps++, i = (i + 1) & h->mask) {
-		uint64_t v = __atomic_load_n(&h->s[i], __ATOMIC_ACQUIRE);
-
-		if (!v)
-			return NULL;
-		if (!uio_iova_hslot_match(v, key))
-			continue;
+	uio_iova_probe_start(&p, dom, pfn);
+	while ((v = uio_iova_probe_next(&p))) {
 		if (uio_iova_hslot_claim(v, pfn, &s)) {
 			*live = s;
 			return uio_iova_hslot_node(v);
