@@ -662,18 +662,21 @@ static bool make_room(struct uiommu_iova_domain *dom, struct iova_tcache *tc,
 	return tc->loaded[c] != NULL;
 }
 
-/* Loaded magazine full or missing: make room, or give @n to the tree. */
-void uio_iova_cache_free_slow(struct uiommu_iova_domain *dom,
+/* Loaded magazine full or missing: make room, or (no room, or no cache:
+ * @tc NULL) give @n to the tree.  True if @n went into the cache. */
+bool uio_iova_cache_free_slow(struct uiommu_iova_domain *dom,
 			      struct iova_tcache *tc, struct iova_node *n,
 			      uint64_t live)
 {
-	if (!make_room(dom, tc, state_cls(live))) {
+	if (!tc || !make_room(dom, tc, state_cls(live))) {
 		uio_lock(&dom->tree_lock);
 		uio_iova_tree_release(dom, n);
+		uio_iova_debug_check(dom);
 		uio_unlock(&dom->tree_lock);
-		return;
+		return false;
 	}
 	uio_iova_cache_push(tc, n, live);
+	return true;
 }
 
 /* --------------------------------------------------------------- stats */

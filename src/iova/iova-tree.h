@@ -339,6 +339,8 @@ int uio_iova_tree_alloc(struct uiommu_iova_domain *dom, uint64_t pages,
 			uint64_t *pfn);
 void uio_iova_tree_release(struct uiommu_iova_domain *dom,
 			   struct iova_node *n);
+/* tree_lock held: at debug level 2, check the whole domain after a change. */
+void uio_iova_debug_check(struct uiommu_iova_domain *dom);
 /* Give the records left in @tc's stashes back to the pool. */
 void uio_iova_rstash_return(struct uiommu_iova_domain *dom,
 			    struct iova_tcache *tc);
@@ -410,7 +412,7 @@ uio_iova_tcache_get(struct uiommu_iova_domain *dom)
 int uio_iova_cache_alloc_slow(struct uiommu_iova_domain *dom,
 			      struct iova_tcache *tc, unsigned int order,
 			      uint64_t limit_pfn, uint64_t *pfn);
-void uio_iova_cache_free_slow(struct uiommu_iova_domain *dom,
+bool uio_iova_cache_free_slow(struct uiommu_iova_domain *dom,
 			      struct iova_tcache *tc, struct iova_node *n,
 			      uint64_t live);
 

@@ -1379,7 +1379,8 @@ static int check_locked(struct uiommu_iova_domain *dom)
 	return 0;
 }
 
-static void debug_check(struct uiommu_iova_domain *dom)
+/* tree_lock held: at debug level 2, check the whole domain after a change. */
+void uio_iova_debug_check(struct uiommu_iova_domain *dom)
 {
 #if UIOMMU_DEBUG >= 2
 	int ret = check_locked(dom);
@@ -1520,7 +1521,7 @@ static int tree_alloc_locked(struct uiommu_iova_domain *dom, uint64_t pages,
 	uio_lock(&dom->tree_lock);
 	ret = uio_iova_tree_alloc(dom, pages, limit_pfn, order, best_fit, pfn);
 	if (!ret)
-		debug_check(dom);
+		uio_iova_debug_check(dom);
 	uio_unlock(&dom->tree_lock);
 	return ret;
 }
@@ -1685,7 +1686,7 @@ free_tree(struct uiommu_iova_domain *dom, uint64_t pfn)
 			claimed = ref_st(lf->ref[i]) == ST_LIVE;
 		if (claimed) {
 			release_at(dom, &p);
-			debug_check(dom);
+			uio_iova_debug_check(dom);
 			ret = 0;
 		}
 	}
@@ -1698,13 +1699,15 @@ free_tree(struct uiommu_iova_domain *dom, uint64_t pfn)
 	return 0;
 }
 
-/* A claimed range @n whose loaded magazine has no room. */
+/* A claimed range @n that this thread's cache @tc (NULL: none) cannot
+ * take as it is: make room, or give it back to the tree. */
 static __attribute__((noinline)) int
 free_cached_slow(struct uiommu_iova_domain *dom, struct iova_tcache *tc,
 		 struct iova_node *n, uint64_t live)
 {
-	uio_iova_cache_free_slow(dom, tc, n, live);
-	trace_iova_free(state_first(live) << dom->shift, 1);
+	bool cached = uio_iova_cache_free_slow(dom, tc, n, live);
+
+	trace_iova_free(state_first(live) << dom->shift, cached);
 	return 0;
 }
 
@@ -1763,15 +1766,8 @@ free_cached_attach(struct uiommu_iova_domain *dom, uint64_t pfn)
 	if (!n)
 		return free_tree(dom, pfn);
 	tc = uio_iova_tcache_attach(dom, slot);
-	if (!tc) {
-		/* Claimed, and no cache to park it in: back to the tree. */
-		uio_lock(&dom->tree_lock);
-		uio_iova_tree_release(dom, n);
-		debug_check(dom);
-		uio_unlock(&dom->tree_lock);
-		trace_iova_free(pfn << dom->shift, 0);
-		return 0;
-	}
+	if (!tc)
+		return free_cached_slow(dom, NULL, n, live);
 	return free_cached_push(dom, tc, n, live);
 }
 
@@ -1879,7 +1875,7 @@ UIOMMU_API int uiommu_iova_reserve(struct uiommu_iova_domain *dom,
 		return -ENOMEM;
 	}
 	ret = reserve_locked(dom, first >> dom->shift, last >> dom->shift);
-	debug_check(dom);
+	uio_iova_debug_check(dom);
 	uio_unlock(&dom->tree_lock);
 	if (ret)
 		return uio_fail(ret, "iova",
