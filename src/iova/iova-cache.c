@@ -381,14 +381,6 @@ struct iova_tcache *uio_iova_tcache_attach(struct uiommu_iova_domain *dom,
 	return tc;	/* NULL: this call goes uncached */
 }
 
-/* This thread's cache of @dom if it has one; never attaches. */
-static struct iova_tcache *tcache_peek(struct uiommu_iova_domain *dom)
-{
-	struct iova_tslot *slot = &uio_iova_tls[dom->id & (IOVA_TSLOTS - 1)];
-
-	return slot->id == dom->id ? slot->tc : NULL;
-}
-
 void uio_iova_cache_destroy(struct uiommu_iova_domain *dom)
 {
 	struct uiommu_iova_domain **pp;
@@ -466,7 +458,7 @@ static void spill_empty(struct uiommu_iova_domain *dom, unsigned int c,
 void uio_iova_cache_flush_local(struct uiommu_iova_domain *dom)
 {
 	struct iova_magazine *full[IOVA_NCLASS];
-	struct iova_tcache *tc = tcache_peek(dom);
+	struct iova_tcache *tc = uio_iova_tcache_peek(dom);
 	struct iova_magazine *m;
 	uint64_t ranges = 0;
 	unsigned int c;

@@ -399,6 +399,16 @@ static inline uintptr_t uio_iova_tslot_off(const struct uiommu_iova_domain *dom)
 	((uintptr_t)__builtin_thread_pointer() + (dom)->tslot_off))
 #endif
 
+/* This thread's cache of @dom if it has one; never attaches. */
+static inline struct iova_tcache *
+uio_iova_tcache_peek(const struct uiommu_iova_domain *dom)
+{
+	const struct iova_tslot *slot =
+		&uio_iova_tls[dom->id & (IOVA_TSLOTS - 1)];
+
+	return slot->id == dom->id ? slot->tc : NULL;
+}
+
 /* This thread's cache of @dom, created on first use; NULL if that failed. */
 static inline struct iova_tcache *
 uio_iova_tcache_get(struct uiommu_iova_domain *dom)

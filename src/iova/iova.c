@@ -418,9 +418,9 @@ static void pool_put_run(struct uiommu_iova_domain *dom,
 static struct iova_rstash *rstash_of(struct uiommu_iova_domain *dom,
 				     unsigned int cls)
 {
-	struct iova_tslot *slot = &uio_iova_tls[dom->id & (IOVA_TSLOTS - 1)];
+	struct iova_tcache *tc = uio_iova_tcache_peek(dom);
 
-	return slot->id == dom->id ? &slot->tc->rstash[cls] : NULL;
+	return tc ? &tc->rstash[cls] : NULL;
 }
 
 /*
