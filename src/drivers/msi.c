@@ -10,19 +10,23 @@
  * step); the rewrite callback; queries and the invariant checker.
  *
  * Locks, outermost first: md->lock (one device's allocation state), then
- * the IOMMU core's and PCI core's locks, the ITS driver's, and dom->lock,
- * which only guards the device list, the descriptor pointers and the
- * counters and is never held across a call out of this file.  Interrupt
+ * the IOMMU core's group lock, md->msg_lock, the PCI core's and the ITS
+ * driver's locks, and dom->lock, which only guards the device list, the
+ * descriptor pointers and the counters and is never held across a call
+ * out of this file.  Interrupt
  * delivery takes dom->lock only, to find the descriptor, and calls the
  * handler after dropping it; the descriptor's in-flight count keeps it
  * alive until the handler returns.
  *
- * The rewrite callback runs under the IOMMU core's group lock, so it takes
- * no lock of this file: it reads immutable descriptor fields and writes the
- * new message through the PCI core.  A vector is only rewritten once the
- * PCI core has programmed it (md->programmed); allocation checks each
- * message once more after setting that flag, so a domain switch racing
- * with the allocation is caught by one side or the other.
+ * The rewrite and quiesce callbacks run under the IOMMU core's group lock
+ * and take md->msg_lock, which serialises every composition and write of
+ * a message after the PCI core's first programming, and the changes of
+ * md->programmed: a vector is only rewritten once the PCI core has
+ * programmed it and until it is freed.  Allocation sets that flag and
+ * checks each message once more in one msg_lock section, so a domain
+ * switch racing with it is caught by one side or the other, and no
+ * message composed before a switch can be written after that switch's
+ * rewrite.
  */
 #include <inttypes.h>
 #include <sched.h>
@@ -76,6 +80,9 @@ struct uiommu_msi_dev {
 	bool msix;
 	uint32_t hw_first;		/* first LPI / SPI */
 	uint32_t nhw;			/* hardware interrupts allocated */
+	/* Messages written after the PCI core's first programming, and
+	 * programmed, under it (see the top of the file). */
+	struct uio_mutex msg_lock;
 	atomic_bool programmed;		/* the PCI core wrote the messages */
 	struct uiommu_msi_dev *next;	/* dom->devs, under dom->lock */
 };
@@ -402,10 +409,12 @@ UIOMMU_API int uiommu_msi_dev_create(const struct uiommu_msi_dev_desc *desc,
 	md->handler = desc->handler;
 	md->opaque = desc->opaque;
 	uio_mutex_init(&md->lock);
+	uio_mutex_init(&md->msg_lock);
 	uio_lock(&dom->lock);
 	for (o = dom->devs; o; o = o->next)
 		if (o->fn == desc->fn) {
 			uio_unlock(&dom->lock);
+			uio_mutex_destroy(&md->msg_lock);
 			uio_mutex_destroy(&md->lock);
 			uio_delete(md);
 			return uio_fail(-EEXIST, SUBSYS, "%s: function %04x "
@@ -441,6 +450,7 @@ UIOMMU_API int uiommu_msi_dev_destroy(struct uiommu_msi_dev *md)
 	dom->ndevs--;
 	uio_unlock(&dom->lock);
 	uio_unlock(&md->lock);
+	uio_mutex_destroy(&md->msg_lock);
 	uio_mutex_destroy(&md->lock);
 	uio_delete(md);
 	return 0;
@@ -590,6 +600,7 @@ static int pci_compose(void *opaque, struct uiommu_pci_func *fn,
 	return err;
 }
 
+/* md->msg_lock held. */
 static void write_msg(struct msi_desc *d, const struct uiommu_msi_vector *vec)
 {
 	struct uiommu_pci_msi_msg msg;
@@ -606,8 +617,9 @@ static void write_msg(struct msi_desc *d, const struct uiommu_msi_vector *vec)
 	trace_msi_rewrite(d->md->rid, d->index, msg.address, msg.data);
 }
 
-/* Mask or unmask at the function, for the IOMMU core's callbacks.  MSI
- * without per-vector masking cannot be held: it just keeps going. */
+/* Mask or unmask at the function, for the IOMMU core's callbacks, with
+ * md->msg_lock held.  MSI without per-vector masking cannot be held: it
+ * just keeps going. */
 static void hold_vector(struct msi_desc *d, bool hold)
 {
 	int err;
@@ -629,8 +641,10 @@ static void iommu_quiesce(void *opaque, struct uiommu_msi_vector *vec,
 	struct msi_desc *d = opaque;
 
 	(void)vec;
+	uio_lock(&d->md->msg_lock);
 	if (atomic_load(&d->md->programmed))
 		hold_vector(d, hold);
+	uio_unlock(&d->md->msg_lock);
 }
 
 /* The IOMMU core moved the device's group: under its group lock.  The
@@ -640,10 +654,12 @@ static void iommu_rewrite(void *opaque, struct uiommu_msi_vector *vec)
 {
 	struct msi_desc *d = opaque;
 
-	if (!atomic_load(&d->md->programmed))
-		return;
-	write_msg(d, vec);
-	hold_vector(d, false);
+	uio_lock(&d->md->msg_lock);
+	if (atomic_load(&d->md->programmed)) {
+		write_msg(d, vec);
+		hold_vector(d, false);
+	}
+	uio_unlock(&d->md->msg_lock);
 }
 
 /* ------------------------------------------------------------- vectors */
@@ -710,9 +726,13 @@ static void wait_handlers(struct msi_desc *descs, unsigned int n)
 			sched_yield();
 }
 
-/* Messages the IOMMU core changed before md->programmed was visible. */
-static void recheck_messages(struct uiommu_msi_dev *md)
+/* The PCI core programmed the messages: from now on the IOMMU core's
+ * callbacks keep them current.  Fix those a switch changed meanwhile, in
+ * the same msg_lock section, so no switch falls in between. */
+static void set_programmed(struct uiommu_msi_dev *md)
 {
+	uio_lock(&md->msg_lock);
+	atomic_store(&md->programmed, true);
 	for (unsigned int i = 0; i < md->nvec; i++) {
 		struct msi_desc *d = &md->descs[i];
 		struct uiommu_pci_msi_msg msg;
@@ -721,6 +741,7 @@ static void recheck_messages(struct uiommu_msi_dev *md)
 		    msg.address != atomic_load(&d->address))
 			write_msg(d, d->vec);
 	}
+	uio_unlock(&md->msg_lock);
 }
 
 UIOMMU_API int uiommu_msi_alloc_irq_vectors(struct uiommu_msi_dev *md,
@@ -790,8 +811,7 @@ UIOMMU_API int uiommu_msi_alloc_irq_vectors(struct uiommu_msi_dev *md,
 	if (err)
 		goto err_withdraw;
 	assert(got == n);
-	atomic_store(&md->programmed, true);
-	recheck_messages(md);
+	set_programmed(md);
 	trace_msi_alloc(md->rid, msix ? "msix" : "msi", n, md->hw_first);
 	uio_info(SUBSYS, "%04x: %u %s vectors on %s, interrupts %u..%u",
 		 md->rid, n, msix ? "MSI-X" : "MSI", md->dom->name,
@@ -827,8 +847,11 @@ UIOMMU_API int uiommu_msi_free_irq_vectors(struct uiommu_msi_dev *md)
 		uio_unlock(&md->lock);
 		return -ENOENT;
 	}
-	/* The device stops first, so it never writes an unmapped IOVA. */
+	/* No callback acts on the vectors from here, and the device stops
+	 * first, so it never writes an unmapped IOVA. */
+	uio_lock(&md->msg_lock);
 	atomic_store(&md->programmed, false);
+	uio_unlock(&md->msg_lock);
 	err = uiommu_pci_free_irq_vectors(md->fn);
 	if (err)
 		uio_warn(SUBSYS, "%04x: disabling MSI%s failed: %s", md->rid,
