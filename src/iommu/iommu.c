@@ -26,9 +26,7 @@
 #include "log.h"
 #include "trace.h"
 
-static struct uio_mutex core_lock = {
-	.m = PTHREAD_MUTEX_INITIALIZER,
-};
+static struct uio_mutex core_lock = UIO_MUTEX_INIT;
 static unsigned int next_group_id;
 static _Atomic unsigned int next_domain_id;
 

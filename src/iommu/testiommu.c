@@ -558,7 +558,7 @@ int uio_testiommu_dma_write(struct uio_testiommu *ti, uint32_t sid,
 	struct uiommu_memattrs attrs = {
 		.source_id = sid, .flags = UIOMMU_MEMATTR_SOURCE_VALID,
 	};
-	uint64_t pa;
+	uint64_t pa = 0;	/* gcc -O2 cannot see translate() set it */
 	int err;
 
 	err = uio_testiommu_translate(ti, sid, iova, UIOMMU_FAULT_WRITE, &pa);

@@ -1440,8 +1440,8 @@ UIOMMU_API int uiommu_iova_domain_create(const struct uiommu_iova_config *cfg,
 	}
 	dom->id = __atomic_fetch_add(&next_domain_id, 1, __ATOMIC_RELAXED);
 	dom->tslot_off = uio_iova_tslot_off(dom);
-	uio_mutex_init_adaptive(&dom->tree_lock);
-	uio_mutex_init_adaptive(&dom->depot_lock);
+	uio_mutex_init(&dom->tree_lock);
+	uio_mutex_init(&dom->depot_lock);
 
 	if (pool_reserve(dom)) {
 		ret = -ENOMEM;
