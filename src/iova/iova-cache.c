@@ -49,7 +49,7 @@ __thread struct iova_tslot uio_iova_tls[IOVA_TSLOTS]
 static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
 static pthread_key_t tls_key;
 static bool tls_key_ok;
-static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct uio_mutex reg_lock = UIO_MUTEX_INIT;
 static struct uiommu_iova_domain *reg_head;	/* under reg_lock */
 
 static inline uint32_t mag_n(const struct iova_magazine *m)
@@ -245,10 +245,10 @@ int uio_iova_cache_register(struct uiommu_iova_domain *dom)
 	dom->hash = hash_new(HASH_MIN_BITS);
 	if (!dom->hash)
 		return -ENOMEM;
-	pthread_mutex_lock(&reg_lock);
+	uio_lock(&reg_lock);
 	dom->reg_next = reg_head;
 	reg_head = dom;
-	pthread_mutex_unlock(&reg_lock);
+	uio_unlock(&reg_lock);
 	return 0;
 }
 
@@ -336,7 +336,7 @@ static void tls_exit(void *arg)
 	struct iova_tslot *slots = arg;
 	unsigned int i;
 
-	pthread_mutex_lock(&reg_lock);
+	uio_lock(&reg_lock);
 	for (i = 0; i < IOVA_TSLOTS; i++) {
 		struct uiommu_iova_domain *dom;
 
@@ -348,7 +348,7 @@ static void tls_exit(void *arg)
 		slots[i].id = 0;
 		slots[i].tc = NULL;
 	}
-	pthread_mutex_unlock(&reg_lock);
+	uio_unlock(&reg_lock);
 }
 
 struct iova_tcache *uio_iova_tcache_attach(struct uiommu_iova_domain *dom,
@@ -357,7 +357,7 @@ struct iova_tcache *uio_iova_tcache_attach(struct uiommu_iova_domain *dom,
 	struct iova_tcache *tc;
 
 	pthread_once(&tls_once, tls_key_init);
-	pthread_mutex_lock(&reg_lock);
+	uio_lock(&reg_lock);
 	if (slot->id) {
 		struct uiommu_iova_domain *old = reg_find(slot->id);
 
@@ -377,7 +377,7 @@ struct iova_tcache *uio_iova_tcache_attach(struct uiommu_iova_domain *dom,
 		if (tls_key_ok)
 			pthread_setspecific(tls_key, uio_iova_tls);
 	}
-	pthread_mutex_unlock(&reg_lock);
+	uio_unlock(&reg_lock);
 	return tc;	/* NULL: this call goes uncached */
 }
 
@@ -388,7 +388,7 @@ void uio_iova_cache_destroy(struct uiommu_iova_domain *dom)
 	struct iova_magazine *m, *mnext;
 	unsigned int c;
 
-	pthread_mutex_lock(&reg_lock);
+	uio_lock(&reg_lock);
 	for (pp = &reg_head; *pp != dom; pp = &(*pp)->reg_next)
 		assert(*pp);
 	*pp = dom->reg_next;
@@ -403,7 +403,7 @@ void uio_iova_cache_destroy(struct uiommu_iova_domain *dom)
 		line_free(tc, sizeof(*tc));
 	}
 	dom->tcaches = NULL;
-	pthread_mutex_unlock(&reg_lock);
+	uio_unlock(&reg_lock);
 	for (c = 0; c < IOVA_NCLASS; c++) {
 		for (m = dom->depot[c].full; m; m = mnext) {
 			mnext = m->next;

@@ -130,7 +130,7 @@ struct fd_ent {
 	struct uiommu_vfio *v;
 };
 
-static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct uio_mutex table_lock = UIO_MUTEX_INIT;
 static struct fd_ent *table;
 static size_t table_n, table_cap;
 
@@ -142,7 +142,7 @@ static int fd_register(struct uiommu_vfio *v, enum obj_kind kind, void *obj,
 
 	if (fd < 0)
 		return uio_fail(-errno, SUBSYS, "eventfd: %s", strerror(errno));
-	pthread_mutex_lock(&table_lock);
+	uio_lock(&table_lock);
 	if (table_n == table_cap) {
 		size_t ncap = table_cap ? table_cap * 2 : 16;
 		struct fd_ent *n = uio_calloc(ncap, sizeof(*n));
@@ -159,7 +159,7 @@ static int fd_register(struct uiommu_vfio *v, enum obj_kind kind, void *obj,
 	}
 	table[table_n++] = (struct fd_ent){ fd, kind, obj, v };
 out_unlock:
-	pthread_mutex_unlock(&table_lock);
+	uio_unlock(&table_lock);
 	if (ret) {
 		close(fd);
 		return ret;
@@ -172,7 +172,8 @@ static bool fd_lookup(int fd, struct fd_ent *out)
 {
 	bool found = false;
 
-	pthread_mutex_lock(&table_lock);
+	*out = (struct fd_ent){ .fd = -1 };	/* gcc cannot see the loop set it */
+	uio_lock(&table_lock);
 	for (size_t i = 0; i < table_n; i++) {
 		if (table[i].fd == fd) {
 			*out = table[i];
@@ -180,14 +181,14 @@ static bool fd_lookup(int fd, struct fd_ent *out)
 			break;
 		}
 	}
-	pthread_mutex_unlock(&table_lock);
+	uio_unlock(&table_lock);
 	return found;
 }
 
 /* Never allocates, so closing cannot fail for lack of memory. */
 static void fd_unregister(int fd)
 {
-	pthread_mutex_lock(&table_lock);
+	uio_lock(&table_lock);
 	for (size_t i = 0; i < table_n; i++) {
 		if (table[i].fd == fd) {
 			table[i] = table[--table_n];
@@ -199,7 +200,7 @@ static void fd_unregister(int fd)
 		table = NULL;
 		table_cap = 0;
 	}
-	pthread_mutex_unlock(&table_lock);
+	uio_unlock(&table_lock);
 	close(fd);
 }
 
@@ -1577,11 +1578,11 @@ static void close_kind(struct uiommu_vfio *v, enum obj_kind kind)
 		struct fd_ent e = { .fd = -1 };
 		int ret;
 
-		pthread_mutex_lock(&table_lock);
+		uio_lock(&table_lock);
 		for (size_t i = 0; i < table_n; i++)
 			if (table[i].v == v && table[i].kind == kind)
 				e = table[i];
-		pthread_mutex_unlock(&table_lock);
+		uio_unlock(&table_lock);
 		if (e.fd < 0)
 			return;
 		ret = close_locked(&e);
@@ -1711,7 +1712,7 @@ UIOMMU_API int uiommu_vfio_check(struct uiommu_vfio *v)
 
 	if (!v)
 		return -EINVAL;
-	pthread_mutex_lock(&table_lock);
+	uio_lock(&table_lock);
 	for (size_t i = 0; i < table_n && !ret; i++) {
 		if (table[i].v != v)
 			continue;
@@ -1726,7 +1727,7 @@ UIOMMU_API int uiommu_vfio_check(struct uiommu_vfio *v)
 				ret = container_check(g->c);
 		}
 	}
-	pthread_mutex_unlock(&table_lock);
+	uio_unlock(&table_lock);
 	if (ret == -EUCLEAN)
 		uio_err(SUBSYS, "check: layer inconsistent");
 	return ret;
