@@ -83,7 +83,7 @@ struct uiommu_msi_dev {
 	/* Messages written after the PCI core's first programming, and
 	 * programmed, under it (see the top of the file). */
 	struct uio_mutex msg_lock;
-	atomic_bool programmed;		/* the PCI core wrote the messages */
+	bool programmed;		/* the PCI core wrote the messages */
 	struct uiommu_msi_dev *next;	/* dom->devs, under dom->lock */
 };
 
@@ -642,7 +642,7 @@ static void iommu_quiesce(void *opaque, struct uiommu_msi_vector *vec,
 
 	(void)vec;
 	uio_lock(&d->md->msg_lock);
-	if (atomic_load(&d->md->programmed))
+	if (d->md->programmed)
 		hold_vector(d, hold);
 	uio_unlock(&d->md->msg_lock);
 }
@@ -655,7 +655,7 @@ static void iommu_rewrite(void *opaque, struct uiommu_msi_vector *vec)
 	struct msi_desc *d = opaque;
 
 	uio_lock(&d->md->msg_lock);
-	if (atomic_load(&d->md->programmed)) {
+	if (d->md->programmed) {
 		write_msg(d, vec);
 		hold_vector(d, false);
 	}
@@ -732,7 +732,7 @@ static void wait_handlers(struct msi_desc *descs, unsigned int n)
 static void set_programmed(struct uiommu_msi_dev *md)
 {
 	uio_lock(&md->msg_lock);
-	atomic_store(&md->programmed, true);
+	md->programmed = true;
 	for (unsigned int i = 0; i < md->nvec; i++) {
 		struct msi_desc *d = &md->descs[i];
 		struct uiommu_pci_msi_msg msg;
@@ -850,7 +850,7 @@ UIOMMU_API int uiommu_msi_free_irq_vectors(struct uiommu_msi_dev *md)
 	/* No callback acts on the vectors from here, and the device stops
 	 * first, so it never writes an unmapped IOVA. */
 	uio_lock(&md->msg_lock);
-	atomic_store(&md->programmed, false);
+	md->programmed = false;
 	uio_unlock(&md->msg_lock);
 	err = uiommu_pci_free_irq_vectors(md->fn);
 	if (err)
