@@ -326,6 +326,23 @@ static struct uiommu_gic_its_stats stats(struct fx *f)
 	return st;
 }
 
+/* Field by field: the struct has tail padding, which a copy need not
+ * carry, so memcmp() of two copies can differ where no field does. */
+static void assert_stats_equal(const struct uiommu_gic_its_stats *a,
+			       const struct uiommu_gic_its_stats *b)
+{
+	unsigned int i;
+
+	assert_int_equal(a->translations, b->translations);
+	assert_int_equal(a->delivered, b->delivered);
+	for (i = 0; i < UIOMMU_GIC_DROP_NR; i++)
+		assert_int_equal(a->dropped[i], b->dropped[i]);
+	assert_int_equal(a->commands, b->commands);
+	assert_int_equal(a->command_errors, b->command_errors);
+	assert_int_equal(a->ignored, b->ignored);
+	assert_int_equal(a->last_error, b->last_error);
+}
+
 static void expect_irqs(struct fx *f, unsigned int n)
 {
 	assert_int_equal(f->nrecs, n);
@@ -818,7 +835,7 @@ static void test_its_walk_returns_what_was_mapped(void **state)
 	before = stats(f);
 	walk(f, &w);
 	after = stats(f);
-	assert_memory_equal(&before, &after, sizeof(before));
+	assert_stats_equal(&before, &after);
 	assert_int_equal(w.n, 3);
 	expect_tr(&w.t[0], 5, 3, LPI(8), 1, 2);
 	assert_int_equal(w.t[0].itt_addr, ITT_PA(5));
@@ -982,7 +999,7 @@ static void test_its_get_regs_and_fields(void **state)
 
 	assert_int_equal(uiommu_gic_its_get_regs(f->its, &r), 0);
 	after = stats(f);
-	assert_memory_equal(&before, &after, sizeof(before));
+	assert_stats_equal(&before, &after);
 	assert_int_equal(r.base, ITS_BASE);
 	assert_int_equal(r.nr_cpus, NR_CPUS);
 	assert_int_equal(r.nr_lpis, 65536 - 8192);
