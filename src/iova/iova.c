@@ -319,6 +319,52 @@ static void leaf_changed(const struct uiommu_iova_domain *dom,
 	fix_up(dom, p, (int)dom->height - 1);
 }
 
+/*
+ * Node @lvl of @p changed, but no gap under it shrank and none grew past
+ * @gap, nor any order past @ord: each entry above needs its first key
+ * and, at most, its largest gap and order raised to those; no rescan.
+ * (Not for a domain that keeps gap classes: a class set loses members.)
+ */
+static void raise_up(const struct uiommu_iova_domain *dom, struct bpath *p,
+		     int lvl, uint64_t gap, uint8_t ord)
+{
+	assert(!(dom->sum & SUM_CLS));
+	if (!(dom->sum & SUM_ORD))
+		ord = 0;
+	for (; lvl > 0; lvl--) {
+		struct bt_node *par = p->nd[lvl - 1];
+		int i = p->ix[lvl - 1];
+		uint64_t key = p->nd[lvl]->key[0];
+
+		if (par->key[i] == key && par->gap[i] >= gap &&
+		    par->ord[i] >= ord)
+			return;
+		par->key[i] = key;
+		par->gap[i] = max_u64(par->gap[i], gap);
+		par->ord[i] = par->ord[i] > ord ? par->ord[i] : ord;
+	}
+}
+
+/*
+ * Whether the leaf of @p may lose its largest gap or order when the gap of
+ * its entry at @p shrinks: that gap or order is the leaf's summary in its
+ * parent (or the domain keeps gap classes, which change either way).
+ */
+static bool leaf_max_may_shrink(const struct uiommu_iova_domain *dom,
+				const struct bpath *p)
+{
+	int h = (int)dom->height;
+	const struct bt_node *lf = p->nd[h - 1], *par;
+	int i = p->ix[h - 1], pi;
+
+	if (h == 1 || (dom->sum & SUM_CLS))
+		return true;
+	par = p->nd[h - 2];
+	pi = p->ix[h - 2];
+	return lf->gap[i] >= par->gap[pi] ||
+	       ((dom->sum & SUM_ORD) && lf->ord[i] >= par->ord[pi]);
+}
+
 /* Move @cnt entries of @s from @si to @d at @di (may overlap). */
 HOT void ent_copy(struct bt_node *d, int di, const struct bt_node *s, int si)
 {
@@ -755,10 +801,14 @@ static void range_gt(const struct uiommu_iova_domain *dom, uint64_t pfn,
 
 /* ---------------------------------------------------------- updates */
 
-/* Insert @e at the leaf position of @p (before the entry there), splitting
- * full nodes on the way up; the spares were reserved. */
+/*
+ * Insert @e at the leaf position of @p (before the entry there), splitting
+ * full nodes on the way up; the spares were reserved.  @rescan: the
+ * leaf's largest gap or order may have shrunk (leaf_max_may_shrink());
+ * if not, and the leaf does not split, only first keys can change above.
+ */
 static void bt_insert(struct uiommu_iova_domain *dom, struct bpath *p,
-		      struct bt_ent *e)
+		      struct bt_ent *e, bool rescan)
 {
 	int lvl = (int)dom->height - 1, pos = p->ix[lvl];
 
@@ -768,9 +818,13 @@ static void bt_insert(struct uiommu_iova_domain *dom, struct bpath *p,
 
 		if (nd->n < BT_B) {
 			ent_insert(nd, pos, e);
-			fix_up(dom, p, lvl);
+			if (rescan)
+				fix_up(dom, p, lvl);
+			else
+				raise_up(dom, p, lvl, 0, 0);
 			return;
 		}
+		rescan = true;
 		/* Split in halves, the new entry going to its side; but an
 		 * insertion at an edge (a top-down fill inserts at the front
 		 * of the lowest leaf) leaves the other side nearly full. */
@@ -803,15 +857,25 @@ static void bt_insert(struct uiommu_iova_domain *dom, struct bpath *p,
 	}
 }
 
-/* Delete the leaf entry at @p, merging or borrowing on underflow. */
-static void bt_delete(struct uiommu_iova_domain *dom, struct bpath *p)
+/*
+ * Delete the leaf entry at @p, merging or borrowing on underflow.
+ * @merged: its range and gap went to the next entry of the same leaf, so
+ * no gap or order of the leaf shrank and that entry's are the only ones
+ * that grew.
+ */
+static void bt_delete(struct uiommu_iova_domain *dom, struct bpath *p,
+		      bool merged)
 {
 	int lvl = (int)dom->height - 1;
-	struct bt_node *root;
+	struct bt_node *root, *lf = p->nd[lvl];
 
-	ent_delete(p->nd[lvl], p->ix[lvl]);
-	if (lvl == 0 || p->nd[lvl]->n >= BT_MIN) {
-		leaf_changed(dom, p);
+	ent_delete(lf, p->ix[lvl]);
+	if (lvl == 0 || lf->n >= BT_MIN) {
+		if (merged && !(dom->sum & SUM_CLS))
+			raise_up(dom, p, lvl, lf->gap[p->ix[lvl]],
+				 lf->ord[p->ix[lvl]]);
+		else
+			leaf_changed(dom, p);
 		return;
 	}
 	while (lvl > 0 && p->nd[lvl]->n < BT_MIN) {
@@ -865,6 +929,7 @@ static void tree_insert(struct uiommu_iova_domain *dom, struct bpath *p,
 	struct bt_node *lf = LEAF(dom, p);
 	int i = LIX(dom, p);
 	uint64_t base = lf->key[i] - lf->gap[i];
+	bool rescan = leaf_max_may_shrink(dom, p);
 	struct bt_ent e;
 
 	assert(base <= first && first <= last && last < lf->key[i]);
@@ -874,7 +939,7 @@ static void tree_insert(struct uiommu_iova_domain *dom, struct bpath *p,
 	e.cls = gap_class_bit(e.gap);
 	e.ord = (uint8_t)(gap_order(first, e.gap) + 1);
 	e.ref = ref;
-	bt_insert(dom, p, &e);
+	bt_insert(dom, p, &e, rescan);
 }
 
 /* Remove the range at @p and credit its range and gap to its successor's
@@ -887,7 +952,7 @@ static void tree_remove_at(struct uiommu_iova_domain *dom, struct bpath *p)
 
 	if (i + 1 < lf->n) {
 		leaf_set_gap(lf, i + 1, lf->gap[i + 1] + credit);
-		bt_delete(dom, p);
+		bt_delete(dom, p, true);
 	} else {
 		struct bpath q = *p;
 		struct bt_node *sl;
@@ -897,8 +962,12 @@ static void tree_remove_at(struct uiommu_iova_domain *dom, struct bpath *p)
 		(void)ok;
 		sl = LEAF(dom, &q);
 		leaf_set_gap(sl, 0, sl->gap[0] + credit);
-		leaf_changed(dom, &q);
-		bt_delete(dom, p);
+		if (dom->sum & SUM_CLS)
+			leaf_changed(dom, &q);
+		else	/* only a gap of that leaf grew */
+			raise_up(dom, &q, (int)dom->height - 1, sl->gap[0],
+				 sl->ord[0]);
+		bt_delete(dom, p, false);
 	}
 }
 
