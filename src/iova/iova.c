@@ -83,9 +83,15 @@ static uint64_t next_domain_id = 1;
  * pfn of the range; inner: lowest first pfn under child i), gap (leaf: the
  * gap below the range; inner: the largest in the child), cls (gap size
  * class bits), ord (largest size-aligned order a gap holds, + 1; 0: none),
- * ref (leaf: see REF_INLINE; inner: the struct bt_node).  Entries n..15
- * are padding (key ~0, the rest 0), so that key counts and summaries run
- * over all 16 without a bound (unrolled and vectorised).
+ * ref (leaf: see REF_INLINE; inner: the struct bt_node).
+ *
+ * The n entries in use are lo..lo+n-1.  The others are padding: below lo
+ * key 0, from lo+n key ~0, the rest 0; so that key counts and summaries
+ * run over all 16 without a bound (unrolled and vectorised), and a count
+ * of the keys <= x is still one past the last of them.  An insertion or
+ * deletion moves the entries on whichever side of it are fewer: a
+ * top-down fill inserts at the front of the lowest leaf, which a split at
+ * that edge leaves with its entries at the end (bt_insert()).
  */
 struct bt_node {
 	uint64_t key[BT_B];
@@ -94,8 +100,15 @@ struct bt_node {
 	uint64_t cls[BT_B];
 	uint8_t ord[BT_B];
 	uint8_t n;
+	uint8_t lo;
 	bool leaf;
 } __attribute__((aligned(64)));
+
+/* One past the last entry in use. */
+static inline int nd_end(const struct bt_node *nd)
+{
+	return nd->lo + nd->n;
+}
 
 _Static_assert(sizeof(struct iova_node) * IOVA_REC_TAKE == 128,
 	       "a thread takes records a pair of lines at a time");
@@ -268,7 +281,7 @@ static uint64_t scan_cls(const struct bt_node *nd)
 static void summarise(const struct bt_node *nd, unsigned int sum,
 		      struct bt_ent *e)
 {
-	e->key = nd->key[0];
+	e->key = nd->key[nd->lo];
 	e->gap = scan_gap(nd);
 	e->cls = (sum & SUM_CLS) ? scan_cls(nd) : 0;
 	e->ord = (sum & SUM_ORD) ? scan_ord(nd) : 0;
@@ -334,7 +347,7 @@ static void raise_up(const struct uiommu_iova_domain *dom, struct bpath *p,
 	for (; lvl > 0; lvl--) {
 		struct bt_node *par = p->nd[lvl - 1];
 		int i = p->ix[lvl - 1];
-		uint64_t key = p->nd[lvl]->key[0];
+		uint64_t key = p->nd[lvl]->key[p->nd[lvl]->lo];
 
 		if (par->key[i] == key && par->gap[i] >= gap &&
 		    par->ord[i] >= ord)
@@ -415,71 +428,72 @@ static void ent_move(struct bt_node *d, int di, const struct bt_node *s,
 	how((nd)->cls, d, s);		\
 } while (0)
 
-/* Bytes @from..15 of @moved, the ones below of @v. */
-static inline __m128i ord_merge(__m128i v, __m128i moved, int from)
+/* Bytes @from..@to-1 of @moved, the others of @v. */
+static inline __m128i ord_merge(__m128i v, __m128i moved, int from, int to)
 {
 	const __m128i idx = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
 					  11, 12, 13, 14, 15);
-	__m128i m = _mm_cmpgt_epi8(idx, _mm_set1_epi8((char)(from - 1)));
+	__m128i m = _mm_and_si128(
+		_mm_cmpgt_epi8(idx, _mm_set1_epi8((char)(from - 1))),
+		_mm_cmplt_epi8(idx, _mm_set1_epi8((char)to)));
 
 	return _mm_or_si128(_mm_and_si128(m, moved), _mm_andnot_si128(m, v));
 }
 
-/* Entries @i..n-1 of @nd one place up (entry @i is then stale). */
-static void ent_shift_up(struct bt_node *nd, int i)
+/* Entries @from..@to-1 of @nd one place up (entry @from is then stale). */
+static void ent_shift_up(struct bt_node *nd, int from, int to)
 {
 	__m128i o = _mm_load_si128((const __m128i *)nd->ord);
 	int j;
 
-	for (j = nd->n - 2; j >= i; j -= 2)
+	for (j = to - 2; j >= from; j -= 2)
 		MOVE_WORDS(nd, MOVE2, j + 1, j);
-	if (j == i - 1)
-		MOVE_WORDS(nd, MOVE1, i + 1, i);
+	if (j == from - 1)
+		MOVE_WORDS(nd, MOVE1, from + 1, from);
 	_mm_store_si128((__m128i *)nd->ord,
-			ord_merge(o, _mm_slli_si128(o, 1), i + 1));
+			ord_merge(o, _mm_slli_si128(o, 1), from + 1, to + 1));
 }
 
-/* Entries @i+1..n-1 of @nd one place down, over entry @i. */
-static void ent_shift_down(struct bt_node *nd, int i)
+/* Entries @from..@to-1 of @nd one place down (entry @to-1 is then
+ * stale). */
+static void ent_shift_down(struct bt_node *nd, int from, int to)
 {
 	__m128i o = _mm_load_si128((const __m128i *)nd->ord);
 	int j;
 
-	for (j = i; j + 2 < nd->n; j += 2)
-		MOVE_WORDS(nd, MOVE2, j, j + 1);
-	if (j + 1 < nd->n)
-		MOVE_WORDS(nd, MOVE1, j, j + 1);
+	for (j = from; j + 1 < to; j += 2)
+		MOVE_WORDS(nd, MOVE2, j - 1, j);
+	if (j < to)
+		MOVE_WORDS(nd, MOVE1, j - 1, j);
 	_mm_store_si128((__m128i *)nd->ord,
-			ord_merge(o, _mm_srli_si128(o, 1), i));
+			ord_merge(o, _mm_srli_si128(o, 1), from - 1, to - 1));
 }
 #else
-static void ent_shift_up(struct bt_node *nd, int i)
+static void ent_shift_up(struct bt_node *nd, int from, int to)
 {
-	ent_move(nd, i + 1, nd, i, nd->n - i);
+	ent_move(nd, from + 1, nd, from, to - from);
 }
 
-static void ent_shift_down(struct bt_node *nd, int i)
+static void ent_shift_down(struct bt_node *nd, int from, int to)
 {
-	ent_move(nd, i, nd, i + 1, nd->n - i - 1);
+	ent_move(nd, from - 1, nd, from, to - from);
 }
 #endif
 
-static void ent_insert(struct bt_node *nd, int i, const struct bt_ent *e)
+/* Make entry @i padding, with key @key (0 below the entries, ~0 above). */
+HOT void ent_pad(struct bt_node *nd, int i, uint64_t key)
 {
-	assert(nd->n < BT_B && i <= nd->n);
-	ent_shift_up(nd, i);
-	ent_put(nd, i, e);
-	nd->n++;
-}
-
-/* Make entry @i padding. */
-HOT void ent_clear1(struct bt_node *nd, int i)
-{
-	nd->key[i] = ~UINT64_C(0);
+	nd->key[i] = key;
 	nd->gap[i] = 0;
 	nd->cls[i] = 0;
 	nd->ord[i] = 0;
 	nd->ref[i] = 0;
+}
+
+/* Make entry @i padding above the entries. */
+HOT void ent_clear1(struct bt_node *nd, int i)
+{
+	ent_pad(nd, i, ~UINT64_C(0));
 }
 
 /* Make entries @from..15 padding. */
@@ -491,11 +505,70 @@ static void ent_clear(struct bt_node *nd, int from)
 		ent_clear1(nd, i);
 }
 
+/*
+ * Insert @e before entry @i of @nd (at the end for @i = lo + n), moving
+ * the fewer entries of either side when there is room on both.  Entries
+ * before @i may move down one place, so the index of @e is returned.
+ */
+static int ent_insert(struct bt_node *nd, int i, const struct bt_ent *e)
+{
+	int lo = nd->lo, end = nd_end(nd);
+
+	assert(nd->n < BT_B && lo <= i && i <= end);
+	if (lo > 0 && (end == BT_B || i - lo < end - i)) {
+		ent_shift_down(nd, lo, i);
+		nd->lo--;
+		i--;
+	} else {
+		ent_shift_up(nd, i, end);
+	}
+	ent_put(nd, i, e);
+	nd->n++;
+	return i;
+}
+
+/* Delete entry @i of @nd, moving the fewer entries of either side. */
 static void ent_delete(struct bt_node *nd, int i)
 {
-	ent_shift_down(nd, i);
+	int lo = nd->lo, end = nd_end(nd);
+
+	assert(lo <= i && i < end);
+	if (i - lo < end - 1 - i) {
+		ent_shift_up(nd, lo, i);
+		ent_pad(nd, lo, 0);
+		nd->lo++;
+	} else {
+		ent_shift_down(nd, i + 1, end);
+		ent_clear1(nd, end - 1);
+	}
 	nd->n--;
-	ent_clear1(nd, nd->n);
+}
+
+/* Move the entries of @nd to the front (for the rare restructurings,
+ * which count from 0). */
+static void nd_compact(struct bt_node *nd)
+{
+	int lo = nd->lo;
+
+	if (!lo)
+		return;
+	ent_move(nd, 0, nd, lo, nd->n);
+	nd->lo = 0;
+	ent_clear(nd, nd->n);
+}
+
+/* Move the entries of @nd to the end. */
+static void nd_align_end(struct bt_node *nd)
+{
+	int lo = BT_B - nd->n, i;
+
+	assert(nd->lo == 0);
+	if (!lo)
+		return;
+	ent_move(nd, lo, nd, 0, nd->n);
+	for (i = 0; i < lo; i++)
+		ent_pad(nd, i, 0);
+	nd->lo = (uint8_t)lo;
 }
 
 /* ---------------------------------------------------------- pools */
@@ -665,6 +738,7 @@ static struct bt_node *spare_get(struct uiommu_iova_domain *dom, bool leaf)
 	dom->spare = bt_child(nd, 0);
 	dom->nspare--;
 	nd->n = 0;
+	nd->lo = 0;
 	nd->leaf = leaf;
 	ent_clear(nd, 0);
 	return nd;
@@ -715,10 +789,10 @@ static void descend_le(const struct uiommu_iova_domain *dom, uint64_t pfn,
 		i = last_le(nd, pfn);
 		p->nd[l] = nd;
 		if (nd->leaf) {
-			p->ix[l] = i;
+			p->ix[l] = i < nd->lo ? -1 : i;
 			return;
 		}
-		i = i < 0 ? 0 : i;
+		i = i < nd->lo ? nd->lo : i;
 		p->ix[l] = i;
 		nd = bt_child(nd, i);
 		prefetch_node(nd);
@@ -730,7 +804,7 @@ static bool path_next(const struct uiommu_iova_domain *dom, struct bpath *p)
 {
 	int l = (int)dom->height - 1;
 
-	while (l >= 0 && p->ix[l] + 1 >= p->nd[l]->n)
+	while (l >= 0 && p->ix[l] + 1 >= nd_end(p->nd[l]))
 		l--;
 	if (l < 0)
 		return false;
@@ -738,7 +812,7 @@ static bool path_next(const struct uiommu_iova_domain *dom, struct bpath *p)
 	for (; l < (int)dom->height - 1; l++) {
 		p->nd[l + 1] = bt_child(p->nd[l], p->ix[l]);
 		prefetch_node(p->nd[l + 1]);
-		p->ix[l + 1] = 0;
+		p->ix[l + 1] = p->nd[l + 1]->lo;
 	}
 	return true;
 }
@@ -751,11 +825,15 @@ static bool path_next(const struct uiommu_iova_domain *dom, struct bpath *p)
 static void descend_gt(const struct uiommu_iova_domain *dom, uint64_t pfn,
 		       struct bpath *p)
 {
+	const struct bt_node *lf;
 	bool ok;
+	int i;
 
 	descend_le(dom, pfn, p);
-	if (LIX(dom, p) + 1 < LEAF(dom, p)->n) {
-		LIX(dom, p)++;
+	lf = LEAF(dom, p);
+	i = LIX(dom, p) < 0 ? lf->lo : LIX(dom, p) + 1;
+	if (i < nd_end(lf)) {
+		LIX(dom, p) = i;
 		return;
 	}
 	ok = path_next(dom, p);
@@ -839,6 +917,9 @@ static void bt_insert(struct uiommu_iova_domain *dom, struct bpath *p,
 			ent_insert(nd, pos, e);
 		else
 			ent_insert(r, pos - half, e);
+		/* The next insertions at the front of @nd then move nothing. */
+		if (pos <= 1)
+			nd_align_end(nd);
 		if (lvl == 0) {
 			root = spare_get(dom, false);
 			summarise(nd, dom->sum, e);
@@ -866,14 +947,19 @@ static void bt_insert(struct uiommu_iova_domain *dom, struct bpath *p,
 static void bt_delete(struct uiommu_iova_domain *dom, struct bpath *p,
 		      bool merged)
 {
-	int lvl = (int)dom->height - 1;
+	int lvl = (int)dom->height - 1, i = p->ix[lvl];
 	struct bt_node *root, *lf = p->nd[lvl];
+	uint64_t grown_gap = 0;
+	uint8_t grown_ord = 0;
 
-	ent_delete(lf, p->ix[lvl]);
+	if (merged) {
+		grown_gap = lf->gap[i + 1];
+		grown_ord = lf->ord[i + 1];
+	}
+	ent_delete(lf, i);
 	if (lvl == 0 || lf->n >= BT_MIN) {
 		if (merged && !(dom->sum & SUM_CLS))
-			raise_up(dom, p, lvl, lf->gap[p->ix[lvl]],
-				 lf->ord[p->ix[lvl]]);
+			raise_up(dom, p, lvl, grown_gap, grown_ord);
 		else
 			leaf_changed(dom, p);
 		return;
@@ -882,9 +968,12 @@ static void bt_delete(struct uiommu_iova_domain *dom, struct bpath *p,
 		struct bt_node *par = p->nd[lvl - 1], *l, *r;
 		int li = p->ix[lvl - 1];
 
-		li = li > 0 ? li - 1 : 0;	/* the pair (li, li + 1) */
+		/* the pair (li, li + 1) */
+		li = li > par->lo ? li - 1 : li;
 		l = bt_child(par, li);
 		r = bt_child(par, li + 1);
+		nd_compact(l);
+		nd_compact(r);
 		if (l->n + r->n <= BT_B) {
 			ent_move(l, l->n, r, 0, r->n);
 			l->n = (uint8_t)(l->n + r->n);
@@ -913,7 +1002,7 @@ static void bt_delete(struct uiommu_iova_domain *dom, struct bpath *p,
 	}
 	root = dom->root;
 	if (lvl == 0 && !root->leaf && root->n == 1) {
-		dom->root = bt_child(root, 0);
+		dom->root = bt_child(root, root->lo);
 		dom->height--;
 		spare_put(dom, root);
 		return;
@@ -950,7 +1039,7 @@ static void tree_remove_at(struct uiommu_iova_domain *dom, struct bpath *p)
 	int i = LIX(dom, p);
 	uint64_t credit = lf->gap[i] + (leaf_last(lf, i) - lf->key[i] + 1);
 
-	if (i + 1 < lf->n) {
+	if (i + 1 < nd_end(lf)) {
 		leaf_set_gap(lf, i + 1, lf->gap[i + 1] + credit);
 		bt_delete(dom, p, true);
 	} else {
@@ -961,12 +1050,12 @@ static void tree_remove_at(struct uiommu_iova_domain *dom, struct bpath *p)
 		assert(ok);
 		(void)ok;
 		sl = LEAF(dom, &q);
-		leaf_set_gap(sl, 0, sl->gap[0] + credit);
+		leaf_set_gap(sl, sl->lo, sl->gap[sl->lo] + credit);
 		if (dom->sum & SUM_CLS)
 			leaf_changed(dom, &q);
 		else	/* only a gap of that leaf grew */
-			raise_up(dom, &q, (int)dom->height - 1, sl->gap[0],
-				 sl->ord[0]);
+			raise_up(dom, &q, (int)dom->height - 1,
+				 sl->gap[sl->lo], sl->ord[sl->lo]);
 		bt_delete(dom, p, false);
 	}
 }
@@ -1103,7 +1192,7 @@ static bool search_le(const struct uiommu_iova_domain *dom,
 	for (; l < h - 1; l++) {
 		nd = bt_child(nd, p->ix[l]);
 		prefetch_node(nd);
-		i = last_ok(nd, nd->n - 1, q);
+		i = last_ok(nd, nd_end(nd) - 1, q);
 		assert(i >= 0);
 		p->nd[l + 1] = nd;
 		p->ix[l + 1] = i;
@@ -1121,9 +1210,9 @@ static uint64_t classes_le(const struct uiommu_iova_domain *dom,
 
 	for (;;) {
 		i = last_le(nd, limit);
-		if (i < 0)
+		if (i < nd->lo)
 			return acc;
-		for (j = 0; j < i; j++)
+		for (j = nd->lo; j < i; j++)
 			acc |= nd->cls[j];
 		if (nd->leaf)
 			return acc | nd->cls[i];
@@ -1175,8 +1264,8 @@ static bool choose_gap(const struct uiommu_iova_domain *dom, uint64_t pages,
 	 * wholly below the limit starts from the same path. */
 	descend_le(dom, limit, p);
 	lf = LEAF(dom, p);
-	i = LIX(dom, p) + 1;
-	if (i >= lf->n) {
+	i = LIX(dom, p) < 0 ? lf->lo : LIX(dom, p) + 1;
+	if (i >= nd_end(lf)) {
 		/* The entry above is in the next leaf (rare). */
 		bool ok;
 
@@ -1185,7 +1274,7 @@ static bool choose_gap(const struct uiommu_iova_domain *dom, uint64_t pages,
 		assert(ok);
 		(void)ok;
 		lf = LEAF(dom, &gt);
-		i = 0;
+		i = lf->lo;
 	}
 	key = lf->key[i];
 	base = key - lf->gap[i];
@@ -1220,7 +1309,7 @@ static bool choose_gap(const struct uiommu_iova_domain *dom, uint64_t pages,
 	return true;
 
 take_clipped:
-	if (i == 0 && LEAF(dom, p) != lf)
+	if (LEAF(dom, p) != lf)
 		*p = gt;
 	else
 		LIX(dom, p) = i;
@@ -1236,7 +1325,7 @@ static void resummarise(const struct uiommu_iova_domain *dom,
 
 	if (nd->leaf)
 		return;
-	for (i = 0; i < nd->n; i++) {
+	for (i = nd->lo; i < nd_end(nd); i++) {
 		resummarise(dom, bt_child(nd, i));
 		ent_refresh(nd, i, dom->sum);
 	}
@@ -1416,19 +1505,20 @@ static int check_bt(struct check_ctx *c, const struct bt_node *nd,
 	struct bt_ent e;
 	int i;
 
-	if (!nd->n || nd->n > BT_B ||
+	if (!nd->n || nd_end(nd) > BT_B ||
 	    (nd != c->dom->root && nd->n < BT_MIN) ||
 	    (nd == c->dom->root && !nd->leaf && nd->n < 2))
 		return check_fail(c, "B-tree node fill out of bounds", c->prev_end);
 	if (nd->leaf != (lvl + 1 == c->dom->height))
 		return check_fail(c, "leaves at different depths", c->prev_end);
-	for (i = nd->n; i < BT_B; i++)
-		if (nd->key[i] != ~UINT64_C(0) || nd->gap[i] || nd->cls[i] ||
-		    nd->ord[i] || nd->ref[i])
+	for (i = 0; i < BT_B; i++)
+		if ((i < nd->lo || i >= nd_end(nd)) &&
+		    (nd->key[i] != (i < nd->lo ? 0 : ~UINT64_C(0)) ||
+		     nd->gap[i] || nd->cls[i] || nd->ord[i] || nd->ref[i]))
 			return check_fail(c, "B-tree padding entry in use",
-					  nd->key[0]);
-	for (i = 0; i < nd->n; i++) {
-		if (i && nd->key[i] <= nd->key[i - 1])
+					  nd->key[nd->lo]);
+	for (i = nd->lo; i < nd_end(nd); i++) {
+		if (i > nd->lo && nd->key[i] <= nd->key[i - 1])
 			return check_fail(c, "B-tree keys out of order",
 					  nd->key[i]);
 		if (nd->leaf) {
@@ -2085,7 +2175,7 @@ static int walk(struct walk_ctx *w, const struct bt_node *nd)
 	uint64_t first;
 	int i, ret;
 
-	for (i = 0; i < nd->n; i++) {
+	for (i = nd->lo; i < nd_end(nd); i++) {
 		if (!nd->leaf) {
 			ret = walk(w, bt_child(nd, i));
 			if (ret)
