@@ -535,10 +535,11 @@ static void ent_clear(struct bt_node *nd, int from)
 
 /*
  * Insert @e before entry @i of @nd (at the end for @i = lo + n), moving
- * the fewer entries of either side when there is room on both.  Entries
- * before @i may move down one place, so the index of @e is returned.
+ * the fewer entries of either side when there is room on both: the
+ * entries before @i may move down one place, so indexes into @nd from
+ * before the call are stale.
  */
-static int ent_insert(struct bt_node *nd, int i, const struct bt_ent *e)
+static void ent_insert(struct bt_node *nd, int i, const struct bt_ent *e)
 {
 	int lo = nd->lo, end = nd_end(nd);
 
@@ -552,7 +553,6 @@ static int ent_insert(struct bt_node *nd, int i, const struct bt_ent *e)
 	}
 	ent_put(nd, i, e);
 	nd->n++;
-	return i;
 }
 
 /* Delete entry @i of @nd, moving the fewer entries of either side. */
@@ -746,9 +746,6 @@ static int pool_grow(struct uiommu_iova_domain *dom)
 	return 0;
 }
 
-/* Make sure an insertion cannot fail: a spare B-tree node per level plus
- * one (a split of every level and a new root) and, with the caches on, a
- * free record.  Changes nothing in the tree. */
 static bool pool_short(const struct uiommu_iova_domain *dom)
 {
 	return (dom->cache_on && !dom->pool && !dom->nfresh) ||
@@ -764,7 +761,10 @@ pool_refill(struct uiommu_iova_domain *dom)
 	return 0;
 }
 
-/* Inline: every tree insertion checks, and one in thousands grows. */
+/* Make sure an insertion cannot fail: a spare B-tree node per level plus
+ * one (a split of every level and a new root) and, with the caches on, a
+ * free record.  Changes nothing in the tree.  Inline: every insertion
+ * checks, and one in thousands grows. */
 static inline int pool_reserve(struct uiommu_iova_domain *dom)
 {
 	return uio_unlikely(pool_short(dom)) ? pool_refill(dom) : 0;
