@@ -336,7 +336,7 @@ struct fresh_frees {
 
 static bool has_cache_of(const struct uiommu_iova_domain *d)
 {
-	return uio_iova_tls[d->id & (IOVA_TSLOTS - 1)].id == d->id;
+	return uio_iova_tslot_of(d)->id == d->id;
 }
 
 static void *free_three(void *arg)

@@ -491,6 +491,15 @@ void uio_iova_cache_flush_local(struct uiommu_iova_domain *dom)
 
 /* --------------------------------------------------------------- alloc */
 
+/* Load @m (or nothing) as @tc's magazine of class @c; the loaded one
+ * becomes the previous one. */
+static void mag_load(struct iova_tcache *tc, unsigned int c,
+		     struct iova_magazine *m)
+{
+	mag_set(&tc->prev[c], tc->loaded[c]);
+	mag_set(&tc->loaded[c], m);
+}
+
 /* Loaded magazine of class @c is empty: make a non-empty one loaded if the
  * previous one or the depot has one. */
 static bool reload_full(struct uiommu_iova_domain *dom,
@@ -500,9 +509,7 @@ static bool reload_full(struct uiommu_iova_domain *dom,
 	struct iova_depot *d = &dom->depot[c];
 
 	if (mag_n(tc->prev[c])) {
-		m = tc->prev[c];
-		mag_set(&tc->prev[c], tc->loaded[c]);
-		mag_set(&tc->loaded[c], m);
+		mag_load(tc, c, tc->prev[c]);
 		return true;
 	}
 	uio_lock(&dom->depot_lock);
@@ -611,19 +618,17 @@ static bool rotate_full(struct uiommu_iova_domain *dom, struct iova_tcache *tc,
 		full = NULL;
 		m = depot_take_empty(d);
 		/* It leaves prev under the lock (see struct iova_tcache). */
-		mag_set(&tc->prev[c], tc->loaded[c]);
-		mag_set(&tc->loaded[c], NULL);
+		mag_load(tc, c, NULL);
 	}
 	uio_unlock(&dom->depot_lock);
 	if (full) {
 		uio_lock(&dom->tree_lock);
 		mag_drain(dom, full);
 		uio_unlock(&dom->tree_lock);
-		mag_set(&tc->prev[c], tc->loaded[c]);
-		m = full;		/* drained, empty */
-	} else {
-		m = mag_ready_empty(m);
+		mag_load(tc, c, full);		/* drained, empty */
+		return true;
 	}
+	m = mag_ready_empty(m);
 	mag_set(&tc->loaded[c], m);
 	return m != NULL;
 }
@@ -637,16 +642,11 @@ static bool make_room(struct uiommu_iova_domain *dom, struct iova_tcache *tc,
 	if (tc->loaded[c] && tc->prev[c]) {
 		if (tc->prev[c]->n == IOVA_MAG_SIZE)
 			return rotate_full(dom, tc, c);
-		m = tc->prev[c];
-		mag_set(&tc->prev[c], tc->loaded[c]);
-		mag_set(&tc->loaded[c], m);
+		mag_load(tc, c, tc->prev[c]);
 		return true;
 	}
-	if (tc->loaded[c]) {
-		/* No previous: loaded becomes it. */
-		mag_set(&tc->prev[c], tc->loaded[c]);
-		mag_set(&tc->loaded[c], NULL);
-	}
+	if (tc->loaded[c])	/* no previous: loaded becomes it */
+		mag_load(tc, c, NULL);
 	uio_lock(&dom->depot_lock);
 	m = depot_take_empty(&dom->depot[c]);
 	uio_unlock(&dom->depot_lock);

@@ -372,9 +372,16 @@ struct iova_tcache *uio_iova_tcache_attach(struct uiommu_iova_domain *dom,
  * instructions that index the array and add the thread pointer.  On
  * x86-64 the load is %fs-relative.
  */
+/* This thread's slot for @dom (which may hold another domain's cache). */
+static inline struct iova_tslot *
+uio_iova_tslot_of(const struct uiommu_iova_domain *dom)
+{
+	return &uio_iova_tls[dom->id & (IOVA_TSLOTS - 1)];
+}
+
 static inline uintptr_t uio_iova_tslot_off(const struct uiommu_iova_domain *dom)
 {
-	return (uintptr_t)&uio_iova_tls[dom->id & (IOVA_TSLOTS - 1)] -
+	return (uintptr_t)uio_iova_tslot_of(dom) -
 	       (uintptr_t)__builtin_thread_pointer();
 }
 
@@ -403,8 +410,7 @@ static inline uintptr_t uio_iova_tslot_off(const struct uiommu_iova_domain *dom)
 static inline struct iova_tcache *
 uio_iova_tcache_peek(const struct uiommu_iova_domain *dom)
 {
-	const struct iova_tslot *slot =
-		&uio_iova_tls[dom->id & (IOVA_TSLOTS - 1)];
+	const struct iova_tslot *slot = uio_iova_tslot_of(dom);
 
 	return slot->id == dom->id ? slot->tc : NULL;
 }
@@ -413,7 +419,7 @@ uio_iova_tcache_peek(const struct uiommu_iova_domain *dom)
 static inline struct iova_tcache *
 uio_iova_tcache_get(struct uiommu_iova_domain *dom)
 {
-	struct iova_tslot *slot = &uio_iova_tls[dom->id & (IOVA_TSLOTS - 1)];
+	struct iova_tslot *slot = uio_iova_tslot_of(dom);
 
 	if (__builtin_expect(slot->id == dom->id, 1))
 		return slot->tc;

@@ -860,6 +860,13 @@ static bool path_next(const struct uiommu_iova_domain *dom, struct bpath *p)
 #define LEAF(dom, p) ((p)->nd[(dom)->height - 1])
 #define LIX(dom, p) ((p)->ix[(dom)->height - 1])
 
+/* Index of the entry of leaf @lf after the one descend_le() left at @i
+ * (-1: every key was above the pfn); lo + n when it is in the next leaf. */
+static inline int leaf_ix_after(const struct bt_node *lf, int i)
+{
+	return i < 0 ? lf->lo : i + 1;
+}
+
 /* Path to the entry with the smallest key > @pfn; it exists for a pfn
  * inside the space (the sentinel bounds it). */
 static void descend_gt(const struct uiommu_iova_domain *dom, uint64_t pfn,
@@ -871,7 +878,7 @@ static void descend_gt(const struct uiommu_iova_domain *dom, uint64_t pfn,
 
 	descend_le(dom, pfn, p);
 	lf = LEAF(dom, p);
-	i = LIX(dom, p) < 0 ? lf->lo : LIX(dom, p) + 1;
+	i = leaf_ix_after(lf, LIX(dom, p));
 	if (i < nd_end(lf)) {
 		LIX(dom, p) = i;
 		return;
@@ -1304,7 +1311,7 @@ static bool choose_gap(const struct uiommu_iova_domain *dom, uint64_t pages,
 	 * wholly below the limit starts from the same path. */
 	descend_le(dom, limit, p);
 	lf = LEAF(dom, p);
-	i = LIX(dom, p) < 0 ? lf->lo : LIX(dom, p) + 1;
+	i = leaf_ix_after(lf, LIX(dom, p));
 	if (i >= nd_end(lf)) {
 		/* The entry above is in the next leaf (rare). */
 		bool ok;
@@ -2024,7 +2031,7 @@ free_cached_probe(struct uiommu_iova_domain *dom, struct iova_tcache *tc,
 static __attribute__((noinline, cold)) int
 free_cached_attach(struct uiommu_iova_domain *dom, uint64_t pfn)
 {
-	struct iova_tslot *slot = &uio_iova_tls[dom->id & (IOVA_TSLOTS - 1)];
+	struct iova_tslot *slot = uio_iova_tslot_of(dom);
 	struct iova_tcache *tc;
 	uint64_t live;
 	struct iova_node *n = uio_iova_hash_claim(dom, pfn, &live);
